@@ -1,0 +1,1 @@
+"""Export trained models to ONNX, .pt2 and TensorRT with parity checks (python -m export)."""

@@ -1,0 +1,11 @@
+"""Suite-wide set-up: DDS stays on loopback in every test process, each on its own domain."""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before rclpy is imported anywhere in the process: FastDDS reads them at init.
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or "0"
+os.environ["ROS_DOMAIN_ID"] = str(100 + (os.getpid() + int(_worker)) % 90)
+os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")

@@ -1,0 +1,59 @@
+"""`python -m training <command> [args]` — every training-side command.
+
+Example:
+    python -m training generate-scenes --out /tmp/scenes --count 8 --size 256x512 --seed 0
+    python -m training <command> --help
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+# command -> (module with main(argv) -> int, one-line summary). Imports are lazy so that
+# `--help` and light commands do not pay for torch.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate-scenes": ("training.commands.generate_scenes",
+                        "procedural driving scenes: clean/rain/night twins, labels, depth"),
+    "dataset-info": ("training.commands.dataset_info",
+                     "sample count and class pixel counts of a dataset split (JSON)"),
+    "evaluate-masks": ("training.commands.evaluate_masks",
+                       "mIoU / mAcc / aAcc of predicted label PNGs against ground truth (JSON)"),
+    "evaluate-images": ("training.commands.evaluate_images",
+                        "PSNR / SSIM of restored images against references (JSON)"),
+    "train-dsanet": ("training.commands.train_dsanet", "train DSANet on rain/clean pairs"),
+    "rainify": ("training.commands.rainify", "rainy copies of a labelled dataset with DSANet"),
+    "derain": ("training.commands.derain", "derain a folder of images with DSANet"),
+    "evaluate-derain": ("training.commands.evaluate_derain",
+                        "PSNR / SSIM of DSANet deraining on a rain-pair dataset (JSON)"),
+    "train-segmenter": ("training.commands.train_segmenter",
+                        "train or fine-tune DeepLabV3 / SegFormer / ERF-PSPNet"),
+    "evaluate": ("training.commands.evaluate", "evaluate a segmenter checkpoint on a dataset"),
+    "experiment": ("training.commands.experiment", "the thesis's rain comparison, end to end"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: python -m training <command> [args]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()
+              if importlib.util.find_spec(COMMANDS[name][0]) is not None]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS or importlib.util.find_spec(COMMANDS[name][0]) is None:
+        print(f"unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

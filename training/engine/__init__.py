@@ -1,0 +1,1 @@
+"""Shared training machinery: config resolution, checkpoints, distributed set-up, logging."""

@@ -1,0 +1,32 @@
+"""Model constructors by kind: the one table that turns a checkpoint's ModuleSpec into a module.
+
+Each entry maps a kind to "module:callable"; the callable takes the spec's config as keyword
+arguments. Imports are lazy so that listing kinds costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import torch
+
+MODEL_KINDS: dict[str, str] = {
+    # DSANet (issue 3)
+    "dsanet_encoder": "training.models.dsanet:Disentangler",
+    "dsanet_generator": "training.models.dsanet:Synthesizer",
+    "patch_discriminator": "training.models.discriminator:PatchDiscriminator",
+    # Segmenters (issue 4)
+    "deeplabv3": "training.models.deeplabv3:DeepLabV3",
+    "segformer": "training.models.segformer:SegFormer",
+    "erf_pspnet": "training.models.erf_pspnet:ERFPSPNet",
+}
+
+
+def build_model(kind: str, config: dict[str, Any]) -> torch.nn.Module:
+    """Build a module of `kind` from its constructor kwargs."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {sorted(MODEL_KINDS)}")
+    module_name, _, attr = MODEL_KINDS[kind].partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    return factory(**config)
