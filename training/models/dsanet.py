@@ -1,0 +1,122 @@
+"""DSANet generator networks: the disentangler E and the synthesiser G.
+
+E maps an RGB image in [0, 1] to a feature map at 1/4 resolution whose first C/2 channels
+are the background code and whose last C/2 channels are the rain code (spatial codes,
+because rain is spatially structured). G maps a (background ⊕ rain) feature map back to an
+RGB image in [0, 1]. Layer sizes are not given in the thesis; the defaults here (a
+CycleGAN/MUNIT-style conv encoder, residual blocks, nearest-upsample decoder) are our choice
+and every size is a constructor kwarg that the training config sets.
+
+Both forwards are export-friendly: tensors in, tensors out, no data-dependent Python
+control flow, fixed scale-factor upsampling.
+
+Example:
+    E = Disentangler(code_channels=64, base_channels=32)
+    G = Synthesizer(code_channels=64, base_channels=32)
+    f = E(img)                      # (B, 64, H/4, W/4)
+    b, r = split_codes(f)           # (B, 32, H/4, W/4) each
+    out = G(join_codes(b, r))       # (B, 3, H, W) in [0, 1]
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+DOWNSAMPLE = 4  # E's output stride; image sides must be multiples of it
+
+
+def split_codes(feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, h, w) -> background (B, C/2, h, w), rain (B, C/2, h, w)."""
+    half = feature.shape[1] // 2
+    return feature[:, :half], feature[:, half:]
+
+
+def join_codes(background: torch.Tensor, rain: torch.Tensor) -> torch.Tensor:
+    """Inverse of split_codes: channel concatenation (B, C, h, w)."""
+    return torch.cat([background, rain], dim=1)
+
+
+def _norm(channels: int) -> nn.Module:
+    # Instance norm without running stats: no buffers (nothing for DDP to broadcast) and the
+    # same behaviour in train and eval, which keeps exported graphs identical to training.
+    return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 conv + norm layers with an identity shortcut."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect"), _norm(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect"), _norm(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Disentangler(nn.Module):
+    """E: image (B, 3, H, W) in [0, 1] -> feature (B, code_channels, H/4, W/4).
+
+    Args:
+        code_channels: C, total code channels (even); C/2 background + C/2 rain.
+        base_channels: width of the first conv; doubled at each of the two stride-2 convs.
+        num_res_blocks: residual blocks at 1/4 resolution.
+    """
+
+    def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3):
+        super().__init__()
+        if code_channels <= 0 or code_channels % 2:
+            raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
+        self.code_channels = code_channels
+        w = base_channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, w, 7, padding=3, padding_mode="reflect"), _norm(w), nn.ReLU(inplace=True),
+            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), _norm(2 * w), nn.ReLU(inplace=True),
+            nn.Conv2d(2 * w, 4 * w, 4, stride=2, padding=1), _norm(4 * w), nn.ReLU(inplace=True),
+        )
+        self.blocks = nn.Sequential(*[ResBlock(4 * w) for _ in range(num_res_blocks)])
+        self.head = nn.Conv2d(4 * w, code_channels, 1)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = image * 2.0 - 1.0                 # (B, 3, H, W) in [-1, 1]
+        x = self.blocks(self.stem(x))         # (B, 4w, H/4, W/4)
+        return self.head(x)                   # (B, C, H/4, W/4)
+
+
+class Synthesizer(nn.Module):
+    """G: feature (B, code_channels, h, w) -> image (B, 3, 4h, 4w) in [0, 1].
+
+    Args:
+        code_channels: C, must match the Disentangler's.
+        base_channels: width of the last conv; the 1/4-resolution trunk has 4x this.
+        num_res_blocks: residual blocks at 1/4 resolution.
+    """
+
+    def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3):
+        super().__init__()
+        if code_channels <= 0 or code_channels % 2:
+            raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
+        self.code_channels = code_channels
+        w = base_channels
+        self.inp = nn.Sequential(nn.Conv2d(code_channels, 4 * w, 3, padding=1, padding_mode="reflect"),
+                                 _norm(4 * w), nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(*[ResBlock(4 * w) for _ in range(num_res_blocks)])
+        # Nearest upsample + conv instead of transposed convs: no checkerboard artefacts,
+        # and a fixed scale factor exports to ONNX Resize cleanly.
+        self.up = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(4 * w, 2 * w, 3, padding=1, padding_mode="reflect"), _norm(2 * w),
+            nn.ReLU(inplace=True),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(2 * w, w, 3, padding=1, padding_mode="reflect"), _norm(w), nn.ReLU(inplace=True),
+        )
+        self.out = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
+
+    def forward(self, feature: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.inp(feature))    # (B, 4w, h, w)
+        x = self.up(x)                        # (B, w, 4h, 4w)
+        return torch.sigmoid(self.out(x))     # (B, 3, 4h, 4w) in [0, 1]
