@@ -48,6 +48,7 @@ class DSANetTrainConfig:
     grad_clip: float = 10.0      # max grad norm per optimiser; 0 disables
     amp: bool = True             # float16 autocast + GradScaler, CUDA only (ignored on CPU)
     device: str = "auto"
+    cpu_threads: int = 0         # torch intra-op threads; 0 keeps torch's default (1 helps on busy CPUs)
     seed: int = 0
     save_every: int = 1000       # checkpoint interval in steps (a kill loses at most this)
     keep: int = 3                # checkpoints kept

@@ -71,7 +71,10 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
         perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
         lo = within * self.global_batch + self.rank * self.bs
         idx = perm[lo:lo + self.bs].tolist()
-        return [(i, (self.seed * 7919 + step) * 4099 + self.rank * 1031 + k) for k, i in enumerate(idx)]
+        # The crop seed depends on the sample's place in the global batch, not on the rank,
+        # so N processes x B pairs see exactly the crops of 1 process x N*B pairs.
+        first = self.rank * self.bs
+        return [(i, (self.seed * 1_000_003 + step) * 4099 + first + k) for k, i in enumerate(idx)]
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for step in range(self.start, self.steps):

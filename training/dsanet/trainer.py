@@ -70,6 +70,8 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
             training.data.build_dataset(cfg.data.dataset, cfg.data.root, cfg.data.split).
     """
     _check(cfg)
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
     dist = distributed.setup(cfg.device)
     dev = dist.device
     distributed.seed_everything(cfg.seed)   # same init on every rank (DDP also broadcasts)
@@ -99,7 +101,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         scaler_g.load_state_dict(state["scaler_g"])
         scaler_d.load_state_dict(state["scaler_d"])
         start = int(state["step"])
-    elif dist.is_main and (ckpt_root / "latest").exists() and not cfg.resume:
+    elif (ckpt_root / "latest").exists():
         raise FileExistsError(f"{out_dir} already holds a run; pass resume=true or a new out_dir")
 
     # DDP wrappers for the steps that train a network; the frozen-D pass of the generator
@@ -175,7 +177,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     logger.close()
     distributed.cleanup()
     if step_dir is None:
-        raise RuntimeError(f"nothing trained: resumed at step {start} >= steps={cfg.steps}")
+        raise RuntimeError(f"nothing trained: steps={cfg.steps}")
     return Path(step_dir)
 
 
@@ -194,8 +196,8 @@ def _clip_and_step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
 
 
 def _save(cfg: DSANetTrainConfig, ckpt_root: Path, step: int, nets: dict[str, torch.nn.Module],
-          *, state: dict[str, Any], is_main: bool) -> Path | None:
-    step_dir = None
+          *, state: dict[str, Any], is_main: bool) -> Path:
+    step_dir = ckpt_root / f"step_{step:08d}"   # what every rank returns
     specs = module_specs(cfg)
     if is_main:
         meta = {"task": "dsanet", "code_channels": cfg.model.code_channels, "mode": cfg.mode,

@@ -32,7 +32,7 @@ class PatchDiscriminator(nn.Module):
         for i in range(1, num_layers + 1):
             nxt = w * min(2 ** i, 8)
             stride = 2 if i < num_layers else 1  # last feature layer keeps resolution (pix2pix)
-            layers += [nn.Conv2d(ch, nxt, 4, stride=stride, padding=1),
+            layers += [nn.Conv2d(ch, nxt, 4, stride=stride, padding=1, bias=False),
                        nn.InstanceNorm2d(nxt, affine=True), nn.LeakyReLU(0.2, inplace=True)]
             ch = nxt
         layers.append(nn.Conv2d(ch, 1, 4, stride=1, padding=1))

@@ -37,6 +37,13 @@ def join_codes(background: torch.Tensor, rain: torch.Tensor) -> torch.Tensor:
     return torch.cat([background, rain], dim=1)
 
 
+def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Conv2d:
+    """Conv followed by a norm: no bias (the norm cancels it); reflect padding for odd kernels."""
+    if k % 2:
+        return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, padding_mode="reflect", bias=False)
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=(k - stride) // 2, bias=False)
+
+
 def _norm(channels: int) -> nn.Module:
     # Instance norm without running stats: no buffers (nothing for DDP to broadcast) and the
     # same behaviour in train and eval, which keeps exported graphs identical to training.
@@ -49,9 +56,9 @@ class ResBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect"), _norm(channels),
+            _conv(channels, channels, 3), _norm(channels),
             nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect"), _norm(channels),
+            _conv(channels, channels, 3), _norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,9 +81,9 @@ class Disentangler(nn.Module):
         self.code_channels = code_channels
         w = base_channels
         self.stem = nn.Sequential(
-            nn.Conv2d(3, w, 7, padding=3, padding_mode="reflect"), _norm(w), nn.ReLU(inplace=True),
-            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), _norm(2 * w), nn.ReLU(inplace=True),
-            nn.Conv2d(2 * w, 4 * w, 4, stride=2, padding=1), _norm(4 * w), nn.ReLU(inplace=True),
+            _conv(3, w, 7), _norm(w), nn.ReLU(inplace=True),
+            _conv(w, 2 * w, 4, stride=2), _norm(2 * w), nn.ReLU(inplace=True),
+            _conv(2 * w, 4 * w, 4, stride=2), _norm(4 * w), nn.ReLU(inplace=True),
         )
         self.blocks = nn.Sequential(*[ResBlock(4 * w) for _ in range(num_res_blocks)])
         self.head = nn.Conv2d(4 * w, code_channels, 1)
@@ -102,17 +109,17 @@ class Synthesizer(nn.Module):
             raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
         self.code_channels = code_channels
         w = base_channels
-        self.inp = nn.Sequential(nn.Conv2d(code_channels, 4 * w, 3, padding=1, padding_mode="reflect"),
+        self.inp = nn.Sequential(_conv(code_channels, 4 * w, 3),
                                  _norm(4 * w), nn.ReLU(inplace=True))
         self.blocks = nn.Sequential(*[ResBlock(4 * w) for _ in range(num_res_blocks)])
         # Nearest upsample + conv instead of transposed convs: no checkerboard artefacts,
         # and a fixed scale factor exports to ONNX Resize cleanly.
         self.up = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(4 * w, 2 * w, 3, padding=1, padding_mode="reflect"), _norm(2 * w),
+            _conv(4 * w, 2 * w, 3), _norm(2 * w),
             nn.ReLU(inplace=True),
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(2 * w, w, 3, padding=1, padding_mode="reflect"), _norm(w), nn.ReLU(inplace=True),
+            _conv(2 * w, w, 3), _norm(w), nn.ReLU(inplace=True),
         )
         self.out = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
 
