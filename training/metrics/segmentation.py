@@ -41,7 +41,9 @@ def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x
     if isinstance(x, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(x))
+        x = np.ascontiguousarray(x)
+        # torch wants writable memory (PIL hands out read-only arrays); copying a mask is cheap.
+        return torch.from_numpy(x if x.flags.writeable else x.copy())
     raise TypeError(f"expected a numpy array or a torch tensor, got {type(x).__name__}")
 
 

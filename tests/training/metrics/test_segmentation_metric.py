@@ -162,3 +162,27 @@ def test_properties(data):
     order = np.random.default_rng(0).permutation(gt.size)
     shuffled = metrics_from_confusion(confusion_matrix(pred.ravel()[order], gt.ravel()[order], n))
     np.testing.assert_equal(shuffled, out)
+
+
+def _ddp_worker(rank: int, init_file: str, pred: np.ndarray, gt: np.ndarray, out: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
+    metric = SegmentationMetric(4)
+    metric.update(pred[rank::2], gt[rank::2])  # each rank sees its own half of the images
+    dist.all_reduce(metric.matrix)
+    if rank == 0:
+        np.save(out, metric.matrix.numpy())
+    dist.destroy_process_group()
+
+
+def test_all_reduce_over_two_gloo_processes(tmp_path):
+    rng = np.random.default_rng(5)
+    gt, pred = rng.integers(0, 4, (4, 6, 6)), rng.integers(0, 4, (4, 6, 6))
+    out = tmp_path / "matrix.npy"
+    # fork: the children need not re-import torch and this module (spawn takes ~8 s on 2 cores).
+    torch.multiprocessing.start_processes(_ddp_worker, args=(str(tmp_path / "init"), pred, gt, str(out)),
+                                          nprocs=2, start_method="fork")
+    expected = np.zeros((4, 4), np.int64)
+    np.add.at(expected, (gt.ravel(), pred.ravel()), 1)
+    np.testing.assert_array_equal(np.load(out), expected)
