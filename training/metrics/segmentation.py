@@ -73,20 +73,23 @@ def confusion_matrix(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch
         raise ValueError(f"prediction shape {tuple(p.shape)} does not match target shape {tuple(t.shape)}")
     if p.is_floating_point() or t.is_floating_point():
         raise ValueError("class ids must be integers (pass logits with a class dimension to argmax them)")
-    p = p.to(t.device).reshape(-1).long()
-    t = t.reshape(-1).long()
-    if ignore_index is not None:
-        keep = t != ignore_index
-        p, t = p[keep], t[keep]
+    # int32 arithmetic is ~4x faster than int64 on CPU; only 8/16-bit ids are sure to fit it.
+    wide = max(p.element_size(), t.element_size()) > 2 or num_classes * num_classes >= 2**31
+    dtype = torch.int64 if wide else torch.int32
+    p = p.to(device=t.device, dtype=dtype).reshape(-1)
+    t = t.to(dtype).reshape(-1)
+    valid = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
     # One check for both tensors keeps it to a single device sync on GPU.
-    bad = (t < 0) | (t >= num_classes) | (p < 0) | (p >= num_classes)
+    bad = valid & ((t < 0) | (t >= num_classes) | (p < 0) | (p >= num_classes))
     if bool(bad.any()):
-        bad_t = torch.unique(t[(t < 0) | (t >= num_classes)]).tolist()[:10]
-        bad_p = torch.unique(p[(p < 0) | (p >= num_classes)]).tolist()[:10]
+        bad_t = torch.unique(t[bad & ((t < 0) | (t >= num_classes))]).tolist()[:10]
+        bad_p = torch.unique(p[bad & ((p < 0) | (p >= num_classes))]).tolist()[:10]
         raise ValueError(
             f"class ids outside [0, {num_classes}) (ignore_index={ignore_index}): "
             f"target has {bad_t}, prediction has {bad_p}")
-    counts = torch.bincount(t * num_classes + p, minlength=num_classes * num_classes)
+    # Ignored pixels go to one extra bin that is dropped: cheaper than boolean indexing.
+    index = torch.where(valid, t * num_classes + p, num_classes * num_classes)
+    counts = torch.bincount(index, minlength=num_classes * num_classes + 1)[: num_classes * num_classes]
     return counts.reshape(num_classes, num_classes)
 
 
