@@ -176,6 +176,7 @@ def _ddp_worker(rank: int, init_file: str, pred: np.ndarray, gt: np.ndarray, out
     dist.destroy_process_group()
 
 
+@pytest.mark.timeout(60)  # a wedged process group must fail the test, not hang the suite
 def test_all_reduce_over_two_gloo_processes(tmp_path):
     rng = np.random.default_rng(5)
     gt, pred = rng.integers(0, 4, (4, 6, 6)), rng.integers(0, 4, (4, 6, 6))
