@@ -49,3 +49,28 @@ def const_images(values: list[tuple[float, float]], size: int = 8) -> torch.Tens
     for i, (b, r) in enumerate(values):
         out[i, 0], out[i, 1] = b, r
     return out
+
+
+def tiny_checkpoint(root, task: str = "dsanet", seed: int = 0):
+    """A random-weight DSANet checkpoint with the real format (encoder/generator/disc_b/disc_r)."""
+    from training.engine.checkpoint import ModuleSpec, save_checkpoint
+    from training.models import build_model
+
+    torch.manual_seed(seed)
+    gen_kw = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1}
+    disc_kw = {"base_channels": 4, "num_layers": 2}
+    specs = {"encoder": ModuleSpec("dsanet_encoder", gen_kw),
+             "generator": ModuleSpec("dsanet_generator", gen_kw),
+             "disc_b": ModuleSpec("patch_discriminator", disc_kw),
+             "disc_r": ModuleSpec("patch_discriminator", disc_kw)}
+    modules = {n: (s, build_model(s.kind, s.config)) for n, s in specs.items()}
+    return save_checkpoint(root, 1, modules, extra_meta={"task": task, "code_channels": 8})
+
+
+def write_png(path, array) -> None:
+    """uint8 (H, W, 3) or (H, W) array to a PNG file (parents created)."""
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
