@@ -19,13 +19,18 @@ from training.models.dsanet import join_codes, split_codes
 
 
 def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: torch.Tensor,
-                   clean: torch.Tensor, shift: int) -> dict[str, torch.Tensor]:
+                   clean: torch.Tensor, shift: int, derain_code: str = "twin") -> dict[str, torch.Tensor]:
     """Both synthesis rounds of the spec for B pairs (rainy x', clean x), each (B, 3, H, W).
+
+    derain_code: "twin" derains with the clean twin's rain code r_1 as the thesis does;
+    "zero" with the zero code that derain() uses at inference, where no twin exists. With
+    "twin", r_1 can carry the twin's own background into x̂_1, a leak only the no-rain loss
+    (r_1 -> 0) closes.
 
     Returns the codes and images the losses need:
         b_rainy, r_rainy, b_clean, r_clean   round-1 codes            (B, C/2, H/4, W/4)
         swapped   x̂'_12 = G(b'_1 ⊕ r'_2)     rain of the partner      (B, 3, H, W)
-        derained  x̂_1   = G(b'_1 ⊕ r_1)      no-rain code of the twin
+        derained  x̂_1   = G(b'_1 ⊕ r_1)      no-rain code of the twin (or 0)
         recon_clean x̃_1 = G(b_1 ⊕ r_1)       self-reconstruction
         b_swapped, b_derained                round-2 background codes
         cycled    x̃'_1  = G(b̂'_1 ⊕ r̂'_1)    rain swapped back        ≈ x'_1
@@ -35,10 +40,13 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
     b_rainy, r_rainy = split_codes(f[:n])
     b_clean, r_clean = split_codes(f[n:])
     r_partner = torch.roll(r_rainy, shifts=-shift, dims=0)   # [i] = r'[i + shift]
+    if derain_code not in ("twin", "zero"):
+        raise ValueError(f"derain_code must be 'twin' or 'zero', got {derain_code!r}")
+    r_none = r_clean if derain_code == "twin" else torch.zeros_like(r_clean)
 
     # Round 1: the three syntheses share one generator call (instance norm is per sample).
     g1 = generator(torch.cat([join_codes(b_rainy, r_partner),
-                              join_codes(b_rainy, r_clean),
+                              join_codes(b_rainy, r_none),
                               join_codes(b_clean, r_clean)]))  # (3B, 3, H, W)
     swapped, derained, recon_clean = g1[:n], g1[n:2 * n], g1[2 * n:]
 

@@ -39,7 +39,7 @@ def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
     """Kinds and constructor kwargs of the four networks (what the checkpoint records)."""
     m = cfg.model
     gen_kw = {"code_channels": m.code_channels, "base_channels": m.base_channels,
-              "num_res_blocks": m.num_res_blocks}
+              "num_res_blocks": m.num_res_blocks, "norm": m.norm}
     disc_kw = {"base_channels": m.disc_channels, "num_layers": m.disc_layers}
     return {"encoder": ckpt.ModuleSpec("dsanet_encoder", gen_kw),
             "generator": ckpt.ModuleSpec("dsanet_generator", dict(gen_kw)),
@@ -136,7 +136,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         # ---- generator step: E and G against frozen D_B, D_R ---------------------------
         _set_requires_grad(params_d, False)
         with autocast():
-            out = forward_dsanet(enc, gen, rainy, clean, shift)
+            out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code)
             g = generator_losses(out, rainy, clean, nets["disc_b"], nets["disc_r"], cfg=cfg.loss)
         opt_g.zero_grad(set_to_none=True)
         scaler_g.scale(g["total"]).backward()

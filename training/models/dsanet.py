@@ -37,29 +37,33 @@ def join_codes(background: torch.Tensor, rain: torch.Tensor) -> torch.Tensor:
     return torch.cat([background, rain], dim=1)
 
 
-def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Conv2d:
-    """Conv followed by a norm: no bias (the norm cancels it); reflect padding for odd kernels."""
+NORMS = ("none", "instance")
+
+
+def _conv_norm(cin: int, cout: int, k: int, norm: str, stride: int = 1) -> list[nn.Module]:
+    """Conv (+ instance norm): reflect padding for odd kernels; no bias when a norm follows
+    (the norm cancels it)."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if k % 2:
-        return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, padding_mode="reflect", bias=False)
-    return nn.Conv2d(cin, cout, k, stride=stride, padding=(k - stride) // 2, bias=False)
-
-
-def _norm(channels: int) -> nn.Module:
+        conv = nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, padding_mode="reflect",
+                         bias=norm == "none")
+    else:
+        conv = nn.Conv2d(cin, cout, k, stride=stride, padding=(k - stride) // 2, bias=norm == "none")
+    if norm == "none":
+        return [conv]
     # Instance norm without running stats: no buffers (nothing for DDP to broadcast) and the
     # same behaviour in train and eval, which keeps exported graphs identical to training.
-    return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+    return [conv, nn.InstanceNorm2d(cout, affine=True, track_running_stats=False)]
 
 
 class ResBlock(nn.Module):
-    """Two 3x3 conv + norm layers with an identity shortcut."""
+    """Two 3x3 convs (+ norms) with an identity shortcut."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, norm: str):
         super().__init__()
-        self.body = nn.Sequential(
-            _conv(channels, channels, 3), _norm(channels),
-            nn.ReLU(inplace=True),
-            _conv(channels, channels, 3), _norm(channels),
-        )
+        self.body = nn.Sequential(*_conv_norm(channels, channels, 3, norm), nn.ReLU(inplace=True),
+                                  *_conv_norm(channels, channels, 3, norm))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -72,20 +76,24 @@ class Disentangler(nn.Module):
         code_channels: C, total code channels (even); C/2 background + C/2 rain.
         base_channels: width of the first conv; doubled at each of the two stride-2 convs.
         num_res_blocks: residual blocks at 1/4 resolution.
+        norm: "instance" (default, CycleGAN/MUNIT) or "none". Instance norm removes each
+            feature map's mean and contrast per image; "none" keeps them (EDSR's choice for
+            fidelity) but leaves the code scale free.
     """
 
-    def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3):
+    def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
+                 norm: str = "instance"):
         super().__init__()
         if code_channels <= 0 or code_channels % 2:
             raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
         self.code_channels = code_channels
         w = base_channels
         self.stem = nn.Sequential(
-            _conv(3, w, 7), _norm(w), nn.ReLU(inplace=True),
-            _conv(w, 2 * w, 4, stride=2), _norm(2 * w), nn.ReLU(inplace=True),
-            _conv(2 * w, 4 * w, 4, stride=2), _norm(4 * w), nn.ReLU(inplace=True),
+            *_conv_norm(3, w, 7, norm), nn.ReLU(inplace=True),
+            *_conv_norm(w, 2 * w, 4, norm, stride=2), nn.ReLU(inplace=True),
+            *_conv_norm(2 * w, 4 * w, 4, norm, stride=2), nn.ReLU(inplace=True),
         )
-        self.blocks = nn.Sequential(*[ResBlock(4 * w) for _ in range(num_res_blocks)])
+        self.blocks = nn.Sequential(*[ResBlock(4 * w, norm) for _ in range(num_res_blocks)])
         self.head = nn.Conv2d(4 * w, code_channels, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -101,25 +109,27 @@ class Synthesizer(nn.Module):
         code_channels: C, must match the Disentangler's.
         base_channels: width of the last conv; the 1/4-resolution trunk has 4x this.
         num_res_blocks: residual blocks at 1/4 resolution.
+        norm: "instance" (default, CycleGAN/MUNIT) or "none". Instance norm removes each
+            feature map's mean and contrast per image; "none" keeps them (EDSR's choice for
+            fidelity) but leaves the code scale free.
     """
 
-    def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3):
+    def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
+                 norm: str = "instance"):
         super().__init__()
         if code_channels <= 0 or code_channels % 2:
             raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
         self.code_channels = code_channels
         w = base_channels
-        self.inp = nn.Sequential(_conv(code_channels, 4 * w, 3),
-                                 _norm(4 * w), nn.ReLU(inplace=True))
-        self.blocks = nn.Sequential(*[ResBlock(4 * w) for _ in range(num_res_blocks)])
+        self.inp = nn.Sequential(*_conv_norm(code_channels, 4 * w, 3, norm), nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(*[ResBlock(4 * w, norm) for _ in range(num_res_blocks)])
         # Nearest upsample + conv instead of transposed convs: no checkerboard artefacts,
         # and a fixed scale factor exports to ONNX Resize cleanly.
         self.up = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(4 * w, 2 * w, 3), _norm(2 * w),
-            nn.ReLU(inplace=True),
+            *_conv_norm(4 * w, 2 * w, 3, norm), nn.ReLU(inplace=True),
             nn.Upsample(scale_factor=2, mode="nearest"),
-            _conv(2 * w, w, 3), _norm(w), nn.ReLU(inplace=True),
+            *_conv_norm(2 * w, w, 3, norm), nn.ReLU(inplace=True),
         )
         self.out = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
 
