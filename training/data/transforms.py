@@ -14,10 +14,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch.utils.data
 
 from rain_seg_ros.labels import IGNORE_INDEX
 
@@ -51,14 +53,17 @@ class SegTransformPipeline:
 
     Args:
         config: what to apply.
-        seed: seed of albumentations' generator (None: random); each DataLoader worker gets its own
-            stream from albumentations' worker-aware seeding.
+        seed: seed of albumentations' generator in the main process (None: random). Inside a
+            DataLoader worker the generator is reseeded once from the worker's torch seed:
+            albumentations 2.0 keeps its own generator, which forked workers would otherwise all
+            inherit in the same state and so apply identical "random" augmentations.
     """
 
     def __init__(self, config: SegAugmentConfig, seed: int | None = None) -> None:
         import albumentations as A
 
         self.config = config
+        self._seeded_worker: tuple[int, int] | None = None
         steps: list = []
         lo, hi = config.scale_range
         if (lo, hi) != (1.0, 1.0):
@@ -79,6 +84,12 @@ class SegTransformPipeline:
         self._compose = A.Compose(steps, seed=seed)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        worker = torch.utils.data.get_worker_info()
+        if worker is not None and self._seeded_worker != (os.getpid(), worker.id):
+            # worker.seed = per-epoch base seed + worker id: distinct per worker, reproducible
+            # under torch.manual_seed.
+            self._compose.set_random_seed(worker.seed)
+            self._seeded_worker = (os.getpid(), worker.id)
         out = self._compose(image=image, mask=mask)
         return out["image"], out["mask"]
 

@@ -8,6 +8,8 @@ must give the block whose id the mask holds at that pixel.
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.utils.data
 from data_layouts import write_cityscapes
 
 from training.data import build_dataset
@@ -91,3 +93,30 @@ def test_dataset_applies_transform_to_image_and_mask(tmp_path) -> None:
     sample = build_dataset("cityscapes", tmp_path, "train", transform=transform)[0]
     assert sample["image"].shape == (3, 8, 8) and sample["mask"].shape == (8, 8)
     assert 0.0 <= float(sample["image"].min()) and float(sample["image"].max()) <= 1.0
+
+
+class _Repeat(torch.utils.data.Dataset):
+    """The same (image, mask) n times through a transform."""
+
+    def __init__(self, transform, n: int) -> None:
+        self.transform, self.n = transform, n
+        self.image, self.mask = coordinate_pair()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int):
+        image, mask = self.transform(self.image, self.mask)
+        return torch.from_numpy(image.copy()), torch.from_numpy(mask.copy())
+
+
+def test_dataloader_workers_draw_different_augmentations() -> None:
+    config = SegAugmentConfig(crop_size=(16, 16), scale_range=(0.5, 2.0),
+                              brightness=0, contrast=0, saturation=0, hue=0)
+    loader = torch.utils.data.DataLoader(_Repeat(build_seg_transform(config, seed=5), 4), batch_size=1,
+                                         num_workers=2, multiprocessing_context="fork")
+    crops = [image[0] for image, _ in loader]  # samples 0, 2 from worker 0; 1, 3 from worker 1
+    for image, mask in loader:
+        check_alignment(image[0].numpy(), mask[0].numpy())
+    # Without per-worker reseeding both workers would return identical first crops.
+    assert not torch.equal(crops[0], crops[1])
