@@ -42,21 +42,19 @@ def label_id_to_train_id_lut() -> np.ndarray:
 
 
 def resolve_variant_root(root: Path, variant: str | None) -> Path:
-    """ROOT itself if it holds leftImg8bit/, else ROOT/<variant dir> (generate-scenes output)."""
-    if variant is None:
-        if (root / "leftImg8bit").is_dir():
-            return root
-        variant = "clean"
-    if variant not in VARIANT_DIRS:
+    """ROOT/<variant dir> (generate-scenes output) if present, else ROOT itself if it is one."""
+    if variant is not None and variant not in VARIANT_DIRS:
         raise ValueError(f"variant must be one of {sorted(VARIANT_DIRS)}, got {variant!r}")
-    sub = root / VARIANT_DIRS[variant]
+    sub = root / VARIANT_DIRS[variant or "clean"]
     if (sub / "leftImg8bit").is_dir():
         return sub
-    if (root / "leftImg8bit").is_dir() and variant == "clean":
+    # A plain Cityscapes root is the clean variant; a variant folder named directly is itself.
+    named = [key for key, folder in VARIANT_DIRS.items() if folder == root.name]
+    if (root / "leftImg8bit").is_dir() and variant in (None, "clean", *named):
         return root
     raise DatasetLayoutError(
         f"cityscapes: expected {root}/leftImg8bit/<split>/<city>/*{IMAGE_SUFFIX} "
-        f"(or {sub}/leftImg8bit/... for variant {variant!r}); neither exists")
+        f"(or {sub}/leftImg8bit/... for variant {variant or 'clean'!r}); neither exists")
 
 
 def find_cityscapes(root: Path, split: str, mode: str = "fine") -> list[SegItem]:

@@ -128,3 +128,13 @@ def test_kitti_nine_to_one_split_by_sorted_name(tmp_path) -> None:
     (tmp_path / "data_semantics/training/semantic/000005_10.png").unlink()
     with pytest.raises(DatasetLayoutError, match="000005_10.png"):
         build_dataset("kitti", tmp_path, "train")
+
+
+def test_cityscapes_variant_folder_named_directly(tmp_path) -> None:
+    rng = np.random.default_rng(5)
+    write_cityscapes(tmp_path / "cityscapes_night", "val", {"synth": 1}, rng)
+    write_cityscapes(tmp_path / "cityscapes", "val", {"synth": 1}, rng)
+    night = build_dataset("cityscapes", tmp_path / "cityscapes_night", "val", variant="night")
+    assert night.items == build_dataset("cityscapes", tmp_path, "val", variant="night").items
+    with pytest.raises(DatasetLayoutError, match="cityscapes_rain"):
+        build_dataset("cityscapes", tmp_path / "cityscapes", "val", variant="rain")
