@@ -39,13 +39,20 @@ SEGMENTATION_DATASETS: dict[str, Callable[..., SegmentationDataset]] = {
         root, split, transform, timeofday="night", **kw),
 }
 
+
+def _only_test(name: str, split: str) -> str:
+    if split != "test":
+        raise ValueError(f"{name} has only the 'test' split, got {split!r}")
+    return split
+
+
 # name -> (root, split, **reader kwargs) -> list of pairs
 PAIR_FINDERS: dict[str, Callable[..., list[PairItem]]] = {
     "rain100h": lambda root, split: find_rain100(root, split, heavy=True),
     "rain100l": lambda root, split: find_rain100(root, split, heavy=False),
     "rain1200": find_rain1200,
     "test1200": lambda root, split="test", rainy_side="left": find_rain1200(
-        root, "test", rainy_side=rainy_side),
+        root, _only_test("test1200", split), rainy_side=rainy_side),
     "rain1400": find_rain1400,
     "test100": find_test100,
     "spa": find_spa,
