@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.utils.data
 from data_layouts import write_cityscapes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from training.data import build_dataset
 from training.data.transforms import ResizeSeg, SegAugmentConfig, build_seg_transform
@@ -120,3 +122,15 @@ def test_dataloader_workers_draw_different_augmentations() -> None:
         check_alignment(image[0].numpy(), mask[0].numpy())
     # Without per-worker reseeding both workers would return identical first crops.
     assert not torch.equal(crops[0], crops[1])
+
+
+@settings(max_examples=15, deadline=None)
+@given(crop_h=st.integers(8, 120), crop_w=st.integers(8, 200), lo=st.floats(0.5, 1.0),
+       hi=st.floats(1.0, 2.0), seed=st.integers(0, 2**16))
+def test_alignment_holds_for_any_crop_and_scale(crop_h, crop_w, lo, hi, seed) -> None:
+    config = SegAugmentConfig(crop_size=(crop_h, crop_w), scale_range=(lo, hi), hflip_p=0.5,
+                              brightness=0, contrast=0, saturation=0, hue=0)
+    image, mask = coordinate_pair()
+    out_image, out_mask = build_seg_transform(config, seed=seed)(image, mask)
+    assert out_image.shape == (crop_h, crop_w, 3) and out_mask.shape == (crop_h, crop_w)
+    check_alignment(out_image, out_mask)
