@@ -1,8 +1,9 @@
 """Ray-cast the static street: ground (road, markings, sidewalks, terrain), facade strips, sky.
 
-Every surface here is a plane the camera rays hit in closed form: the ground (one hit distance
-per image row) and vertical strips (one per column), so the whole frame is a handful of
-broadcast (H, W) operations and an argmin over the candidate hit distances.
+Every surface is a plane the camera rays hit in closed form: the ground (one distance per
+row) and vertical strips (one distance per column, and per column a contiguous run of rows
+where the strip is tall enough). So the frame is a few broadcast (H, W) passes: nearest hit,
+then a per-pixel *material* id whose colour, label and texture strength come from small tables.
 """
 
 from __future__ import annotations
@@ -12,138 +13,146 @@ from dataclasses import dataclass
 import numpy as np
 
 from rain_seg_ros.labels import class_index
-from training.scenes.layout import MAX_DIST_M, NONE, SIDEWALK, SceneLayout, Strip
-from training.scenes.textures import hash01, sample_tile
+from training.scenes.layout import MAX_DIST_M, NONE, SIDEWALK, TERRAIN, SceneLayout
 
 SKY_DEPTH_M = 655.35   # sky and anything beyond range: the largest value a uint16 centimetre PNG holds
-ROAD, BUILDING, VEGETATION, FENCE, SKY = (class_index(n) for n in ("road", "building", "vegetation",
-                                                                      "fence", "sky"))
+ROAD, BUILDING, VEGETATION, FENCE, SKY = (class_index(n) for n in ("road", "building", "vegetation", "fence",
+                                                                      "sky"))
+# Fixed materials; strip segments follow from FIRST_SEGMENT on.
+M_ROAD, M_WALK, M_TERRAIN, M_MARK, M_KERB, M_GLASS, FIRST_SEGMENT = range(7)
 
 
 @dataclass
 class Frame:
-    image: np.ndarray      # (H, W, 3) float32 linear-ish RGB in [0, 1], day light
+    image: np.ndarray      # (H, W, 3) float32 RGB in [0, 1], day light
     label: np.ndarray      # (H, W) uint8 train ids
     depth: np.ndarray      # (H, W) float32 metres (camera-frame z)
     emissive: np.ndarray   # (H, W, 3) float32 light emitted at night (lit windows, lamps, car lights)
     ground: np.ndarray     # (H, W) bool, road and sidewalk (where rain splashes land)
 
 
-def _strip_hits(strip: Strip, h: float, d_x: np.ndarray, d_z: np.ndarray, r_y: np.ndarray,
-                veg_profile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hit distance (H, W) of one strip (inf where missed), plus per-column distance, position
-    along the strip and segment index, all (W,)."""
-    denom, run = (d_x, d_z) if strip.along == "z" else (d_z, d_x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_col = np.float32(strip.pos) / denom
-    t_col = np.where((t_col > 0) & (t_col < MAX_DIST_M), t_col, np.inf).astype(np.float32)
-    s_col = np.where(np.isfinite(t_col), t_col * run, 0.0).astype(np.float32)
-    seg = np.clip(np.searchsorted(strip.bounds, s_col, side="right") - 1, 0, len(strip.label) - 1)
-    label = strip.label[seg]
-    top = strip.top_m[seg]
-    top = np.where(label == VEGETATION, top + veg_profile[(np.abs(s_col) * 3).astype(np.int64) % len(veg_profile)],
-                   top)
-    ok = np.isfinite(t_col) & (label != NONE)
-    y = h - t_col[None, :] * r_y[:, None]                       # (H, W) height of the hit above ground
-    hit = ok[None, :] & (y >= 0) & (y <= top[None, :])
-    return np.where(hit, t_col[None, :], np.float32(np.inf)), t_col, s_col, seg
+def _bits(v: np.ndarray, scale: float) -> np.ndarray:
+    """Position within a period, in sixteenths: (v * scale) mod 16 with integer ops (fast)."""
+    return (v * np.float32(scale)).astype(np.int32) & 15
 
 
 def render_environment(layout: SceneLayout, tiles: dict[str, np.ndarray]) -> Frame:
     cam, g = layout.camera, layout.ground
     hgt, wid, h = cam.height, cam.width, cam.mount_height_m
-    d_x, d_z = cam.column_rays()                                  # (W,)
-    r_y = cam.row_rays()                                          # (H,)
+    d_x, d_z = cam.column_rays()                                     # (W,)
+    r_y = cam.row_rays()                                             # (H,)
+    row = np.arange(hgt, dtype=np.float32)[:, None]
     veg_profile = (tiles["fine"][7] * 0.9 + tiles["coarse"][3] * 1.2).astype(np.float32)
 
+    # 1. Nearest hit: the ground, then each strip over its per-column run of rows.
     with np.errstate(divide="ignore"):
         t_ground = np.where(r_y > 0, h / np.maximum(r_y, 1e-9), np.inf).astype(np.float32)
     t_ground[t_ground > MAX_DIST_M] = np.inf
-    cands = [np.broadcast_to(t_ground[:, None], (hgt, wid))]
-    per_strip = []
+    depth = np.repeat(t_ground[:, None], wid, axis=1)                # (H, W)
+    segment = np.full((hgt, wid), -1, np.int32)                      # global segment id, -1 = ground/sky
+    seg_tables: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # (first id, label, top, ...)
+    first = 0
     for strip in layout.strips:
-        t, t_col, s_col, seg = _strip_hits(strip, h, d_x, d_z, r_y, veg_profile)
-        cands.append(t)
-        per_strip.append((t_col, s_col, seg))
-    stack = np.stack(cands)                                       # (C, H, W)
-    choice = np.argmin(stack, axis=0)
-    depth = np.take_along_axis(stack, choice[None], 0)[0]
+        denom, run = (d_x, d_z) if strip.along == "z" else (d_z, d_x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_col = np.float32(strip.pos) / denom                     # (W,)
+        t_col = np.where((t_col > 0) & (t_col < MAX_DIST_M), t_col, np.inf).astype(np.float32)
+        s_col = np.where(np.isfinite(t_col), t_col * run, 0.0)
+        seg = np.clip(np.searchsorted(strip.bounds, s_col, side="right") - 1, 0, len(strip.label) - 1)
+        top = strip.top_m[seg] + np.where(strip.label[seg] == VEGETATION,
+                                          veg_profile[(np.abs(s_col) * 3).astype(np.int64) % len(veg_profile)], 0)
+        ok = np.isfinite(t_col) & (strip.label[seg] != NONE)
+        v_top = np.where(ok, cam.cy + cam.focal_px * (h - top) / t_col, hgt).astype(np.float32)
+        v_bot = np.where(ok, cam.cy + cam.focal_px * h / t_col, -1).astype(np.float32)
+        hit = (row + 0.5 >= v_top) & (row + 0.5 <= v_bot) & (t_col < depth)
+        np.copyto(depth, np.broadcast_to(t_col, depth.shape), where=hit)
+        np.copyto(segment, np.broadcast_to((seg + first).astype(np.int32), depth.shape), where=hit)
+        seg_tables.append((first, strip.label, strip.colour, strip.floor_m, strip.bay_m, strip.top_m, strip.pos,
+                           strip.along == "x"))
+        first += len(strip.label)
     sky = ~np.isfinite(depth)
-    depth = np.where(sky, SKY_DEPTH_M, depth).astype(np.float32)
+    depth[sky] = SKY_DEPTH_M
 
-    image = np.empty((hgt, wid, 3), np.float32)
-    label = np.full((hgt, wid), SKY, np.uint8)
-    emissive = np.zeros((hgt, wid, 3), np.float32)
-    fine, coarse = tiles["fine"], tiles["coarse"]
+    # 2. Per-segment tables (colour with the facade's sunlit/shaded side folded in).
+    n_mat = FIRST_SEGMENT + first
+    colour = np.zeros((n_mat, 3), np.float32)
+    label_of = np.zeros(n_mat, np.uint8)
+    amp = np.full(n_mat, 0.06, np.float32)
+    colour[:FIRST_SEGMENT] = (g.colours["road"], g.colours["sidewalk"], g.colours["terrain"], g.colours["marking"],
+                              g.colours["sidewalk"] * 0.6 + 0.35, (0.19, 0.23, 0.28), )
+    label_of[:FIRST_SEGMENT] = (ROAD, SIDEWALK, TERRAIN, ROAD, SIDEWALK, BUILDING)
+    amp[:FIRST_SEGMENT] = (0.08, 0.07, 0.18, 0.04, 0.05, 0.25)
+    inv_floor = np.ones(first, np.float32)
+    inv_bay = np.ones(first, np.float32)
+    seg_top = np.zeros(first, np.float32)
+    is_end = np.zeros(first, bool)
+    for start, lab, col, floor_m, bay_m, top_m, pos, end in seg_tables:
+        sl = slice(start, start + len(lab))
+        shade = layout.side_shade[0] if pos < 0 else layout.side_shade[1]
+        colour[FIRST_SEGMENT + start:FIRST_SEGMENT + start + len(lab)] = col * (0.85 if end else shade)
+        label_of[FIRST_SEGMENT + start:FIRST_SEGMENT + start + len(lab)] = np.where(lab == NONE, SKY, lab)
+        amp[FIRST_SEGMENT + start:FIRST_SEGMENT + start + len(lab)] = np.where(lab == VEGETATION, 0.3, 0.07)
+        inv_floor[sl], inv_bay[sl], seg_top[sl], is_end[sl] = 1 / floor_m, 1 / bay_m, top_m, end
 
-    # Sky: vertical gradient plus clouds in screen space.
-    rows, cols = np.nonzero(sky)
-    k = np.clip((cam.cy - rows) / max(cam.cy, 1.0), 0.0, 1.0)[:, None] ** 0.6
-    col = layout.sky.horizon * (1 - k) + layout.sky.zenith * k
-    cloud = np.clip(0.5 + 0.35 * sample_tile(coarse, rows * 256 / wid * 1.5, cols * 256 / wid), 0, 1)[:, None]
-    image[rows, cols] = col + (0.92 - col) * cloud * layout.sky.cloudiness
-
-    # Ground: classify every hit by its world position across (X) and along (Z) the road.
-    rows, cols = np.nonzero((choice == 0) & ~sky)
-    t = t_ground[rows]
-    x, z = t * d_x[cols], t * d_z[cols]
+    # 3. Materials: ground by world position across (X) / along (Z) the road, strips by segment.
+    x = depth * d_x[None, :]                                          # (H, W) world X of the hit
+    z = depth * d_z[None, :]                                          # (H, W) world Z of the hit
+    y = h - depth * r_y[:, None]                                      # (H, W) height above the ground
+    on_ground = (segment < 0) & ~sky
     x0, x1 = g.road
-    on_road = (x >= x0) & (x <= x1)
-    left = x < x0
-    verge = np.where(left, x < g.walk_left, x > g.walk_right) & ~on_road
-    lab = np.where(on_road, ROAD, np.where(verge, np.where(left, g.verge_left_label, g.verge_right_label),
-                                           SIDEWALK)).astype(np.uint8)
-    tex = sample_tile(fine, z * 6.0, x * 6.0) * 0.5 + sample_tile(coarse, z * 0.8, x * 0.8) * 0.5
-    base = np.where((lab == ROAD)[:, None], g.colours["road"],
-                    np.where((lab == SIDEWALK)[:, None], g.colours["sidewalk"], g.colours["terrain"]))
-    amp = np.where(lab == ROAD, 0.07, np.where(lab == SIDEWALK, 0.06, 0.16))[:, None]
-    c = base * (1 + amp * tex[:, None])
-    paving = (lab == SIDEWALK) & ((np.mod(x, 0.6) < 0.04) | (np.mod(z, 0.6) < 0.04))
-    c[paving] *= 0.8
-    kerb = (lab == SIDEWALK) & ((np.abs(x - x0) < 0.18) | (np.abs(x - x1) < 0.18))
-    c[kerb] = c[kerb] * 0.6 + 0.35
-    marking = on_road & ((np.abs(x - x0 - 0.25) < 0.07) | (np.abs(x - x1 + 0.25) < 0.07))
+    left_verge, right_verge = x < g.walk_left, x > g.walk_right
+    mat = np.where((x >= x0) & (x <= x1), M_ROAD, M_WALK).astype(np.int32)
+    mat[left_verge] = M_TERRAIN if g.verge_left_label == TERRAIN else M_WALK
+    mat[right_verge] = M_TERRAIN if g.verge_right_label == TERRAIN else M_WALK
+    road = mat == M_ROAD
+    marking = road & ((np.abs(x - x0 - 0.25) < 0.07) | (np.abs(x - x1 + 0.25) < 0.07))
     for xl in g.lane_lines:
-        marking |= (np.abs(x - xl) < 0.07) & (np.mod(z, 9.0) < 3.0)
+        marking |= (np.abs(x - xl) < 0.07) & (_bits(z, 16 / 9.0) < 5)
     if g.centre_line is not None:
         marking |= np.abs(np.abs(x - g.centre_line) - 0.12) < 0.06
     if g.crosswalk is not None:
-        marking |= on_road & (z >= g.crosswalk[0]) & (z <= g.crosswalk[1]) & (np.mod(x, 1.0) < 0.5)
-    c[marking] = g.colours["marking"] * (0.9 + 0.04 * tex[marking, None])
-    image[rows, cols] = c
-    label[rows, cols] = lab
-    ground = np.zeros((hgt, wid), bool)
-    ground[rows, cols] = (lab == ROAD) | (lab == SIDEWALK)
+        marking |= road & (z >= g.crosswalk[0]) & (z <= g.crosswalk[1]) & (_bits(x, 16.0) < 8)
+    mat[marking] = M_MARK
+    mat[(mat == M_WALK) & ((np.abs(x - x0) < 0.18) | (np.abs(x - x1) < 0.18))] = M_KERB
+    along = np.where(is_end[np.maximum(segment, 0)], x, z)            # running coordinate on a strip
+    glass = np.zeros((hgt, wid), bool)
+    seg0 = np.maximum(segment, 0)
+    fy, fs = y * inv_floor[seg0], along * inv_bay[seg0]
+    bits_y, bits_s = _bits(fy, 16.0), _bits(np.abs(fs), 16.0)
+    bld = (segment >= 0) & (label_of[FIRST_SEGMENT + seg0] == BUILDING)
+    glass = bld & (y > 3.2) & (y < seg_top[seg0] - 0.8) & (bits_y > 4) & (bits_y < 13) & (bits_s > 3) & (bits_s < 12)
+    glass |= bld & (y > 0.4) & (y < 2.6) & (bits_s > 1) & (bits_s < 15) & (seg0 % 3 != 0)  # shop fronts
+    mat = np.where(segment >= 0, FIRST_SEGMENT + segment, mat)
+    mat[glass] = M_GLASS
+    mat[sky] = 0
 
-    # Facade strips: buildings with windows, vegetation, walls and fences.
-    for i, (strip, (t_col, s_col, seg)) in enumerate(zip(layout.strips, per_strip)):
-        rows, cols = np.nonzero(choice == i + 1)
-        if rows.size == 0:
-            continue
-        t, s, sg = t_col[cols], s_col[cols], seg[cols]
-        y = h - t * r_y[rows]
-        lab = strip.label[sg].astype(np.uint8)
-        shade = layout.side_shade[0] if strip.pos < 0 else layout.side_shade[1]
-        if strip.along == "x":
-            shade = 0.5 * (layout.side_shade[0] + layout.side_shade[1]) * 0.9
-        tex = sample_tile(fine, y * 5.0, s * 5.0)
-        c = strip.colour[sg] * (shade * (1 + 0.06 * tex))[:, None]
-        veg = lab == VEGETATION
-        c[veg] *= (0.75 + 0.25 * sample_tile(fine, y[veg] * 14, s[veg] * 14))[:, None]
-        fence = lab == FENCE
-        c[fence & ((np.mod(s, 0.25) < 0.05) | (np.mod(y, 0.9) < 0.08))] *= 1.6
-        bld = lab == BUILDING
-        fy, fs = y / strip.floor_m[sg], s / strip.bay_m[sg]
-        win = bld & (y > 3.2) & (y < strip.top_m[sg] - 0.8) & (np.mod(fy, 1) > 0.3) & (np.mod(fy, 1) < 0.8) \
-            & (np.mod(fs, 1) > 0.25) & (np.mod(fs, 1) < 0.75)
-        shop = bld & (y > 0.4) & (y < 2.6) & (np.mod(fs, 1) > 0.1) & (np.mod(fs, 1) < 0.9) & (sg % 3 != 0)
-        glass = win | shop
-        c[glass] = np.array([0.16, 0.19, 0.23], np.float32) * (1.2 + 0.5 * tex[glass, None]) * shade
-        lit = glass & (hash01(sg, np.floor(fy), np.floor(fs), i) < 0.35)
-        warm = np.array([1.0, 0.78, 0.45], np.float32) * (0.6 + 0.4 * hash01(np.floor(fy), np.floor(fs), i + 99))[
-            lit, None] if lit.any() else np.zeros((0, 3), np.float32)
-        emissive[rows[lit], cols[lit]] = warm
-        image[rows, cols] = c
-        label[rows, cols] = lab
-    image *= np.float32(layout.sun)
+    # 4. Colour = material colour x (1 + strength x texture); texture coords follow the surface.
+    tex_u = np.where(on_ground, x, along)
+    tex_v = np.where(on_ground, z, y)
+    tex = tiles["fine"].ravel().take((((tex_v * 6).astype(np.int32) & 255) << 8) | ((tex_u * 6).astype(np.int32) & 255))
+    shade = (1 + amp.take(mat) * tex) * np.float32(layout.sun)
+    shade[(mat == M_WALK) & ((_bits(x, 16 / 0.6) == 0) | (_bits(z, 16 / 0.6) == 0))] *= 0.8  # paving joints
+    fence = (segment >= 0) & (label_of.take(mat) == FENCE)
+    shade[fence & ((_bits(along, 4.0) < 4) | (_bits(y, 16 / 0.9) < 2))] *= 1.6             # fence lattice
+    image = colour.take(mat, axis=0) * shade[..., None]
+    label = label_of.take(mat)
+
+    # 5. Sky: vertical gradient plus clouds in screen space, only on the rows that show sky.
+    sky_rows = int(np.nonzero(sky.any(axis=1))[0].max()) + 1 if sky.any() else 0
+    if sky_rows:
+        k = np.clip((cam.cy - np.arange(sky_rows, dtype=np.float32)) / max(cam.cy, 1.0), 0, 1)[:, None, None] ** 0.6
+        grad = layout.sky.horizon * (1 - k) + layout.sky.zenith * k     # (rows, 1, 3)
+        ri = (np.arange(sky_rows) * 384 // wid) & 255
+        ci = (np.arange(wid) * 256 // wid) & 255
+        cloud = np.clip(0.5 + 0.35 * tiles["coarse"][np.ix_(ri, ci)], 0, 1)[..., None] * layout.sky.cloudiness
+        np.copyto(image[:sky_rows], grad + (0.92 - grad) * cloud, where=sky[:sky_rows, :, None])
+        label[:sky_rows][sky[:sky_rows]] = SKY
+
+    # 6. Night emitters: a hashed third of the windows is lit.
+    emissive = np.zeros((hgt, wid, 3), np.float32)
+    key = (segment * 7919 + fy.astype(np.int32) * 131 + np.floor(fs).astype(np.int32)).astype(np.uint32)
+    key = (key * np.uint32(2654435761)) >> np.uint32(16)
+    lit = glass & (y > 3.0) & ((key & 7) < 2)
+    emissive[lit] = np.array([1.0, 0.78, 0.45], np.float32) * (0.6 + 0.05 * (key[lit, None] >> 3 & 7))
+    ground = on_ground & ((mat == M_ROAD) | (mat == M_MARK) | (mat == M_WALK) | (mat == M_KERB))
     return Frame(image, label, depth, emissive, ground)

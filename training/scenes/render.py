@@ -12,7 +12,7 @@ from training.scenes.canvas import Canvas
 from training.scenes.environment import render_environment
 from training.scenes.layout import SceneLayout
 from training.scenes.objects import draw_objects
-from training.scenes.textures import noise_tile
+from training.scenes.textures import random_tile
 
 HOOD_DEPTH_M = 1.5
 
@@ -30,7 +30,7 @@ class Scene:
 
 def render_scene(layout: SceneLayout, rng: np.random.Generator) -> Scene:
     """`rng` only feeds textures; geometry and labels come from the layout alone."""
-    tiles = {"fine": noise_tile(rng, 256, beta=1.0, low_cut=4.0), "coarse": noise_tile(rng, 256, beta=2.0)}
+    tiles = {"fine": random_tile(rng, 256, beta=1.0, low_cut=4.0), "coarse": random_tile(rng, 256, beta=2.0)}
     frame = render_environment(layout, tiles)
     canvas = Canvas(frame, layout.camera)
     draw_objects(canvas, layout.objects)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -24,20 +26,18 @@ def noise_tile(rng: np.random.Generator, size: int = 256, beta: float = 1.6,
     return tile
 
 
-def sample_tile(tile: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Nearest-neighbour lookup of a periodic tile at float coordinates (any matching shapes)."""
-    n, m = tile.shape
-    return tile[np.floor(rows).astype(np.int64) % n, np.floor(cols).astype(np.int64) % m]
+@functools.cache
+def _tile_bank(size: int, beta: float, low_cut: float, count: int = 4) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(20261121)  # fixed: the bank is part of the generator, not of a sample
+    return tuple(noise_tile(rng, size, beta, low_cut) for _ in range(count))
 
 
-def hash01(*keys: np.ndarray | int) -> np.ndarray:
-    """Deterministic pseudo-random numbers in [0, 1) from integer keys (vectorised integer hash)."""
-    h = np.uint64(0x9E3779B97F4A7C15)
-    acc = np.zeros(np.broadcast_shapes(*(np.shape(k) for k in keys)), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in keys:
-            acc = (acc ^ (np.asarray(k).astype(np.int64).astype(np.uint64) + h + (acc << np.uint64(6))
-                          + (acc >> np.uint64(2))))
-            acc *= np.uint64(0xBF58476D1CE4E5B9)
-            acc ^= acc >> np.uint64(31)
-    return (acc >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+def random_tile(rng: np.random.Generator, size: int = 256, beta: float = 1.6, low_cut: float = 1.0) -> np.ndarray:
+    """A tile from a fixed bank, randomly rolled / flipped / transposed: as varied as a fresh
+    `noise_tile` for texturing, without paying an FFT per sample."""
+    bank = _tile_bank(size, beta, low_cut)
+    tile = bank[int(rng.integers(len(bank)))]
+    tile = np.roll(tile, (int(rng.integers(size)), int(rng.integers(size))), axis=(0, 1))
+    if rng.random() < 0.5:
+        tile = tile.T
+    return np.ascontiguousarray(tile[::-1] if rng.random() < 0.5 else tile)
