@@ -67,29 +67,45 @@ def split_counts(text: str, count: int) -> dict[str, int]:
     if all(v.isdigit() for v in spec.values()) and sum(int(v) for v in spec.values()) == count:
         return {s: int(spec.get(s, "0")) for s in SPLITS}
     if abs(sum(nums.values()) - 1.0) > 1e-6:
-        raise ValueError(f"--splits must be fractions summing to 1 or counts summing to --count={count}, "
-                         f"got {text!r}")
+        raise ValueError(
+            f"--splits must be fractions summing to 1 or counts summing to --count={count}, got {text!r}"
+        )
     val, test = round(nums.get("val", 0) * count), round(nums.get("test", 0) * count)
     if nums.get("train", 0) == 0:  # no train split asked for: the remainder goes to the last split
-        return {"train": 0, "val": count - test if nums.get("val", 0) else 0, "test": test if nums.get("val", 0)
-                else count}
+        return {
+            "train": 0,
+            "val": count - test if nums.get("val", 0) else 0,
+            "test": test if nums.get("val", 0) else count,
+        }
     return {"train": count - val - test, "val": val, "test": test}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training generate-scenes", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m training generate-scenes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--count", type=int, default=16, help="number of scenes (>= 1)")
     p.add_argument("--size", type=parse_size, default=(256, 512), help="HxW, e.g. 256x512")
     p.add_argument("--seed", type=int, default=0, help="run seed; sample i uses SeedSequence([seed, i])")
-    p.add_argument("--splits", default="train=0.8,val=0.1,test=0.1",
-                   help="fractions (train=0.8,val=0.1,test=0.1) or counts (train=8,val=1,test=1)")
-    p.add_argument("--rain-intensity", type=parse_intensity, default=(0.3, 1.0),
-                   help="rain intensity in [0,1]: one value, or LO,HI drawn per sample")
+    p.add_argument(
+        "--splits",
+        default="train=0.8,val=0.1,test=0.1",
+        help="fractions (train=0.8,val=0.1,test=0.1) or counts (train=8,val=1,test=1)",
+    )
+    p.add_argument(
+        "--rain-intensity",
+        type=parse_intensity,
+        default=(0.3, 1.0),
+        help="rain intensity in [0,1]: one value, or LO,HI drawn per sample",
+    )
     p.add_argument("--night", action="store_true", help="also write night twins (cityscapes_night/)")
     p.add_argument("--lens-drops", action="store_true", help="add water drops on the lens to rainy images")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (output is identical for any value)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker processes (output is identical for any value)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing generated dataset in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -97,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _job(args: tuple[Path, int, int, str, int, SceneSpec]) -> dict[str, Any]:
     out, seed, index, split, k, spec = args
-    return write_sample(out, generate_sample(seed, index, spec), split, k, seed, spec.lens_drops)
+    return write_sample(
+        out, generate_sample(seed, index, spec), split=split, k=k, seed=seed, lens_drops=spec.lens_drops
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         for rec in records:
             fh.write(json.dumps(rec, sort_keys=True) + "\n")
     elapsed = time.perf_counter() - start
-    print(json.dumps({"out": str(out), "count": len(records), "splits": counts, "seconds": round(elapsed, 2),
-                      "scenes_per_s": round(len(records) / elapsed, 2)}))
+    print(
+        json.dumps(
+            {
+                "out": str(out),
+                "count": len(records),
+                "splits": counts,
+                "seconds": round(elapsed, 2),
+                "scenes_per_s": round(len(records) / elapsed, 2),
+            }
+        )
+    )
     return 0
 
 

@@ -18,11 +18,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Camera:
-    height: int            # image rows
-    width: int             # image columns
+    height: int  # image rows
+    width: int  # image columns
     focal_px: float
     cx: float
-    cy: float              # horizon row (zero pitch)
+    cy: float  # horizon row (zero pitch)
     mount_height_m: float
     yaw_rad: float = 0.0
 

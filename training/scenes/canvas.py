@@ -50,9 +50,11 @@ class Canvas:
         self.d_x, self.d_z = camera.column_rays()
         self.lights: list[tuple[float, float, float, float, float, float]] = []  # camera xyz + rgb
 
-    def fill(self, parts: list[tuple[list[np.ndarray], int, tuple[float, ...] | np.ndarray,
-                                     tuple[float, ...] | None]],
-             depth: float | np.ndarray) -> None:
+    def fill(
+        self,
+        parts: list[tuple[list[np.ndarray], int, tuple[float, ...] | np.ndarray, tuple[float, ...] | None]],
+        depth: float | np.ndarray,
+    ) -> None:
         """Fill parts given as pixel-space contours (N, 2 as u, v; several contours make holes)
         at `depth` (a scalar, or a (W,) per-column depth for planes seen at an angle). Later parts
         cover earlier ones; the whole batch is depth-tested against the frame once."""
@@ -89,15 +91,25 @@ class Canvas:
         s = self.cam.focal_px / d
         if abs(u0 - self.cam.cx) > self.cam.width + 15 * s:
             return d
-        self.fill([([np.column_stack([u0 + s * c[:, 0], v0 - s * c[:, 1]]) for c in contours], label, colour, emit)
-                   for contours, label, colour, emit in parts], d)
+        self.fill(
+            [
+                (
+                    [np.column_stack([u0 + s * c[:, 0], v0 - s * c[:, 1]]) for c in contours],
+                    label,
+                    colour,
+                    emit,
+                )
+                for contours, label, colour, emit in parts
+            ],
+            d,
+        )
         return d
 
     def side(self, x: float, z: float, parts: list[Part]) -> None:
         """Draw parts lying in the vertical plane X = x; part coordinates are (dz, height) from z."""
         cos, sin = math.cos(self.cam.yaw_rad), math.sin(self.cam.yaw_rad)
         with np.errstate(divide="ignore", invalid="ignore"):
-            t_col = np.float32(x) / self.d_x                    # (W,) depth of the plane per column
+            t_col = np.float32(x) / self.d_x  # (W,) depth of the plane per column
         t_col = np.where(t_col > 0.5, t_col, np.inf).astype(np.float32)
         f, cx, cy, h = self.cam.focal_px, self.cam.cx, self.cam.cy, self.cam.mount_height_m
         projected = []

@@ -14,14 +14,20 @@ import cv2
 import numpy as np
 
 GAMMA = 2.2
-HEADLIGHT_POWER = 10.0    # ego low beams: irradiance ~ power / (z^2 + 4) in the beam
-LAMP_POWER = 9.0          # street lamp: irradiance ~ power / (distance^2 + 1)
+HEADLIGHT_POWER = 10.0  # ego low beams: irradiance ~ power / (z^2 + 4) in the beam
+LAMP_POWER = 9.0  # street lamp: irradiance ~ power / (distance^2 + 1)
 
 
-def render_night(image: np.ndarray, depth_m: np.ndarray | float | None, rng: np.random.Generator,
-                 emissive: np.ndarray | None = None, lights: np.ndarray | None = None,
-                 focal_px: float | None = None,
-                 principal_point: tuple[float, float] | None = None) -> np.ndarray:
+def render_night(
+    image: np.ndarray,
+    depth_m: np.ndarray | float | None,
+    rng: np.random.Generator,
+    *,
+    emissive: np.ndarray | None = None,
+    lights: np.ndarray | None = None,
+    focal_px: float | None = None,
+    principal_point: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Relight a day image as night.
 
     Args:
@@ -38,8 +44,11 @@ def render_night(image: np.ndarray, depth_m: np.ndarray | float | None, rng: np.
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
     hgt, wid = image.shape[:2]
-    depth = np.full((hgt, wid), 20.0 if depth_m is None else depth_m, np.float32) if (
-        depth_m is None or np.isscalar(depth_m)) else np.asarray(depth_m, np.float32)
+    depth = (
+        np.full((hgt, wid), 20.0 if depth_m is None else depth_m, np.float32)
+        if (depth_m is None or np.isscalar(depth_m))
+        else np.asarray(depth_m, np.float32)
+    )
     f = float(focal_px or wid)
     cx, cy = principal_point if principal_point is not None else (wid / 2, hgt / 2)
     lin = (image.astype(np.float32) / 255.0) ** GAMMA
@@ -49,13 +58,13 @@ def render_night(image: np.ndarray, depth_m: np.ndarray | float | None, rng: np.
     ys = ((np.arange(hgt, dtype=np.float32) + 0.5 - cy) / f)[:, None] * depth
     ambient = float(rng.uniform(0.012, 0.03))
     light = np.zeros((hgt, wid, 3), np.float32)
-    light += np.array([0.75, 0.85, 1.15], np.float32) * ambient        # moonlit / skyglow, bluish
+    light += np.array([0.75, 0.85, 1.15], np.float32) * ambient  # moonlit / skyglow, bluish
 
     # Ego low beams: a forward cone from just below the camera, cut off above the horizon.
     lateral = xs / np.maximum(depth, 0.1)
     below = np.clip((ys + 0.3) / np.maximum(depth, 0.1) * 8.0, 0.0, 1.0)
-    beam = np.exp(-(lateral / 0.35) ** 2) * below * HEADLIGHT_POWER / (depth ** 2 + 4.0)
-    beam *= np.clip(depth - 2.0, 0.0, 1.0)                 # not our own bonnet
+    beam = np.exp(-((lateral / 0.35) ** 2)) * below * HEADLIGHT_POWER / (depth**2 + 4.0)
+    beam *= np.clip(depth - 2.0, 0.0, 1.0)  # not our own bonnet
     beam[depth > 300] = 0.0
     light += beam[..., None] * np.array([1.0, 0.97, 0.9], np.float32)
 
@@ -65,7 +74,7 @@ def render_night(image: np.ndarray, depth_m: np.ndarray | float | None, rng: np.
         for lx, ly, lz, r, g, b in near:
             dx, dy, dz = xs - lx, ys - ly, depth - lz
             d2 = dx * dx + dy * dy + dz * dz
-            facing = np.clip(dy / np.sqrt(d2 + 1e-3), 0.15, 1.0)      # lit from above
+            facing = np.clip(dy / np.sqrt(d2 + 1e-3), 0.15, 1.0)  # lit from above
             e = LAMP_POWER * facing / (d2 + 1.0)
             e[depth > 300] = 0.0
             light += e[..., None] * np.array([r, g, b], np.float32)
@@ -74,10 +83,12 @@ def render_night(image: np.ndarray, depth_m: np.ndarray | float | None, rng: np.
     if emissive is not None:
         glow_src = np.asarray(emissive, np.float32)
         small = cv2.resize(glow_src, (wid // 4, hgt // 4), interpolation=cv2.INTER_AREA)
-        bloom = cv2.GaussianBlur(small, (0, 0), 1.5 * hgt / 256) * 0.9 + cv2.GaussianBlur(
-            small, (0, 0), 5.0 * hgt / 256) * 0.6
+        bloom = (
+            cv2.GaussianBlur(small, (0, 0), 1.5 * hgt / 256) * 0.9
+            + cv2.GaussianBlur(small, (0, 0), 5.0 * hgt / 256) * 0.6
+        )
         out += glow_src + cv2.resize(bloom, (wid, hgt), interpolation=cv2.INTER_LINEAR)
-    exposure = float(rng.uniform(1.2, 1.8))   # night auto-exposure opens up
+    exposure = float(rng.uniform(1.2, 1.8))  # night auto-exposure opens up
     out *= exposure
     # Sensor noise: shot noise ~ sqrt(signal) plus read noise, a little blur from demosaicing.
     noise = rng.standard_normal((hgt, wid, 3), dtype=np.float32)

@@ -13,22 +13,41 @@ SKIN = ((0.87, 0.7, 0.58), (0.6, 0.42, 0.3), (0.38, 0.26, 0.18), (0.8, 0.62, 0.5
 DARK = (0.06, 0.06, 0.07)
 
 
-def _figure(lab: int, height: float, shirt: tuple[float, ...], pants: tuple[float, ...], variant: int,
-            y0: float = 0.0, legs: bool = True) -> list[Part]:
+def _figure(
+    lab: int,
+    height: float,
+    *,
+    shirt: tuple[float, ...],
+    pants: tuple[float, ...],
+    variant: int,
+    y0: float = 0.0,
+    legs: bool = True,
+) -> list[Part]:
     """A standing human of `height` metres, feet at y0."""
     s = height / 1.75
     skin = SKIN[variant % len(SKIN)]
     stride = 0.06 * (variant % 3)
     parts: list[Part] = []
     if legs:
-        parts += [([rect(-0.17 * s - stride, y0, -0.02 * s, y0 + 0.85 * s)], lab, pants, None),
-                  ([rect(0.02 * s, y0, 0.17 * s + stride, y0 + 0.85 * s)], lab, pants, None)]
+        parts += [
+            ([rect(-0.17 * s - stride, y0, -0.02 * s, y0 + 0.85 * s)], lab, pants, None),
+            ([rect(0.02 * s, y0, 0.17 * s + stride, y0 + 0.85 * s)], lab, pants, None),
+        ]
     torso = quad(0.18 * s, y0 + 0.8 * s, 0.22 * s, y0 + 1.45 * s)
-    parts += [([torso], lab, shirt, None),
-              ([rect(-0.29 * s, y0 + 0.78 * s, -0.2 * s, y0 + 1.42 * s),
-                mirror(rect(-0.29 * s, y0 + 0.78 * s, -0.2 * s, y0 + 1.42 * s))], lab, shirt, None),
-              ([ellipse(0, y0 + 1.6 * s, 0.1 * s, 0.13 * s, 12)], lab, skin, None),
-              ([ellipse(0, y0 + 1.67 * s, 0.105 * s, 0.08 * s, 10)], lab, DARK, None)]
+    parts += [
+        ([torso], lab, shirt, None),
+        (
+            [
+                rect(-0.29 * s, y0 + 0.78 * s, -0.2 * s, y0 + 1.42 * s),
+                mirror(rect(-0.29 * s, y0 + 0.78 * s, -0.2 * s, y0 + 1.42 * s)),
+            ],
+            lab,
+            shirt,
+            None,
+        ),
+        ([ellipse(0, y0 + 1.6 * s, 0.1 * s, 0.13 * s, 12)], lab, skin, None),
+        ([ellipse(0, y0 + 1.67 * s, 0.105 * s, 0.08 * s, 10)], lab, DARK, None),
+    ]
     if variant == 3:  # umbrella
         parts.append(([ellipse(0, y0 + 2.0 * s, 0.5 * s, 0.14 * s, 16)], lab, pants, None))
     return parts
@@ -39,15 +58,25 @@ def _wheel_side(cx: float, lab: int, r: float = 0.34) -> Part:
 
 
 def _bicycle_side(lab: int, colour: tuple[float, ...]) -> list[Part]:
-    frame = [np.array([[-0.5, 0.34], [0.0, 0.36], [0.45, 0.8], [-0.2, 0.8]]),
-             np.array([[-0.45, 0.34], [-0.05, 0.36], [0.4, 0.76], [-0.15, 0.76]])]  # ring = tube outline
-    return [_wheel_side(-0.55, lab), _wheel_side(0.55, lab), (frame, lab, colour, None),
-            ([rect(0.5, 0.34, 0.55, 0.95), rect(0.38, 0.92, 0.62, 0.97)], lab, DARK, None),
-            ([rect(-0.25, 0.8, -0.05, 0.86)], lab, DARK, None)]
+    frame = [
+        np.array([[-0.5, 0.34], [0.0, 0.36], [0.45, 0.8], [-0.2, 0.8]]),
+        np.array([[-0.45, 0.34], [-0.05, 0.36], [0.4, 0.76], [-0.15, 0.76]]),
+    ]  # ring = tube outline
+    return [
+        _wheel_side(-0.55, lab),
+        _wheel_side(0.55, lab),
+        (frame, lab, colour, None),
+        ([rect(0.5, 0.34, 0.55, 0.95), rect(0.38, 0.92, 0.62, 0.97)], lab, DARK, None),
+        ([rect(-0.25, 0.8, -0.05, 0.86)], lab, DARK, None),
+    ]
 
 
 def draw_person(canvas: Canvas, obj: Obj) -> None:
-    canvas.sprite(obj.x, obj.z, _figure(PERSON, 1.75 * obj.size, obj.colour, obj.colour2, obj.variant))
+    canvas.sprite(
+        obj.x,
+        obj.z,
+        _figure(PERSON, 1.75 * obj.size, shirt=obj.colour, pants=obj.colour2, variant=obj.variant),
+    )
 
 
 def draw_bicycle(canvas: Canvas, obj: Obj) -> None:
@@ -59,18 +88,36 @@ def draw_rider(canvas: Canvas, obj: Obj) -> None:
     moto = obj.kind == "rider_motorcycle"
     lab = MOTORCYCLE if moto else BICYCLE
     if moto:
-        bike: list[Part] = [([rect(-0.09, 0.0, 0.09, 0.6)], lab, DARK, None),
-                            ([quad(0.3, 0.45, 0.22, 0.95)], lab, obj.colour, None),
-                            ([rect(-0.12, 0.62, 0.12, 0.72)], lab, (0.55, 0.05, 0.04), (1.4, 0.12, 0.06))]
+        bike: list[Part] = [
+            ([rect(-0.09, 0.0, 0.09, 0.6)], lab, DARK, None),
+            ([quad(0.3, 0.45, 0.22, 0.95)], lab, obj.colour, None),
+            ([rect(-0.12, 0.62, 0.12, 0.72)], lab, (0.55, 0.05, 0.04), (1.4, 0.12, 0.06)),
+        ]
         seat = 0.85
     else:
-        bike = [([rect(-0.025, 0.0, 0.025, 0.68)], lab, DARK, None),
-                ([rect(-0.3, 0.95, 0.3, 1.0)], lab, DARK, None),
-                ([rect(-0.06, 0.62, 0.06, 0.7)], lab, (0.7, 0.1, 0.05), None)]
+        bike = [
+            ([rect(-0.025, 0.0, 0.025, 0.68)], lab, DARK, None),
+            ([rect(-0.3, 0.95, 0.3, 1.0)], lab, DARK, None),
+            ([rect(-0.06, 0.62, 0.06, 0.7)], lab, (0.7, 0.1, 0.05), None),
+        ]
         seat = 0.8
-    rider = _figure(RIDER, 1.75, obj.colour2, (0.15, 0.15, 0.2), obj.variant % 3, y0=seat - 0.8, legs=False)
-    rider += [([rect(-0.2, seat - 0.5, -0.08, seat + 0.05), rect(0.08, seat - 0.5, 0.2, seat + 0.05)],
-               RIDER, (0.15, 0.15, 0.2), None)]
+    rider = _figure(
+        RIDER,
+        1.75,
+        shirt=obj.colour2,
+        pants=(0.15, 0.15, 0.2),
+        variant=obj.variant % 3,
+        y0=seat - 0.8,
+        legs=False,
+    )
+    rider += [
+        (
+            [rect(-0.2, seat - 0.5, -0.08, seat + 0.05), rect(0.08, seat - 0.5, 0.2, seat + 0.05)],
+            RIDER,
+            (0.15, 0.15, 0.2),
+            None,
+        )
+    ]
     if moto:
         rider.append(([ellipse(0, seat + 0.82, 0.15, 0.16, 12)], RIDER, obj.colour, None))  # helmet
     canvas.sprite(obj.x, obj.z, bike + rider)

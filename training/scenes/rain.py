@@ -23,9 +23,13 @@ import numpy as np
 
 # Streak layers: (distance m, drops per 1000 px at intensity 1, length as a fraction of H,
 #                 width px at H=256, blur sigma px at H=256, opacity).
-LAYERS = ((1.5, 0.12, 0.32, 3, 1.8, 0.25), (3.5, 0.45, 0.15, 2, 1.0, 0.3),
-          (8.0, 1.5, 0.075, 1, 0.5, 0.32), (20.0, 4.0, 0.04, 1, 0.0, 0.22))
-BETA_MAX = 0.02     # 1/m extinction at intensity 1 (visibility ~150 m: heavy rain)
+LAYERS = (
+    (1.5, 0.12, 0.32, 3, 1.8, 0.25),
+    (3.5, 0.45, 0.15, 2, 1.0, 0.3),
+    (8.0, 1.5, 0.075, 1, 0.5, 0.32),
+    (20.0, 4.0, 0.04, 1, 0.0, 0.22),
+)
+BETA_MAX = 0.02  # 1/m extinction at intensity 1 (visibility ~150 m: heavy rain)
 SPLASH_RADIUS_M = 0.07
 
 
@@ -49,22 +53,22 @@ def _streaks(rng: np.random.Generator, depth: np.ndarray, intensity: float, wind
         n = int(round(intensity * density * hgt * wid / 1000.0))
         if n == 0:
             continue
-        angle = wind * (1.0 + 1.5 / dist)                          # nearer drops slant more
+        angle = wind * (1.0 + 1.5 / dist)  # nearer drops slant more
         lengths = length * hgt * rng.uniform(0.6, 1.3, n)
         start = rng.uniform((-0.2 * wid, -length * hgt), (1.2 * wid, hgt), (n, 2))
         end = start + lengths[:, None] * np.array([math.sin(angle), math.cos(angle)])
-        lines = np.round(np.stack([start, end], 1) * 16).astype(np.int32)   # (n, 2, 2) fixed point
-        layer = np.zeros((hgt, wid), np.float32)
+        lines = np.round(np.stack([start, end], 1) * 16).astype(np.int32)  # (n, 2, 2) fixed point
+        layer: np.ndarray = np.zeros((hgt, wid), np.float32)
         cv2.polylines(layer, list(lines), False, 1.0, max(1, int(round(width * scale))), cv2.LINE_AA, 4)
         if sigma * scale > 0.3:
             layer = cv2.GaussianBlur(layer, (0, 0), sigma * scale)
-            layer *= 1.0 / max(float(layer.max()), 1e-3) if layer.max() > 1 else 1.0
-        total += alpha * layer * (depth > dist)                     # occluded by nearer surfaces
+        total += alpha * np.minimum(layer, 1.0) * (depth > dist)  # occluded by nearer surfaces
     return np.clip(total, 0.0, 1.0)
 
 
-def _splashes(rng: np.random.Generator, depth: np.ndarray, ground: np.ndarray, intensity: float,
-              focal_px: float) -> np.ndarray:
+def _splashes(
+    rng: np.random.Generator, depth: np.ndarray, ground: np.ndarray, intensity: float, focal_px: float
+) -> np.ndarray:
     hgt, wid = depth.shape
     out = np.zeros((hgt, wid), np.float32)
     idx = np.flatnonzero(ground)
@@ -78,8 +82,8 @@ def _splashes(rng: np.random.Generator, depth: np.ndarray, ground: np.ndarray, i
             out[y, x] = max(out[y, x], 0.5)
             continue
         rx, ry = max(int(round(r)), 1), max(int(round(r * 0.4)), 1)
-        cv2.ellipse(out, (x, y), (rx, ry), 0, 0, 360, 0.3, -1, cv2.LINE_AA)      # ripple
-        cv2.ellipse(out, (x, y), (rx, ry), 0, 180, 360, 0.6, 1, cv2.LINE_AA)     # crown rim
+        cv2.ellipse(out, (x, y), (rx, ry), 0, 0, 360, 0.3, -1, cv2.LINE_AA)  # ripple
+        cv2.ellipse(out, (x, y), (rx, ry), 0, 180, 360, 0.6, 1, cv2.LINE_AA)  # crown rim
         if r > 3:
             cv2.circle(out, (x, y - 2 * ry), max(ry // 2, 1), 0.5, -1, cv2.LINE_AA)  # rebound droplet
     return cv2.GaussianBlur(out, (0, 0), 0.6)
@@ -101,22 +105,29 @@ def _lens_drops(rng: np.random.Generator, img: np.ndarray, intensity: float) -> 
     if not inside.any():
         return img
     ys, xs = np.mgrid[0:hgt, 0:wid].astype(np.float32)
-    cx, cy, r = centres[ids, 0], centres[ids, 1], radii[ids]
+    cx, cy, rad = centres[ids, 0], centres[ids, 1], radii[ids]
     mag = 2.5  # a drop is a strong lens: it shows a wide, inverted view of what lies around it
     map_x = np.where(inside, cx - (xs - cx) * mag, xs).astype(np.float32)
-    map_y = np.where(inside, cy - (ys - cy) * mag - 1.5 * r, ys).astype(np.float32)
+    map_y = np.where(inside, cy - (ys - cy) * mag - 1.5 * rad, ys).astype(np.float32)
     refr = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     refr = cv2.GaussianBlur(refr, (0, 0), 1.2 * hgt / 256)
-    rho = np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) / r             # 0 at the centre, 1 at the rim
+    rho = np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) / rad  # 0 at the centre, 1 at the rim
     rim = np.clip((rho - 0.7) / 0.3, 0, 1)
     refr = refr * (1.0 - 0.45 * rim)[..., None] + 0.08
     alpha = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.0)[..., None]
     return img * (1 - alpha) + refr * alpha
 
 
-def render_rain(image: np.ndarray, depth_m: np.ndarray | float | None, intensity: float,
-                rng: np.random.Generator, lens_drops: bool = False, ground_mask: np.ndarray | None = None,
-                focal_px: float | None = None) -> np.ndarray:
+def render_rain(
+    image: np.ndarray,
+    depth_m: np.ndarray | float | None,
+    intensity: float,
+    rng: np.random.Generator,
+    *,
+    lens_drops: bool = False,
+    ground_mask: np.ndarray | None = None,
+    focal_px: float | None = None,
+) -> np.ndarray:
     """Render rain onto an RGB image.
 
     Args:
@@ -139,10 +150,10 @@ def render_rain(image: np.ndarray, depth_m: np.ndarray | float | None, intensity
     depth = _as_depth(depth_m, (hgt, wid))
     if ground_mask is None:
         ground_mask = np.zeros((hgt, wid), bool)
-        ground_mask[2 * hgt // 3:] = True
+        ground_mask[2 * hgt // 3 :] = True
     img = image.astype(np.float32) / 255.0
     luma = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    airlight = float(np.clip(np.percentile(luma[:: 4, :: 4], 90) * 0.9, 0.04, 0.85))
+    airlight = float(np.clip(np.percentile(luma[::4, ::4], 90) * 0.9, 0.04, 0.85))
     wind = float(rng.normal(0.0, 0.18))
 
     # Veiling haze and a duller, greyer light.
@@ -160,7 +171,9 @@ def render_rain(image: np.ndarray, depth_m: np.ndarray | float | None, intensity
     a = np.clip(streak + 0.6 * splash, 0, 1)[..., None]
     img = img * (1 - a) + np.minimum(glow, 1.0) * a
     if intensity > 0:  # rain-laden air softens everything a little
-        img = cv2.addWeighted(img, 1 - 0.35 * intensity, cv2.GaussianBlur(img, (0, 0), 1.0), 0.35 * intensity, 0)
+        img = cv2.addWeighted(
+            img, 1 - 0.35 * intensity, cv2.GaussianBlur(img, (0, 0), 1.0), 0.35 * intensity, 0
+        )
     if lens_drops:
         img = _lens_drops(rng, img, intensity)
     return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -19,13 +19,13 @@ HOOD_DEPTH_M = 1.5
 
 @dataclass
 class Scene:
-    image: np.ndarray      # (H, W, 3) uint8 RGB, clean day
-    label: np.ndarray      # (H, W) uint8 train ids, 255 = ignore (ego hood)
-    depth: np.ndarray      # (H, W) float32 metres
-    emissive: np.ndarray   # (H, W, 3) float32 night emitters
-    ground: np.ndarray     # (H, W) bool road + sidewalk
-    lights: np.ndarray     # (L, 6) float32 street lamps: camera-frame x, y (down), z, then RGB
-    linear: np.ndarray     # (H, W, 3) float32 day image before quantisation (night input)
+    image: np.ndarray  # (H, W, 3) uint8 RGB, clean day
+    label: np.ndarray  # (H, W) uint8 train ids, 255 = ignore (ego hood)
+    depth: np.ndarray  # (H, W) float32 metres
+    emissive: np.ndarray  # (H, W, 3) float32 night emitters
+    ground: np.ndarray  # (H, W) bool road + sidewalk
+    lights: np.ndarray  # (L, 6) float32 street lamps: camera-frame x, y (down), z, then RGB
+    linear: np.ndarray  # (H, W, 3) float32 day image before quantisation (night input)
 
 
 def render_scene(layout: SceneLayout, rng: np.random.Generator) -> Scene:
@@ -44,10 +44,15 @@ def render_scene(layout: SceneLayout, rng: np.random.Generator) -> Scene:
         frame.emissive[rows] = 0.0
         frame.ground[rows] = False
     # Surface grain everywhere, then a slight optical blur so edges are not pixel-perfect.
-    grain = tiles["fine"][:hgt % 256 or 256, :][np.arange(hgt) % 256][:, np.arange(wid) % 256]
-    image = frame.image * (1.0 + 0.035 * grain[..., None])
-    image = cv2.GaussianBlur(image, (0, 0), 0.6)
-    image = np.clip(image, 0.0, 1.0)
+    grain = tiles["fine"][np.ix_(np.arange(hgt) % 256, np.arange(wid) % 256)]
+    image = np.clip(cv2.GaussianBlur(frame.image * (1.0 + 0.035 * grain[..., None]), (0, 0), 0.6), 0.0, 1.0)
     lights = np.asarray(canvas.lights, np.float32).reshape(-1, 6)
-    return Scene((image * 255 + 0.5).astype(np.uint8), frame.label, frame.depth, frame.emissive, frame.ground,
-                 lights, image)
+    return Scene(
+        (image * 255 + 0.5).astype(np.uint8),
+        frame.label,
+        frame.depth,
+        frame.emissive,
+        frame.ground,
+        lights,
+        image,
+    )

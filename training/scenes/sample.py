@@ -25,7 +25,7 @@ from training.scenes.render import render_scene
 class SceneSpec:
     height: int = 256
     width: int = 512
-    rain_range: tuple[float, float] = (0.3, 1.0)   # intensity drawn uniformly per sample (lo == hi: fixed)
+    rain_range: tuple[float, float] = (0.3, 1.0)  # intensity drawn uniformly per sample (lo == hi: fixed)
     night: bool = False
     lens_drops: bool = False
 
@@ -33,12 +33,12 @@ class SceneSpec:
 @dataclass
 class Sample:
     index: int
-    sample_seed: int            # a 64-bit summary of (seed, index), recorded in the manifest
-    clean: np.ndarray           # (H, W, 3) uint8 RGB
-    rain: np.ndarray            # (H, W, 3) uint8 RGB, same geometry
-    night: np.ndarray | None    # (H, W, 3) uint8 RGB, same geometry (only with SceneSpec.night)
-    label: np.ndarray           # (H, W) uint8 train ids, 255 = ignore
-    depth: np.ndarray           # (H, W) float32 metres
+    sample_seed: int  # a 64-bit summary of (seed, index), recorded in the manifest
+    clean: np.ndarray  # (H, W, 3) uint8 RGB
+    rain: np.ndarray  # (H, W, 3) uint8 RGB, same geometry
+    night: np.ndarray | None  # (H, W, 3) uint8 RGB, same geometry (only with SceneSpec.night)
+    label: np.ndarray  # (H, W) uint8 train ids, 255 = ignore
+    depth: np.ndarray  # (H, W) float32 metres
     rain_intensity: float
     layout: SceneLayout
 
@@ -55,11 +55,34 @@ def generate_sample(seed: int, index: int, spec: SceneSpec) -> Sample:
     lo, hi = spec.rain_range
     # Rounded so that the manifest's value reproduces the image exactly.
     intensity = round(float(rain_rng.uniform(lo, hi)) if hi > lo else float(lo), 4)
-    rain = render_rain(scene.image, scene.depth, intensity, rain_rng, lens_drops=spec.lens_drops,
-                       ground_mask=scene.ground, focal_px=cam.focal_px)
+    rain = render_rain(
+        scene.image,
+        scene.depth,
+        intensity,
+        rain_rng,
+        lens_drops=spec.lens_drops,
+        ground_mask=scene.ground,
+        focal_px=cam.focal_px,
+    )
     night = None
     if spec.night:
-        night = render_night(scene.image, scene.depth, np.random.default_rng(night_ss), scene.emissive,
-                             scene.lights, cam.focal_px, (cam.cx, cam.cy))
-    return Sample(index, int(seq.generate_state(1, np.uint64)[0]), scene.image, rain, night, scene.label,
-                  scene.depth, intensity, layout)
+        night = render_night(
+            scene.image,
+            scene.depth,
+            np.random.default_rng(night_ss),
+            emissive=scene.emissive,
+            lights=scene.lights,
+            focal_px=cam.focal_px,
+            principal_point=(cam.cx, cam.cy),
+        )
+    return Sample(
+        index,
+        int(seq.generate_state(1, np.uint64)[0]),
+        scene.image,
+        rain,
+        night,
+        scene.label,
+        scene.depth,
+        intensity,
+        layout,
+    )

@@ -7,8 +7,9 @@ import functools
 import numpy as np
 
 
-def noise_tile(rng: np.random.Generator, size: int = 256, beta: float = 1.6,
-               low_cut: float = 1.0) -> np.ndarray:
+def noise_tile(
+    rng: np.random.Generator, size: int = 256, beta: float = 1.6, low_cut: float = 1.0
+) -> np.ndarray:
     """Seamless 1/f^beta noise, (size, size) float32, zero mean, unit std.
 
     Filtering white noise in the Fourier domain makes the tile periodic by construction, so
@@ -32,7 +33,9 @@ def _tile_bank(size: int, beta: float, low_cut: float, count: int = 4) -> tuple[
     return tuple(noise_tile(rng, size, beta, low_cut) for _ in range(count))
 
 
-def random_tile(rng: np.random.Generator, size: int = 256, beta: float = 1.6, low_cut: float = 1.0) -> np.ndarray:
+def random_tile(
+    rng: np.random.Generator, size: int = 256, beta: float = 1.6, low_cut: float = 1.0
+) -> np.ndarray:
     """A tile from a fixed bank, randomly rolled / flipped / transposed: as varied as a fresh
     `noise_tile` for texturing, without paying an FFT per sample."""
     bank = _tile_bank(size, beta, low_cut)
