@@ -15,7 +15,7 @@ import numpy as np
 
 GAMMA = 2.2
 HEADLIGHT_POWER = 10.0  # ego low beams: irradiance ~ power / (z^2 + 4) in the beam
-LAMP_POWER = 9.0  # street lamp: irradiance ~ power / (distance^2 + 1)
+LAMP_POWER = 4.0  # street lamp: irradiance ~ power / (distance^2 + 1)
 
 
 def render_night(
@@ -74,7 +74,7 @@ def render_night(
         for lx, ly, lz, r, g, b in near:
             dx, dy, dz = xs - lx, ys - ly, depth - lz
             d2 = dx * dx + dy * dy + dz * dz
-            facing = np.clip(dy / np.sqrt(d2 + 1e-3), 0.15, 1.0)  # lit from above
+            facing = np.clip(dy / np.sqrt(d2 + 1e-3), 0.05, 1.0)  # lit from above
             e = LAMP_POWER * facing / (d2 + 1.0)
             e[depth > 300] = 0.0
             light += e[..., None] * np.array([r, g, b], np.float32)
@@ -84,15 +84,15 @@ def render_night(
         glow_src = np.asarray(emissive, np.float32)
         small = cv2.resize(glow_src, (wid // 4, hgt // 4), interpolation=cv2.INTER_AREA)
         bloom = (
-            cv2.GaussianBlur(small, (0, 0), 1.5 * hgt / 256) * 0.9
-            + cv2.GaussianBlur(small, (0, 0), 5.0 * hgt / 256) * 0.6
+            cv2.GaussianBlur(small, (0, 0), 1.5 * hgt / 256) * 0.5
+            + cv2.GaussianBlur(small, (0, 0), 5.0 * hgt / 256) * 0.3
         )
         out += glow_src + cv2.resize(bloom, (wid, hgt), interpolation=cv2.INTER_LINEAR)
-    exposure = float(rng.uniform(1.2, 1.8))  # night auto-exposure opens up
+    exposure = float(rng.uniform(0.8, 1.2))  # night auto-exposure opens up
     out *= exposure
     # Sensor noise: shot noise ~ sqrt(signal) plus read noise, a little blur from demosaicing.
     noise = rng.standard_normal((hgt, wid, 3), dtype=np.float32)
-    out = out + noise * np.sqrt(np.maximum(out, 0) * 0.004 + 0.0004)
+    out = out + noise * np.sqrt(np.maximum(out, 0) * 0.002 + 0.00003)
     out = np.clip(out, 0.0, 1.0) ** (1 / GAMMA)
     out = cv2.GaussianBlur(out, (0, 0), 0.5)
     return (out * 255 + 0.5).astype(np.uint8)
