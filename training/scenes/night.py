@@ -53,31 +53,35 @@ def render_night(
     cx, cy = principal_point if principal_point is not None else (wid / 2, hgt / 2)
     lin = (image.astype(np.float32) / 255.0) ** GAMMA
 
-    # Pixel positions in the camera frame (x right, y down, z forward).
-    xs = ((np.arange(wid, dtype=np.float32) + 0.5 - cx) / f)[None, :] * depth
-    ys = ((np.arange(hgt, dtype=np.float32) + 0.5 - cy) / f)[:, None] * depth
+    # Illumination varies smoothly: compute it at half resolution, on planar channels.
+    h2, w2 = (hgt + 1) // 2, (wid + 1) // 2
+    d = cv2.resize(depth, (w2, h2), interpolation=cv2.INTER_NEAREST)
+    # Camera-frame positions (x right, y down, z forward) of the half-resolution pixel centres.
+    xs = (((np.arange(w2, dtype=np.float32) + 0.5) * (wid / w2) - cx) / f)[None, :] * d
+    ys = (((np.arange(h2, dtype=np.float32) + 0.5) * (hgt / h2) - cy) / f)[:, None] * d
+    in_range = d <= 300.0
     ambient = float(rng.uniform(0.012, 0.03))
-    light = np.zeros((hgt, wid, 3), np.float32)
-    light += np.array([0.75, 0.85, 1.15], np.float32) * ambient  # moonlit / skyglow, bluish
+    planes = [np.full((h2, w2), ambient * t, np.float32) for t in (0.75, 0.85, 1.15)]  # skyglow, bluish
 
     # Ego low beams: a forward cone from just below the camera, cut off above the horizon.
-    lateral = xs / np.maximum(depth, 0.1)
-    below = np.clip((ys + 0.3) / np.maximum(depth, 0.1) * 8.0, 0.0, 1.0)
-    beam = np.exp(-((lateral / 0.35) ** 2)) * below * HEADLIGHT_POWER / (depth**2 + 4.0)
-    beam *= np.clip(depth - 2.0, 0.0, 1.0)  # not our own bonnet
-    beam[depth > 300] = 0.0
-    light += beam[..., None] * np.array([1.0, 0.97, 0.9], np.float32)
+    lateral = xs / np.maximum(d, 0.1)
+    below = np.clip((ys + 0.3) / np.maximum(d, 0.1) * 8.0, 0.0, 1.0)
+    beam = np.exp(-((lateral / 0.35) ** 2)) * below * HEADLIGHT_POWER / (d**2 + 4.0)
+    beam *= np.clip(d - 2.0, 0.0, 1.0) * in_range  # not our own bonnet, not the sky
+    for plane, c in zip(planes, (1.0, 0.97, 0.9)):
+        plane += beam * c
 
     # Street lamps: inverse-square pools, strongest on surfaces below the lamp.
     if lights is not None and len(lights):
         near = lights[np.argsort(lights[:, 2])[:12]]
         for lx, ly, lz, r, g, b in near:
-            dx, dy, dz = xs - lx, ys - ly, depth - lz
+            dx, dy, dz = xs - lx, ys - ly, d - lz
             d2 = dx * dx + dy * dy + dz * dz
             facing = np.clip(dy / np.sqrt(d2 + 1e-3), 0.05, 1.0)  # lit from above
-            e = LAMP_POWER * facing / (d2 + 1.0)
-            e[depth > 300] = 0.0
-            light += e[..., None] * np.array([r, g, b], np.float32)
+            e = LAMP_POWER * facing / (d2 + 1.0) * in_range
+            for plane, c in zip(planes, (r, g, b)):
+                plane += e * c
+    light = cv2.resize(cv2.merge(planes), (wid, hgt), interpolation=cv2.INTER_LINEAR)
 
     out = lin * light
     if emissive is not None:

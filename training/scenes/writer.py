@@ -66,16 +66,18 @@ def write_sample(
     twins = {"clean": ("cityscapes", sample.clean), "rain": ("cityscapes_rain", sample.rain)}
     if sample.night is not None:
         twins["night"] = ("cityscapes_night", sample.night)
+    encoded = {}
     for name, (root, image) in twins.items():
         base = f"{split}/{CITY}/{stem}"
-        files[name] = _put(out, f"{root}/leftImg8bit/{base}_leftImg8bit.png", _png(image))
+        encoded[name] = _png(image)
+        files[name] = _put(out, f"{root}/leftImg8bit/{base}_leftImg8bit.png", encoded[name])
         files[f"{name}_labelIds"] = _put(out, f"{root}/gtFine/{base}_gtFine_labelIds.png", label_ids)
         files[f"{name}_labelTrainIds"] = _put(
             out, f"{root}/gtFine/{base}_gtFine_labelTrainIds.png", train_ids
         )
     files["depth"] = _put(out, f"depth/{split}/{CITY}/{stem}_depth.png", _png(depth_to_png(sample.depth)))
-    files["pair_rain"] = _put(out, f"rain_pairs/{split}/rain/rain-{k}.png", _png(sample.rain))
-    files["pair_norain"] = _put(out, f"rain_pairs/{split}/norain/norain-{k}.png", _png(sample.clean))
+    files["pair_rain"] = _put(out, f"rain_pairs/{split}/rain/rain-{k}.png", encoded["rain"])
+    files["pair_norain"] = _put(out, f"rain_pairs/{split}/norain/norain-{k}.png", encoded["clean"])
     cam = sample.layout.camera
     return {
         "index": sample.index,
