@@ -168,7 +168,7 @@ def render_rain(
     streak = _streaks(rng, depth, intensity, wind)
     # Streaks and splashes scatter the ambient light: brighter than most of the scene.
     glow = np.maximum(airlight + 0.25, cv2.blur(img, (9, 9)).max(axis=2, keepdims=True) + 0.1)
-    a = np.clip(streak + 0.6 * splash, 0, 1)[..., None]
+    a = np.clip(streak + 0.4 * splash, 0, 1)[..., None]
     img = img * (1 - a) + np.minimum(glow, 1.0) * a
     if intensity > 0:  # rain-laden air softens everything a little
         img = cv2.addWeighted(
