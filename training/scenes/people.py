@@ -23,33 +23,45 @@ def _figure(
     y0: float = 0.0,
     legs: bool = True,
 ) -> list[Part]:
-    """A standing human of `height` metres, feet at y0."""
+    """A standing human of `height` metres, feet at y0 (shape in metres, scaled by height)."""
     s = height / 1.75
     skin = SKIN[variant % len(SKIN)]
-    stride = 0.06 * (variant % 3)
+    stride = 0.05 * (variant % 3)
+
+    def poly(*pts: tuple[float, float]) -> np.ndarray:
+        return np.array([(x * s, y0 + y * s) for x, y in pts])
+
     parts: list[Part] = []
     if legs:
-        parts += [
-            ([rect(-0.17 * s - stride, y0, -0.02 * s, y0 + 0.85 * s)], lab, pants, None),
-            ([rect(0.02 * s, y0, 0.17 * s + stride, y0 + 0.85 * s)], lab, pants, None),
-        ]
-    torso = quad(0.18 * s, y0 + 0.8 * s, 0.22 * s, y0 + 1.45 * s)
+        leg = poly((-0.16, 0.92), (-0.01, 0.92), (-0.04, 0.06), (-0.13 - stride, 0.06))
+        shoe = poly((-0.15 - stride, 0.0), (-0.02, 0.0), (-0.03, 0.07), (-0.14 - stride, 0.07))
+        parts += [([leg, mirror(leg)], lab, pants, None), ([shoe, mirror(shoe)], lab, DARK, None)]
+    hem = 0.62 if variant == 2 else 0.86  # coat or jacket
+    torso = poly((-0.18, hem), (0.18, hem), (0.2, 1.3), (0.15, 1.44), (-0.15, 1.44), (-0.2, 1.3))
+    arm = poly((-0.2, 1.42), (-0.13, 1.38), (-0.2, 0.86), (-0.28, 0.88))
     parts += [
         ([torso], lab, shirt, None),
+        ([arm, mirror(arm)], lab, shirt, None),
         (
             [
-                rect(-0.29 * s, y0 + 0.78 * s, -0.2 * s, y0 + 1.42 * s),
-                mirror(rect(-0.29 * s, y0 + 0.78 * s, -0.2 * s, y0 + 1.42 * s)),
+                ellipse(-0.245 * s, y0 + 0.83 * s, 0.04 * s, 0.05 * s, 8),
+                ellipse(0.245 * s, y0 + 0.83 * s, 0.04 * s, 0.05 * s, 8),
             ],
             lab,
-            shirt,
+            skin,
             None,
         ),
-        ([ellipse(0, y0 + 1.6 * s, 0.1 * s, 0.13 * s, 12)], lab, skin, None),
-        ([ellipse(0, y0 + 1.67 * s, 0.105 * s, 0.08 * s, 10)], lab, DARK, None),
+        ([rect(-0.045 * s, y0 + 1.42 * s, 0.045 * s, y0 + 1.52 * s)], lab, skin, None),
+        ([ellipse(0, y0 + 1.62 * s, 0.095 * s, 0.12 * s, 14)], lab, skin, None),
+        ([ellipse(0, y0 + 1.69 * s, 0.1 * s, 0.065 * s, 12)], lab, DARK, None),
     ]
     if variant == 3:  # umbrella
-        parts.append(([ellipse(0, y0 + 2.0 * s, 0.5 * s, 0.14 * s, 16)], lab, pants, None))
+        dome = ellipse(0, 1.98, 0.5, 0.2, 24)
+        canopy = dome[dome[:, 1] >= 1.98 - 1e-9] * s + (0, y0)
+        parts += [
+            ([rect(0.22 * s, y0 + 0.85 * s, 0.24 * s, y0 + 2.0 * s)], lab, DARK, None),
+            ([canopy], lab, pants, None),
+        ]
     return parts
 
 
