@@ -89,6 +89,22 @@ def _splashes(
     return cv2.GaussianBlur(out, (0, 0), 0.6)
 
 
+def _wet_ground(img: np.ndarray, ground: np.ndarray, depth: np.ndarray, intensity: float) -> np.ndarray:
+    """Darken wet ground and add a reflection. On flat ground a point's mirror image lies as far
+    below its ground contact row as the point is above it; mirroring about the horizon (the top of
+    the ground) is exact for distant things and a fair blur-hidden guess for near ones."""
+    if intensity <= 0 or not ground.any():
+        return img
+    hgt = img.shape[0]
+    horizon = int(np.argmax(ground.any(axis=1)))
+    rows = np.clip(2 * horizon - np.arange(hgt), 0, hgt - 1)
+    mirror = cv2.blur(img[rows], (3, max(3, hgt // 40)))  # rippled, streaky reflection
+    # Fresnel: grazing (far) ground reflects more than ground seen steeply (near).
+    strength = (0.1 + 0.35 * np.clip(depth / 40.0, 0, 1)) * intensity * ground
+    wet = img * (1 - 0.18 * intensity * ground)[..., None]
+    return wet * (1 - strength[..., None]) + mirror * strength[..., None]
+
+
 def _lens_drops(rng: np.random.Generator, img: np.ndarray, intensity: float) -> np.ndarray:
     """Water drops on the lens: each disc shows a flipped, minified, blurred view of the scene."""
     hgt, wid = img.shape[:2]
@@ -161,9 +177,8 @@ def render_rain(
     img = img * t + airlight * (1 - t)
     img = img + (luma[..., None] - img) * (0.3 * intensity)
     img *= 1.0 - 0.15 * intensity
-    # Wet ground: darker, with splashes.
-    wet = (ground_mask.astype(np.float32) * (0.18 * intensity))[..., None]
-    img *= 1 - wet
+    # Wet ground: darker, with a blurred mirror image of what stands above it, then splashes.
+    img = _wet_ground(img, ground_mask, depth, intensity)
     splash = _splashes(rng, depth, ground_mask, intensity, float(focal_px or wid))
     streak = _streaks(rng, depth, intensity, wind)
     # Streaks and splashes scatter the ambient light: brighter than most of the scene.
