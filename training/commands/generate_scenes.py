@@ -51,7 +51,7 @@ def parse_intensity(text: str) -> tuple[float, float]:
 
 def split_counts(text: str, count: int) -> dict[str, int]:
     """`train=0.8,val=0.1,test=0.1` (fractions summing to 1) or `train=16,val=2,test=2`
-    (integer counts summing to --count). Fractions round val/test; train takes the rest."""
+    (integer counts summing to --count). Rounded fractions; the largest split absorbs the rest."""
     spec: dict[str, str] = {}
     for item in filter(None, text.split(",")):
         name, sep, value = item.partition("=")
@@ -70,14 +70,11 @@ def split_counts(text: str, count: int) -> dict[str, int]:
         raise ValueError(
             f"--splits must be fractions summing to 1 or counts summing to --count={count}, got {text!r}"
         )
-    val, test = round(nums.get("val", 0) * count), round(nums.get("test", 0) * count)
-    if nums.get("train", 0) == 0:  # no train split asked for: the remainder goes to the last split
-        return {
-            "train": 0,
-            "val": count - test if nums.get("val", 0) else 0,
-            "test": test if nums.get("val", 0) else count,
-        }
-    return {"train": count - val - test, "val": val, "test": test}
+    sizes = {s: round(nums.get(s, 0.0) * count) for s in SPLITS}
+    # Rounding leftovers go to the largest requested split, so the sizes sum to --count.
+    largest = max(SPLITS, key=lambda s: nums.get(s, 0.0))
+    sizes[largest] += count - sum(sizes.values())
+    return sizes
 
 
 def build_parser() -> argparse.ArgumentParser:

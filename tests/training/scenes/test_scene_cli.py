@@ -14,8 +14,18 @@ from cityscapesscripts.helpers.labels import id2label, trainId2label
 from training.commands.generate_scenes import main
 from training.scenes.sample import SceneSpec, generate_sample
 
-ARGS = ["--count", "5", "--size", "64x128", "--splits", "train=3,val=1,test=1", "--rain-intensity", "0.3,0.9",
-        "--night", "--quiet"]
+ARGS = [
+    "--count",
+    "5",
+    "--size",
+    "64x128",
+    "--splits",
+    "train=3,val=1,test=1",
+    "--rain-intensity",
+    "0.3,0.9",
+    "--night",
+    "--quiet",
+]
 
 
 def _run(out: Path, *extra: str) -> None:
@@ -23,8 +33,11 @@ def _run(out: Path, *extra: str) -> None:
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _read(path: Path) -> np.ndarray:
@@ -47,11 +60,16 @@ def test_layout_is_exactly_the_shared_one(run_a):
         for k, i in enumerate(indices, start=1):
             stem = f"synth_000000_{i:06d}"
             for root in ("cityscapes", "cityscapes_rain", "cityscapes_night"):
-                expected |= {f"{root}/leftImg8bit/{split}/synth/{stem}_leftImg8bit.png",
-                             f"{root}/gtFine/{split}/synth/{stem}_gtFine_labelIds.png",
-                             f"{root}/gtFine/{split}/synth/{stem}_gtFine_labelTrainIds.png"}
-            expected |= {f"depth/{split}/synth/{stem}_depth.png", f"rain_pairs/{split}/rain/rain-{k}.png",
-                         f"rain_pairs/{split}/norain/norain-{k}.png"}
+                expected |= {
+                    f"{root}/leftImg8bit/{split}/synth/{stem}_leftImg8bit.png",
+                    f"{root}/gtFine/{split}/synth/{stem}_gtFine_labelIds.png",
+                    f"{root}/gtFine/{split}/synth/{stem}_gtFine_labelTrainIds.png",
+                }
+            expected |= {
+                f"depth/{split}/synth/{stem}_depth.png",
+                f"rain_pairs/{split}/rain/rain-{k}.png",
+                f"rain_pairs/{split}/norain/norain-{k}.png",
+            }
     assert set(_hashes(run_a)) == expected
 
 
@@ -105,16 +123,19 @@ def test_same_seed_same_bytes_other_seed_other_bytes(run_a, tmp_path):
     assert all(a[k] != c[k] for k in images)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--size", "256"], "HxW"),
-    (["--size", "axb"], "HxW"),
-    (["--count", "0"], "--count"),
-    (["--rain-intensity", "1.5"], "rain intensity"),
-    (["--rain-intensity", "0.9,0.2"], "LO <= HI"),
-    (["--splits", "train=0.5,val=0.1"], "--splits"),
-    (["--splits", "train=0.8,dev=0.2"], "NAME"),
-    (["--workers", "0"], "--workers"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--size", "256"], "HxW"),
+        (["--size", "axb"], "HxW"),
+        (["--count", "0"], "--count"),
+        (["--rain-intensity", "1.5"], "rain intensity"),
+        (["--rain-intensity", "0.9,0.2"], "LO <= HI"),
+        (["--splits", "train=0.5,val=0.1"], "--splits"),
+        (["--splits", "train=0.8,dev=0.2"], "NAME"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
 def test_bad_flags_fail_clearly(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as exc:
         main(["--out", str(tmp_path / "x"), *args])

@@ -26,8 +26,25 @@ def test_labels_are_train_ids_or_ignore(samples):
 
 def test_all_19_classes_appear(samples):
     seen = set().union(*(np.unique(s.label).tolist() for s in samples))
-    must = {"road", "sidewalk", "building", "vegetation", "sky", "car", "person", "pole", "traffic sign",
-            "traffic light", "terrain", "wall", "fence", "rider", "bicycle", "truck", "bus"}
+    must = {
+        "road",
+        "sidewalk",
+        "building",
+        "vegetation",
+        "sky",
+        "car",
+        "person",
+        "pole",
+        "traffic sign",
+        "traffic light",
+        "terrain",
+        "wall",
+        "fence",
+        "rider",
+        "bicycle",
+        "truck",
+        "bus",
+    }
     missing_required = {n for n in must if CITYSCAPES_CLASSES.index(n) not in seen}
     assert not missing_required
     assert seen >= set(range(19)), sorted(set(range(19)) - seen)
@@ -36,7 +53,7 @@ def test_all_19_classes_appear(samples):
 def test_every_scene_is_a_street(samples):
     for s in samples:
         frac = np.bincount(s.label.ravel(), minlength=256) / s.label.size
-        assert frac[0] > 0.05, "road"          # road visible
+        assert frac[0] > 0.05, "road"  # road visible
         assert frac[10] + frac[2] + frac[8] > 0.1  # sky / buildings / vegetation above the horizon
 
 
