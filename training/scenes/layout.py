@@ -8,7 +8,7 @@ twins of a sample share every pixel of geometry and every label.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +37,6 @@ class Strip:
     colour: np.ndarray  # (S, 3) float32 RGB in [0, 1]
     floor_m: np.ndarray  # (S,) storey height for building windows
     bay_m: np.ndarray  # (S,) window bay width
-    bumpy: bool = False  # vegetation tops get a noisy silhouette
 
 
 @dataclass
@@ -71,7 +70,6 @@ class SceneLayout:
     side_shade: tuple[float, float]  # brightness of left / right facades (sun direction)
     hood_rows: int  # ego-vehicle strip at the bottom (label 255), 0 = none
     hood_colour: np.ndarray
-    extras: dict[str, float] = field(default_factory=dict)
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -130,7 +128,6 @@ def _strip(
         colour,
         rng.uniform(2.9, 3.8, n).astype(np.float32),
         rng.uniform(2.0, 4.0, n).astype(np.float32),
-        bumpy=True,
     )
 
 
