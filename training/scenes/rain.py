@@ -139,8 +139,8 @@ def render_rain(
     depth_m: np.ndarray | float | None,
     intensity: float,
     rng: np.random.Generator,
-    *,
     lens_drops: bool = False,
+    *,
     ground_mask: np.ndarray | None = None,
     focal_px: float | None = None,
 ) -> np.ndarray:
