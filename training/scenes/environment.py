@@ -152,11 +152,15 @@ def render_environment(layout: SceneLayout, tiles: dict[str, np.ndarray]) -> Fra
     # 4. Colour = material colour x (1 + strength x texture); texture coords follow the surface.
     tex_u = np.where(on_ground, x, along)
     tex_v = np.where(on_ground, z, y)
-    tex = (
-        tiles["fine"]
-        .ravel()
-        .take((((tex_v * 6).astype(np.int32) & 255) << 8) | ((tex_u * 6).astype(np.int32) & 255))
-    )
+    flat = tiles["fine"].ravel()
+
+    def texture(scale: float) -> np.ndarray:  # nearest texel of the periodic tile, in surface coords
+        return flat.take(
+            (((tex_v * scale).astype(np.int32) & 255) << 8) | ((tex_u * scale).astype(np.int32) & 255)
+        )
+
+    # Two octaves: a coarse one for blotches, a fine one that hides the coarse texels up close.
+    tex = 0.65 * texture(6.0) + 0.35 * texture(23.0)
     shade = (1 + amp.take(mat) * tex) * np.float32(layout.sun)
     shade[(mat == M_WALK) & ((_bits(x, 16 / 0.6) == 0) | (_bits(z, 16 / 0.6) == 0))] *= 0.8  # paving joints
     fence = (segment >= 0) & (label_of.take(mat) == FENCE)
