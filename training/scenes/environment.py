@@ -98,8 +98,8 @@ def render_environment(layout: SceneLayout, tiles: dict[str, np.ndarray]) -> Fra
     for start, strip in seg_tables:
         lab, col, pos, end = strip.label, strip.colour, strip.pos, strip.along == "x"
         sl = slice(start, start + len(lab))
-        shade = layout.side_shade[0] if pos < 0 else layout.side_shade[1]
-        colour[FIRST_SEGMENT + start : FIRST_SEGMENT + start + len(lab)] = col * (0.85 if end else shade)
+        side_shade = layout.side_shade[0] if pos < 0 else layout.side_shade[1]
+        colour[FIRST_SEGMENT + start : FIRST_SEGMENT + start + len(lab)] = col * (0.85 if end else side_shade)
         label_of[FIRST_SEGMENT + start : FIRST_SEGMENT + start + len(lab)] = np.where(lab == NONE, SKY, lab)
         amp[FIRST_SEGMENT + start : FIRST_SEGMENT + start + len(lab)] = np.where(lab == VEGETATION, 0.3, 0.07)
         inv_floor[sl], inv_bay[sl], seg_top[sl], is_end[sl] = (
