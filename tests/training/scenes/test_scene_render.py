@@ -130,3 +130,25 @@ def test_night_is_much_darker_than_day(samples):
     assert night < 0.5 * day, (night, day)
     # ...but not black: lights and lit windows survive.
     assert max(s.night.max() for s in samples[:10]) > 200
+
+
+def test_streaks_nearer_are_longer_and_wider_and_occluded():
+    """Only drops in front of a surface show: with everything 2 m away only the nearest layer
+    is visible, and its streaks are longer and wider than the mix seen in front of far surfaces."""
+    from skimage.measure import label, regionprops
+
+    from training.scenes.rain import _streaks
+
+    def stats(depth_m: float) -> tuple[int, float, float]:
+        opacity = _streaks(np.random.default_rng(0), np.full((256, 512), depth_m, np.float32), 1.0, 0.1)
+        props = regionprops(label(opacity > 0.02))
+        heights = [p.bbox[2] - p.bbox[0] for p in props]
+        widths = [p.area / h for p, h in zip(props, heights)]
+        return len(props), float(np.mean(heights or [0])), float(np.mean(widths or [0]))
+
+    assert stats(1.0)[0] == 0  # nearer than the nearest rain layer: no streaks at all
+    n_near, h_near, w_near = stats(2.0)
+    n_far, h_far, w_far = stats(100.0)
+    assert n_far > 5 * n_near > 0
+    assert h_near > 2 * h_far
+    assert w_near > 2 * w_far
