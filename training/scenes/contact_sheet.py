@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed, [int(i) for i in args.indices.split(",")], (256, 512), (160, 320), args.lens_drops
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), sheet[..., ::-1])
+    cv2.imwrite(str(args.out), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(args.out)
     return 0
 
