@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +14,6 @@ from PIL import Image
 from training.data import build_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("training.commands.generate_scenes") is None,
-                                reason="generate-scenes is not on this branch yet")
 
 
 @pytest.fixture(scope="module")
