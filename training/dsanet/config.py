@@ -20,6 +20,7 @@ class ModelConfig:
     code_channels: int = 64      # C: C/2 background + C/2 rain channels
     base_channels: int = 32      # E/G width at full resolution (4x at 1/4 resolution)
     num_res_blocks: int = 3      # residual blocks in E and in G
+    shortcut: bool = True        # linear space-to-depth path E -> code -> G (models/dsanet.py)
     norm: Literal["none", "instance"] = "instance"   # normalisation inside E and G
     disc_channels: int = 64      # PatchGAN first-layer width (D_B and D_R)
     disc_layers: int = 3         # PatchGAN stride-2 layers (3 = the 70x70 PatchGAN)

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 DOWNSAMPLE = 4  # E's output stride; image sides must be multiples of it
@@ -79,15 +80,21 @@ class Disentangler(nn.Module):
         norm: "instance" (default, CycleGAN/MUNIT) or "none". Instance norm removes each
             feature map's mean and contrast per image; "none" keeps them (EDSR's choice for
             fidelity) but leaves the code scale free.
+        shortcut: add the linear space-to-depth path (see __init__).
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
-                 norm: str = "instance"):
+                 norm: str = "instance", shortcut: bool = True):
         super().__init__()
         if code_channels <= 0 or code_channels % 2:
             raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
         self.code_channels = code_channels
         w = base_channels
+        # Linear shortcut from the 4x4 pixel blocks (space-to-depth, 48 values) to the code:
+        # with the Synthesizer's mirror path the pair starts as a patch-wise linear autoencoder,
+        # so reconstructions are sharp from the first steps and the conv trunk only has to
+        # learn what is not linear (the rain/background split).
+        self.skip = nn.Conv2d(3 * DOWNSAMPLE**2, code_channels, 1) if shortcut else None
         self.stem = nn.Sequential(
             *_conv_norm(3, w, 7, norm), nn.ReLU(inplace=True),
             *_conv_norm(w, 2 * w, 4, norm, stride=2), nn.ReLU(inplace=True),
@@ -98,8 +105,10 @@ class Disentangler(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image * 2.0 - 1.0                 # (B, 3, H, W) in [-1, 1]
-        x = self.blocks(self.stem(x))         # (B, 4w, H/4, W/4)
-        return self.head(x)                   # (B, C, H/4, W/4)
+        f = self.head(self.blocks(self.stem(x)))  # (B, C, H/4, W/4)
+        if self.skip is not None:
+            f = f + self.skip(F.pixel_unshuffle(x, DOWNSAMPLE))  # (B, 48, H/4, W/4) -> (B, C, ...)
+        return f
 
 
 class Synthesizer(nn.Module):
@@ -115,12 +124,14 @@ class Synthesizer(nn.Module):
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
-                 norm: str = "instance"):
+                 norm: str = "instance", shortcut: bool = True):
         super().__init__()
         if code_channels <= 0 or code_channels % 2:
             raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
         self.code_channels = code_channels
         w = base_channels
+        # Mirror of the Disentangler's shortcut: code -> 4x4 pixel blocks (depth-to-space).
+        self.skip = nn.Conv2d(code_channels, 3 * DOWNSAMPLE**2, 1) if shortcut else None
         self.inp = nn.Sequential(*_conv_norm(code_channels, 4 * w, 3, norm), nn.ReLU(inplace=True))
         self.blocks = nn.Sequential(*[ResBlock(4 * w, norm) for _ in range(num_res_blocks)])
         # Nearest upsample + conv instead of transposed convs: no checkerboard artefacts,
@@ -135,5 +146,7 @@ class Synthesizer(nn.Module):
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
         x = self.blocks(self.inp(feature))    # (B, 4w, h, w)
-        x = self.up(x)                        # (B, w, 4h, 4w)
-        return torch.sigmoid(self.out(x))     # (B, 3, 4h, 4w) in [0, 1]
+        x = self.out(self.up(x))              # (B, 3, 4h, 4w) logits
+        if self.skip is not None:
+            x = x + F.pixel_shuffle(self.skip(feature), DOWNSAMPLE)
+        return torch.sigmoid(x)               # (B, 3, 4h, 4w) in [0, 1]

@@ -45,3 +45,30 @@ def test_build_by_kind_matches_direct_construction():
         assert sum(p.numel() for p in m.parameters()) == sum(p.numel() for p in cls(**kw).parameters())
     assert isinstance(build_model("patch_discriminator", {"base_channels": 4, "num_layers": 2}),
                       PatchDiscriminator)
+
+
+@pytest.mark.parametrize("norm,shortcut", [("none", True), ("instance", False)])
+def test_variants_keep_the_contract(norm, shortcut):
+    kw = {"code_channels": 6, "base_channels": 4, "num_res_blocks": 1, "norm": norm, "shortcut": shortcut}
+    E, G = Disentangler(**kw), Synthesizer(**kw)
+    f = E(torch.rand(1, 3, 16, 24))
+    assert f.shape == (1, 6, 4, 6)
+    y = G(f).detach()
+    assert y.shape == (1, 3, 16, 24) and float(y.min()) >= 0 and float(y.max()) <= 1
+    assert (E.skip is None) == (not shortcut)
+
+
+def test_shortcut_is_the_space_to_depth_projection():
+    # With the conv trunk silenced, E is exactly a 1x1 projection of each 4x4x3 pixel block:
+    # check it against a numpy reshape of the image into blocks.
+    import numpy as np
+
+    E = Disentangler(code_channels=4, base_channels=4, num_res_blocks=1)
+    torch.nn.init.zeros_(E.head.weight)
+    torch.nn.init.zeros_(E.head.bias)
+    x = torch.rand(1, 3, 8, 8)
+    f = E(x).detach().numpy()
+    blocks = (x.numpy() * 2 - 1).reshape(3, 2, 4, 2, 4).transpose(0, 2, 4, 1, 3).reshape(48, 2, 2)
+    w, b = E.skip.weight.detach().numpy()[:, :, 0, 0], E.skip.bias.detach().numpy()
+    expected = np.einsum("ck,kyx->cyx", w, blocks) + b[:, None, None]
+    assert np.allclose(f[0], expected, atol=1e-5)
