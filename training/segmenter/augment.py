@@ -13,12 +13,33 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch.utils.data
 
 ImageAugment = Callable[[np.ndarray], np.ndarray]
 JointTransform = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class WorkerGenerator:
+    """A numpy generator that is reseeded once per DataLoader worker from the worker's seed.
+
+    Forked workers inherit the parent's generator state and would otherwise draw identical
+    "random" rain; worker.seed differs per worker and is reproducible under torch.manual_seed.
+    """
+
+    def __init__(self, seed: int | None = None):
+        self._rng = np.random.default_rng(seed)
+        self._worker: tuple[int, int] | None = None
+
+    def get(self) -> np.random.Generator:
+        worker = torch.utils.data.get_worker_info()
+        if worker is not None and self._worker != (os.getpid(), worker.id):
+            self._rng = np.random.default_rng(worker.seed)
+            self._worker = (os.getpid(), worker.id)
+        return self._rng
 
 
 class RandomRainAugment:
@@ -35,8 +56,13 @@ class RandomRainAugment:
         rain_types = ("drizzle", "heavy", "torrential", "default")
         self._compose = A.Compose(
             [A.OneOf([A.RandomRain(rain_type=t, p=1.0) for t in rain_types], p=p)], seed=seed)
+        self._worker: tuple[int, int] | None = None
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        worker = torch.utils.data.get_worker_info()
+        if worker is not None and self._worker != (os.getpid(), worker.id):
+            self._compose.set_random_seed(worker.seed)  # as WorkerGenerator, for albumentations
+            self._worker = (os.getpid(), worker.id)
         return self._compose(image=image)["image"]
 
 

@@ -61,8 +61,8 @@ class AugmentConfig:
         physical_rain_p: probability of the procedural generator's physical rain renderer
             per sample (baseline).
         physical_rain_intensity: [lo, hi] intensity range for the renderer.
-        physical_rain_depth: "flat" (a constant depth) or "dataset" (the sample's depth map
-            from generate-scenes' OUT/depth, looked up by name).
+        physical_rain_depth: "flat" (a constant depth) or "ground_plane" (a flat-road depth
+            estimate below an assumed horizon; no depth network or depth files needed).
         flat_depth_m: the constant depth in metres for "flat".
     """
 
@@ -73,7 +73,7 @@ class AugmentConfig:
     random_rain_p: float = 0.0
     physical_rain_p: float = 0.0
     physical_rain_intensity: list[float] = field(default_factory=lambda: [0.3, 1.0])
-    physical_rain_depth: Literal["flat", "dataset"] = "flat"
+    physical_rain_depth: Literal["flat", "ground_plane"] = "flat"
     flat_depth_m: float = 20.0
 
 
