@@ -11,7 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -53,6 +55,7 @@ def evaluate_segmenter(model: torch.nn.Module, dataset: Dataset, *, num_classes:
                        class_names: Sequence[str] | None = None, ignore_index: int = IGNORE_INDEX,
                        device: str | torch.device = "cpu", input_size: Sequence[int] | None = None,
                        image_fn: ImageFn | None = None, on_prediction: PredictionFn | None = None,
+                       mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
                        rank: int = 0, world_size: int = 1, num_workers: int = 0,
                        progress: bool = False, desc: str = "evaluate") -> dict[str, Any]:
     """mIoU / mAcc / aAcc / per-class IoU of `model` on `dataset` (batch 1, any image sizes).
@@ -75,10 +78,44 @@ def evaluate_segmenter(model: torch.nn.Module, dataset: Dataset, *, num_classes:
         mask = sample["mask"].to(device)    # (1, H, W)
         if image_fn is not None:
             image = image_fn(image, index)
-        pred = predict_logits(model, image, input_size).argmax(1)  # (1, H, W)
+        pred = predict_logits(model, image, input_size, mean, std).argmax(1)  # (1, H, W)
         metric.update(pred, mask)
         if on_prediction is not None:
             on_prediction(sample["name"][0], image[0], pred[0])
     all_reduce_sum(metric.matrix)
     model.train(was_training)
     return metric.compute()
+
+
+def evaluate_checkpoint(checkpoint: str | Path, dataset: Dataset, *, device: str | torch.device = "cpu",
+                        input_size: Sequence[int] | None = None, image_fn: ImageFn | None = None,
+                        on_prediction: PredictionFn | None = None, progress: bool = False) -> dict[str, Any]:
+    """Rebuild the segmenter of a checkpoint and score it; class names, ignore index and
+    mean/std come from the checkpoint's metadata, never from flags."""
+    model, meta = load_segmenter(checkpoint, device)
+    return evaluate_segmenter(model, dataset, num_classes=meta["num_classes"],
+                              class_names=meta["class_names"], ignore_index=meta["ignore_index"],
+                              device=device, input_size=input_size, image_fn=image_fn,
+                              on_prediction=on_prediction, mean=meta["mean"], std=meta["std"],
+                              progress=progress)
+
+
+def load_segmenter(checkpoint: str | Path, device: str | torch.device = "cpu"
+                   ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """(model in eval mode, extra_meta) of a segmenter checkpoint."""
+    from training.engine import checkpoint as ckpt
+
+    _, meta, _ = ckpt.read_metadata(checkpoint)
+    if meta.get("task") != "segmentation":
+        raise ckpt.CheckpointError(f"{checkpoint} is not a segmenter checkpoint (task={meta.get('task')!r})")
+    model = ckpt.load_modules(checkpoint, ["model"], device=device)["model"]
+    return model, meta
+
+
+def json_safe(value: Any) -> Any:
+    """NaN (a class absent from prediction and ground truth) -> null: strict JSON, as evaluate-masks."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    return value
