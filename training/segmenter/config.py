@@ -113,6 +113,7 @@ class EndToEndConfig:
 class TrainSegmenterConfig:
     out: str = "runs/segmenter"
     model: ModelConfig = field(default_factory=ModelConfig)
+    init_checkpoint: str = ""  # fine-tune: start from this segmenter checkpoint's "model" weights
     num_classes: int = 19
     class_names: list[str] = field(default_factory=lambda: list(CITYSCAPES_CLASSES))
     ignore_index: int = IGNORE_INDEX
@@ -135,6 +136,7 @@ class TrainSegmenterConfig:
     num_workers: int = 2
     amp: bool = True  # CUDA only; ignored on CPU
     device: str = "auto"
+    cpu_threads: int = 0  # torch intra-op threads; 0 keeps torch's default (1 helps on busy CPUs)
     seed: int = 0
     log_every: int = 20
     val_every: int = 500

@@ -68,6 +68,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     """Train (or resume) a segmenter; returns the last checkpoint's step directory."""
     _check(cfg)
     d = distributed.setup(cfg.device)
+    if cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
     distributed.seed_everything(cfg.seed, d.rank)
     out = Path(cfg.out)
     ckpt_root = out / "checkpoints"
@@ -78,6 +80,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     # Networks, optimiser, optional DSANet (on-the-fly rainify / End-to-End).
     spec = model_spec(cfg)
     model = build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes}).to(d.device)
+    if cfg.init_checkpoint:
+        _init_from_checkpoint(model, spec, cfg.init_checkpoint)
     rainifier = None
     if cfg.rainify.dsanet:
         from training.segmenter.rainify_online import OnlineRainifier
@@ -201,6 +205,16 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     logger.close()
     distributed.cleanup()
     return Path(last_dir) if last_dir is not None else ckpt_root
+
+
+def _init_from_checkpoint(model: torch.nn.Module, spec: ckpt.ModuleSpec, path: str) -> None:
+    """Fine-tuning start: the "model" weights of a segmenter checkpoint of the same architecture."""
+    specs, _, step = ckpt.read_metadata(path)
+    if "model" not in specs or specs["model"].kind != spec.kind or specs["model"].config != spec.config:
+        found = specs.get("model")
+        raise ValueError(f"init_checkpoint {path}: its model ({found}) is not this run's ({spec})")
+    model.load_state_dict(ckpt.load_state_dicts(path)["model"])
+    log.info("initialised from %s (step %d)", path, step)
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:

@@ -42,6 +42,24 @@ def write_cityscapes(root: Path, split: str, count: int, size: tuple[int, int] =
     return root
 
 
+def write_scenes_root(root: Path) -> Path:
+    """A generate-scenes-like tree: cityscapes/, cityscapes_rain/ (darker, streaked twins) and
+    rain_pairs/train/{rain,norain}/."""
+    for split, count, seed in (("train", 8, 0), ("val", 2, 1), ("test", 3, 2)):
+        write_cityscapes(root / "cityscapes", split, count, seed=seed)
+        write_cityscapes(root / "cityscapes_rain", split, count, seed=seed)
+    for img in (root / "cityscapes_rain" / "leftImg8bit").rglob("*.png"):
+        rgb = np.asarray(Image.open(img)).astype(np.float32) * 0.7
+        rgb[:, ::5] += 60  # vertical streaks
+        Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(img)
+    for kind, src in (("rain", "cityscapes_rain"), ("norain", "cityscapes")):
+        out = root / "rain_pairs" / "train" / kind
+        out.mkdir(parents=True)
+        for k, img in enumerate(sorted((root / src / "leftImg8bit" / "train").rglob("*.png"))):
+            Image.open(img).save(out / f"{kind}-{k + 1}.png")
+    return root
+
+
 @pytest.fixture
 def tiny_cityscapes(tmp_path: Path) -> Path:
     root = tmp_path / "cityscapes"
