@@ -76,6 +76,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     if d.is_main:
         save_config(cfg, out / "config.yaml")
     amp = cfg.amp and d.device.type == "cuda"
+    if d.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
 
     # Networks, optimiser, optional DSANet (on-the-fly rainify / End-to-End).
     spec = model_spec(cfg)
@@ -145,7 +147,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     bar = tqdm(range(start_step, cfg.steps), initial=start_step, total=cfg.steps, desc="train-segmenter",
                disable=not d.is_main, dynamic_ncols=True)
     last_dir = resume_dir
-    t0 = time.perf_counter()
+    t0 = window_t = time.perf_counter()
+    window_step = start_step
     for step in bar:
         factor = poly_factor(step, cfg.steps, cfg.poly_power, cfg.warmup_steps)
         set_lr(optimizer, factor)
@@ -173,10 +176,15 @@ def train(cfg: TrainSegmenterConfig) -> Path:
         if done % cfg.log_every == 0 or done == cfg.steps:
             loss_value = float(distributed.all_reduce_sum(loss.detach().clone())) / d.world_size
             lr = optimizer.param_groups[0]["lr"]
-            its = (done - start_step) / (time.perf_counter() - t0)
+            now = time.perf_counter()
+            its = (done - start_step) / (now - t0)
+            # Seconds per iteration since the last log line, validation time excluded.
+            sec_per_it = (now - window_t) / max(done - window_step, 1)
+            window_t, window_step = now, done
             bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", it_s=f"{its:.2f}")
             logger.scalars({"loss": loss_value, "lr": lr, "it_per_s": its}, done, prefix="train/")
-            _append_log(out, d.is_main, {"step": done, "loss": loss_value, "lr": lr})
+            _append_log(out, d.is_main, {"step": done, "loss": loss_value, "lr": lr,
+                                         "sec_per_it": round(sec_per_it, 4)})
         if val_set is not None and (done % cfg.val_every == 0 or done == cfg.steps):
             scores = evaluate_segmenter(_unwrap(model), val_set, num_classes=cfg.num_classes,
                                         class_names=cfg.class_names, ignore_index=cfg.ignore_index,
@@ -189,6 +197,7 @@ def train(cfg: TrainSegmenterConfig) -> Path:
             if d.is_main:
                 bar.write(f"step {done}: val mIoU {scores['mIoU']:.2f}  mAcc {scores['mAcc']:.2f}  "
                           f"aAcc {scores['aAcc']:.2f}")
+            window_t = time.perf_counter()
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             if d.is_main:
                 modules = {"model": (spec, model)}
