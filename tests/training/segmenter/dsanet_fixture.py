@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from training.engine import checkpoint as ckpt
@@ -12,7 +13,8 @@ DSANET_KW = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1}
 
 
 def write_tiny_dsanet(root: Path, bank_size: int = 2) -> tuple[Path, Path]:
-    """Returns (checkpoint run dir, rain bank file)."""
+    """Returns (checkpoint run dir, rain bank file). Skips the test until DSANet (issue 3) is merged."""
+    pytest.importorskip("training.dsanet.api", reason="needs DSANet (training.dsanet, issue 3)")
     from training.dsanet.api import DSANet
     from training.dsanet.bank import save_rain_bank
     from training.models.dsanet import Disentangler, Synthesizer
