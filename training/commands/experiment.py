@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("name", choices=EXPERIMENTS, help="which experiment")
     parser.add_argument("--config", help="YAML of overrides (config/training/experiment-*.yaml)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from training.segmenter.experiment import run_experiment

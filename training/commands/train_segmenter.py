@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", help="YAML of overrides (config/training/*.yaml)")
     parser.add_argument("overrides", nargs="*",
                         help="key=value overrides, e.g. steps=100 model.kind=deeplabv3")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from training.segmenter.config import TrainSegmenterConfig

@@ -23,7 +23,10 @@ def _args(root, out, *extra):
 
 def test_trains_checkpoints_and_learns(tiny_cityscapes, tmp_path):
     out = tmp_path / "run"
-    assert training_main(_args(tiny_cityscapes, out, "steps=40", "val_every=40", "ckpt_every=20")) == 0
+    config = tmp_path / "erf.yaml"  # --config first, key=value overrides after it
+    config.write_text("model: {kind: erf_pspnet}\nsteps: 7\n")
+    argv = _args(tiny_cityscapes, out, "steps=40", "val_every=40", "ckpt_every=20")
+    assert training_main([argv[0], "--config", str(config), *argv[1:]]) == 0
     specs, meta, step = ckpt.read_metadata(out)
     assert step == 40 and specs["model"].kind == "erf_pspnet"
     assert specs["model"].config["num_classes"] == 19
