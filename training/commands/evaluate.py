@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", type=_parse_size, default=None, metavar="HxW",
                    help="resize images to this size for the network (default: native size)")
     p.add_argument("--rainify", metavar="DSANET", help="rainify every image with this DSANet first")
-    p.add_argument("--rain-bank", help="rain-code bank for --rainify")
+    p.add_argument("--rain-bank", help="rain-code bank for --rainify (e.g. the one `rainify` wrote)")
+    p.add_argument("--rain-refs", help="or: a folder of rainy reference images to encode for --rainify")
+    p.add_argument("--styles", type=int, default=16, help="references drawn from --rain-refs")
     p.add_argument("--intensity", type=float, default=1.0, help="rain intensity for --rainify, in [0, 1]")
     p.add_argument("--derain", metavar="DSANET", help="derain every image with this DSANet first")
     p.add_argument("--seed", type=int, default=0, help="seed of the per-image rain-code choice")
@@ -68,8 +70,8 @@ def main(argv: list[str]) -> int:
     if args.rainify and args.derain:
         print("error: --rainify and --derain are exclusive", file=sys.stderr)
         return 2
-    if args.rainify and not args.rain_bank:
-        print("error: --rainify needs --rain-bank", file=sys.stderr)
+    if args.rainify and not (args.rain_bank or args.rain_refs):
+        print("error: --rainify needs --rain-bank or --rain-refs", file=sys.stderr)
         return 2
 
     import torch
@@ -86,14 +88,15 @@ def main(argv: list[str]) -> int:
                         kwargs=_parse_kv(args.dataset_arg))
     dataset = open_dataset(source)
     if args.limit is not None:
-        dataset = torch.utils.data.Subset(dataset, range(min(args.limit, len(dataset))))
-    image_fn = image_fn_from_args(rainify=args.rainify, rain_bank=args.rain_bank, intensity=args.intensity,
-                                  derain=args.derain, seed=args.seed, device=device)
+        dataset = torch.utils.data.Subset(dataset, range(min(args.limit, len(dataset))))  # type: ignore[arg-type]
+    image_fn = image_fn_from_args(rainify=args.rainify, rain_bank=args.rain_bank, rain_refs=args.rain_refs,
+                                  styles=args.styles, intensity=args.intensity, derain=args.derain,
+                                  seed=args.seed, device=device)
     writer = PredictionWriter(args.save_predictions) if args.save_predictions else None
     scores = evaluate_checkpoint(args.checkpoint, dataset, device=device, input_size=args.input_size,
                                  image_fn=image_fn, on_prediction=writer, progress=True)
     scores.update({"checkpoint": str(args.checkpoint), "dataset": args.dataset, "root": str(args.root),
-                   "split": args.split, "num_images": len(dataset),
+                   "split": args.split, "num_images": len(dataset),  # type: ignore[arg-type]
                    "condition": ("rainify" if args.rainify else "derain" if args.derain else "as-is"),
                    "intensity": args.intensity if args.rainify else None})
     text = json.dumps(json_safe(scores), indent=2)

@@ -40,9 +40,9 @@ def build_train_transform(aug: AugmentConfig, seed: int | None = None) -> TrainT
     if aug.physical_rain_p > 0:
         from training.segmenter.physical_rain import PhysicalRainAugment
 
-        rain.append(PhysicalRainAugment(p=aug.physical_rain_p, intensity=tuple(aug.physical_rain_intensity),
-                                        depth=aug.physical_rain_depth, flat_depth_m=aug.flat_depth_m,
-                                        seed=seed))
+        lo, hi = aug.physical_rain_intensity
+        rain.append(PhysicalRainAugment(p=aug.physical_rain_p, intensity=(lo, hi),
+                                        depth=aug.physical_rain_depth, flat_depth_m=aug.flat_depth_m, seed=seed))
     jitter = 0.25 if aug.color_jitter else 0.0
     joint = build_seg_transform(SegAugmentConfig(
         crop_size=(aug.crop_size[0], aug.crop_size[1]) if aug.crop_size else None,
@@ -52,7 +52,7 @@ def build_train_transform(aug: AugmentConfig, seed: int | None = None) -> TrainT
     return TrainTransform(joint=joint, rain=rain)
 
 
-def build_train_set(cfg: TrainSegmenterConfig) -> Dataset:
+def build_train_set(cfg: TrainSegmenterConfig) -> ConcatDataset:
     if not cfg.train:
         raise ValueError("train: at least one data source is needed")
     transform = build_train_transform(cfg.augment, seed=cfg.seed)

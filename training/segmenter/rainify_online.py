@@ -120,13 +120,13 @@ class OnlineRainifier:
     def checkpoint_modules(self) -> dict[str, tuple[ckpt.ModuleSpec, nn.Module]]:
         """The jointly trained E and G under DSANet's module names, with their specs."""
         specs, _, _ = ckpt.read_metadata(self.net.source)
-        inner = self._inner()
+        inner: Any = self._inner()
         return {"encoder": (specs["encoder"], inner.encoder),
                 "generator": (specs["generator"], inner.generator)}
 
     def load_state(self, states: dict[str, dict[str, torch.Tensor]], train_state: dict[str, Any]) -> None:
         """Restore E and G from a resumed End-to-End checkpoint (no-op for a frozen run)."""
-        inner = self._inner()
+        inner: Any = self._inner()
         for name in ("encoder", "generator"):
             if name in states:
                 getattr(inner, name).load_state_dict(states[name])

@@ -124,8 +124,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
 
     # Data: the training mix (every rank its own shard) and the validation set.
     train_set = build_train_set(cfg)
-    sampler = DistributedSampler(train_set, num_replicas=d.world_size, rank=d.rank, shuffle=True,
-                                 seed=cfg.seed, drop_last=True)
+    sampler: DistributedSampler = DistributedSampler(
+        train_set, num_replicas=d.world_size, rank=d.rank, shuffle=True, seed=cfg.seed, drop_last=True)
     if len(sampler) < cfg.batch_size:
         raise ValueError(f"training mix has {len(train_set)} samples, fewer than one batch of "
                          f"{cfg.batch_size} per process x {d.world_size} processes")

@@ -35,17 +35,23 @@ def derain_fn(net) -> ImageFn:
 
 
 def image_fn_from_args(*, rainify: str | None, rain_bank: str | None, intensity: float, derain: str | None,
-                       seed: int, device: str | torch.device) -> ImageFn | None:
+                       seed: int, device: str | torch.device, rain_refs: str | None = None,
+                       styles: int = 16) -> ImageFn | None:
     """The image transform selected by evaluate's flags, or None for images as they are."""
     if not rainify and not derain:
         return None
     from training.dsanet.api import DSANet
 
     if rainify:
-        from training.dsanet.bank import load_rain_bank
+        from training.dsanet.bank import build_rain_bank, load_rain_bank
+        from training.dsanet.io import list_images
 
-        if not rain_bank:
-            raise ValueError("rainify needs a rain-code bank")
-        codes, _ = load_rain_bank(rain_bank)
-        return rainify_fn(DSANet.from_checkpoint(rainify, device=device), codes, intensity, seed)
+        net = DSANet.from_checkpoint(rainify, device=device)
+        if rain_bank:
+            codes, _ = load_rain_bank(rain_bank)
+        elif rain_refs:
+            codes, _ = build_rain_bank(net, list_images(rain_refs), k=styles, seed=seed)
+        else:
+            raise ValueError("rainify needs a rain-code bank or a folder of rain references")
+        return rainify_fn(net, codes, intensity, seed)
     return derain_fn(DSANet.from_checkpoint(str(derain), device=device))

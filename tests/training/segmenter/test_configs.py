@@ -11,7 +11,8 @@ from training.segmenter.config import TrainSegmenterConfig
 from training.segmenter.experiment_config import ExperimentConfig
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config" / "training"
-SEGMENTER = sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name.startswith(("segformer", "deeplabv3", "erf")))
+SEGMENTER = sorted(p for p in CONFIG_DIR.glob("*.yaml")
+                   if p.name.startswith(("segformer", "deeplabv3", "erf")))
 
 
 @pytest.mark.parametrize("path", SEGMENTER, ids=lambda p: p.name)
