@@ -47,8 +47,9 @@ def segformer_config(variant: str, num_classes: int, **overrides: Any):
     if variant not in VARIANTS:
         raise ValueError(f"unknown SegFormer variant {variant!r}; known: {sorted(VARIANTS)}")
     fields = {**VARIANTS[variant], **{k: v for k, v in overrides.items() if v is not None}}
-    shared: dict[str, Any] = {"num_labels": num_classes, "num_attention_heads": [1, 2, 5, 8], "sr_ratios": [8, 4, 2, 1],
-              "patch_sizes": [7, 3, 3, 3], "strides": [4, 2, 2, 2], "mlp_ratios": [4, 4, 4, 4]}
+    shared: dict[str, Any] = {"num_labels": num_classes, "num_attention_heads": [1, 2, 5, 8],
+                              "sr_ratios": [8, 4, 2, 1], "patch_sizes": [7, 3, 3, 3],
+                              "strides": [4, 2, 2, 2], "mlp_ratios": [4, 4, 4, 4]}
     return SegformerConfig(**shared, **fields)
 
 

@@ -42,7 +42,8 @@ def build_train_transform(aug: AugmentConfig, seed: int | None = None) -> TrainT
 
         lo, hi = aug.physical_rain_intensity
         rain.append(PhysicalRainAugment(p=aug.physical_rain_p, intensity=(lo, hi),
-                                        depth=aug.physical_rain_depth, flat_depth_m=aug.flat_depth_m, seed=seed))
+                                        depth=aug.physical_rain_depth, flat_depth_m=aug.flat_depth_m,
+                                        seed=seed))
     jitter = 0.25 if aug.color_jitter else 0.0
     joint = build_seg_transform(SegAugmentConfig(
         crop_size=(aug.crop_size[0], aug.crop_size[1]) if aug.crop_size else None,
