@@ -32,17 +32,28 @@ log = logging.getLogger(__name__)
 
 
 class Stages:
-    """Wall time of each stage, kept for the report."""
+    """Wall time of each stage, appended to OUT/stages.jsonl as it finishes.
 
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+    A rerun finds finished stages in seconds; the report gives each stage's longest recorded
+    time, i.e. the run that did the work (also when stages ran in several processes)."""
+
+    def __init__(self, log_file: Path) -> None:
+        self.log_file = log_file
 
     def run(self, name: str, fn, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         log.info("experiment stage: %s", name)
         result = fn(*args, **kwargs)
-        self.seconds[name] = round(time.perf_counter() - t0, 1)
+        with open(self.log_file, "a") as f:
+            f.write(json.dumps({"stage": name, "seconds": round(time.perf_counter() - t0, 1)}) + "\n")
         return result
+
+    def seconds(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for line in self.log_file.read_text().splitlines():
+            record = json.loads(line)
+            out[record["stage"]] = max(out.get(record["stage"], 0.0), record["seconds"])
+        return out
 
 
 def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
@@ -54,7 +65,7 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
-    stages = Stages()
+    stages = Stages(out / "stages.jsonl")
 
     scenes = Path(cfg.scenes.root) if cfg.scenes.root else stages.run("scenes", _generate_scenes, cfg, out)
     dsanet = stages.run("dsanet", _dsanet, cfg, out, "ours", scenes)
@@ -104,7 +115,7 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
             results[seg.name][method] = scores
 
     summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "dsanet": str(dsanet),
-               "stage_seconds": stages.seconds, "results": results}
+               "stage_seconds": stages.seconds(), "results": results}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_report(summary, out / "results.md")
     return summary
