@@ -70,7 +70,8 @@ def stage_scenes(demo: Demo, count: int, size: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--count", type=int, default=32, help="procedural scenes to generate")
     parser.add_argument("--size", default="128x256", help="scene size HxW")
