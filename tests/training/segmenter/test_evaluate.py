@@ -6,13 +6,14 @@ import json
 
 import numpy as np
 import torch
-from dsanet_fixture import write_tiny_dsanet
 from PIL import Image
 
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, IMAGENET_MEAN, IMAGENET_STD
 from training.__main__ import main as training_main
 from training.engine import checkpoint as ckpt
 from training.models.erf_pspnet import ERFPSPNet
+
+from .dsanet_fixture import write_tiny_dsanet
 
 KW = {"num_classes": 19, "channels": [8, 16, 32], "head_channels": 16}
 

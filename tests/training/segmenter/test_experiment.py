@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import write_scenes_root
-from dsanet_fixture import write_tiny_dsanet
-
 from training.__main__ import main as training_main
 from training.segmenter.experiment_config import CONDITIONS, METHODS
+
+from .dsanet_fixture import write_tiny_dsanet
+from .layouts import write_scenes_root
 
 
 def test_experiment_rain_tiny(tmp_path):

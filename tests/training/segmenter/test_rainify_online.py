@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch
-from dsanet_fixture import write_tiny_dsanet
 
 from training.__main__ import main as training_main
 from training.engine import checkpoint as ckpt
 from training.segmenter.config import EndToEndConfig, RainifyConfig
 from training.segmenter.rainify_online import OnlineRainifier
+
+from .dsanet_fixture import write_tiny_dsanet
 
 
 def test_rainify_matches_manual_dsanet_rule(tmp_path):
