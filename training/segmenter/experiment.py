@@ -57,9 +57,10 @@ class Stages:
 
 
 def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
-    unknown = sorted(set(cfg.methods) - set(METHODS))
+    unknown = sorted(set(cfg.methods) - set(METHODS)) + sorted(set(cfg.conditions) - set(CONDITIONS))
     if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; known: {list(METHODS)}")
+        raise ValueError(f"unknown method(s)/condition(s) {unknown}; "
+                         f"known: {list(METHODS)}, {list(CONDITIONS)}")
     if "derain" in cfg.methods and "baseline" not in cfg.methods:
         raise ValueError("method derain evaluates the baseline model: add baseline to methods")
     out = Path(cfg.out)
@@ -68,28 +69,30 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
     stages = Stages(out / "stages.jsonl")
 
     scenes = Path(cfg.scenes.root) if cfg.scenes.root else stages.run("scenes", _generate_scenes, cfg, out)
-    dsanet = stages.run("dsanet", _dsanet, cfg, out, "ours", scenes)
-    rainified, bank = stages.run("rainify", _rainify, cfg, dsanet, scenes, out / "rainified")
-    input1_rainified = None
-    if "input1" in cfg.methods:
-        input1 = stages.run("dsanet_input1", _dsanet, cfg, out, "input1", scenes)
-        input1_rainified, _ = stages.run("rainify_input1", _rainify, cfg, input1, scenes,
-                                         out / "rainified_input1")
-
-    from training.dsanet.api import DSANet
-    from training.dsanet.bank import load_rain_bank
     from training.segmenter.data import open_dataset
-    from training.segmenter.weather import derain_fn, rainify_fn
 
-    net = DSANet.from_checkpoint(dsanet, device=_device(cfg))
-    codes, _ = load_rain_bank(bank)
-    rain = rainify_fn(net, codes, cfg.dsanet.eval_intensity, seed=cfg.scenes.seed)
-    derain = derain_fn(net)
     test_sets = {"clean": open_dataset(DataSource(root=str(scenes), split=cfg.eval_split)),
                  "dsanet_rain": open_dataset(DataSource(root=str(scenes), split=cfg.eval_split)),
                  "rendered_rain": open_dataset(DataSource(root=str(scenes), split=cfg.eval_split,
                                                           kwargs={"variant": "rain"}))}
-    image_fns: dict[str, ImageFn | None] = {"clean": None, "dsanet_rain": rain, "rendered_rain": None}
+    image_fns: dict[str, ImageFn | None] = {"clean": None, "dsanet_rain": None, "rendered_rain": None}
+    dsanet = rainified = bank = input1_rainified = None
+    derain: ImageFn | None = None
+    if set(cfg.methods) & {"ours", "end_to_end", "derain"} or "dsanet_rain" in cfg.conditions:
+        from training.dsanet.api import DSANet
+        from training.dsanet.bank import load_rain_bank
+        from training.segmenter.weather import derain_fn, rainify_fn
+
+        dsanet = stages.run("dsanet", _dsanet, cfg, out, "ours", scenes)
+        rainified, bank = stages.run("rainify", _rainify, cfg, dsanet, scenes, out / "rainified")
+        net = DSANet.from_checkpoint(dsanet, device=_device(cfg))
+        codes, _ = load_rain_bank(bank)
+        image_fns["dsanet_rain"] = rainify_fn(net, codes, cfg.dsanet.eval_intensity, seed=cfg.scenes.seed)
+        derain = derain_fn(net)
+    if "input1" in cfg.methods:
+        input1 = stages.run("dsanet_input1", _dsanet, cfg, out, "input1", scenes)
+        input1_rainified, _ = stages.run("rainify_input1", _rainify, cfg, input1, scenes,
+                                         out / "rainified_input1")
 
     clean = DataSource(root=str(scenes), split="train")
     results: dict[str, Any] = {}
@@ -106,15 +109,16 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
                 model_ckpt = stages.run(f"{seg.name}/{method}", _train, cfg, seg, seg_out / method, sources,
                                         cfg.finetune_steps, [f"init_checkpoint={pre}", *extra])
             scores = {}
-            for cond in CONDITIONS:
+            for cond in cfg.conditions:
                 fn = image_fns[cond]
                 if method == "derain":
+                    assert derain is not None
                     fn = _then(fn, derain)
                 scores[cond] = stages.run(f"{seg.name}/{method}/eval_{cond}", _evaluate, cfg, model_ckpt,
                                           test_sets[cond], fn, seg_out / "eval" / f"{method}_{cond}.json")
             results[seg.name][method] = scores
 
-    summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "dsanet": str(dsanet),
+    summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "dsanet": str(dsanet or ""),
                "stage_seconds": stages.seconds(), "results": results}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_report(summary, out / "results.md")
@@ -170,8 +174,8 @@ def _rainify(cfg: ExperimentConfig, dsanet: Path, scenes: Path, out: Path) -> tu
     return out, bank
 
 
-def _method_data(cfg: ExperimentConfig, method: str, clean: DataSource, rainified: Path,
-                 input1_rainified: Path | None, dsanet: Path, bank: Path
+def _method_data(cfg: ExperimentConfig, method: str, clean: DataSource, rainified: Path | None,
+                 input1_rainified: Path | None, dsanet: Path | None, bank: Path | None
                  ) -> tuple[list[DataSource], list[str]]:
     """Training sources and train-segmenter overrides of one method."""
     p = cfg.rain_p

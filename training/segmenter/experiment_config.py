@@ -71,6 +71,9 @@ class ExperimentConfig:
         rain_p: share of rainy samples in the rain methods (rainified copies mixed 1:1 with
             clean ones, or the probability of the augmentation).
         train_overrides: key=value applied to every train-segmenter run.
+        methods, conditions: subsets to run. DSANet is trained (or loaded) only when a method
+            or condition needs it, so e.g. methods [baseline, random_rain, physical_rain] with
+            conditions [clean, rendered_rain] runs without one.
     """
 
     out: str = "runs/experiment-rain"
@@ -81,6 +84,7 @@ class ExperimentConfig:
         SegmenterEntry("deeplabv3", ModelConfig("deeplabv3", {"backbone": "resnet50"})),
     ])
     methods: list[str] = field(default_factory=lambda: list(METHODS))
+    conditions: list[str] = field(default_factory=lambda: list(CONDITIONS))
     pretrain_steps: int = 600
     finetune_steps: int = 300
     rain_p: float = 0.5

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from training.segmenter.experiment_config import CONDITIONS
-
 LABELS = {"baseline": "Clean-trained baseline",
           "ours": "Fine-tuned on DSANet-rainified (Ours)",
           "input1": "Fine-tuned on Input-1-DSANet-rainified",
@@ -61,22 +59,24 @@ def write_report(summary: dict[str, Any], path: Path) -> None:
              f"Pre-training {cfg['pretrain_steps']} steps on clean data, then {cfg['finetune_steps']} "
              f"fine-tuning steps per method; batch {cfg['batch_size']}, crop {cfg['crop_size']}. "
              "Scores in percent.", ""]
+    conditions = cfg["conditions"]
     for seg, rows in summary["results"].items():
         lines += [f"## {seg}", "", "| method | " + " | ".join(
-            f"{COND_LABELS[c]} mIoU | {COND_LABELS[c]} mAcc" for c in CONDITIONS) + " |",
-            "|---|" + "---:|" * (2 * len(CONDITIONS))]
+            f"{COND_LABELS[c]} mIoU | {COND_LABELS[c]} mAcc" for c in conditions) + " |",
+            "|---|" + "---:|" * (2 * len(conditions))]
         for method, scores in rows.items():
             cells = []
-            for c in CONDITIONS:
+            for c in conditions:
                 cells += [_fmt(scores[c]["mIoU"]), _fmt(scores[c]["mAcc"])]
             lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(cells) + " |")
         lines += ["", *_checks(rows), ""]
-        classes = [name for name in next(iter(rows.values()))["rendered_rain"]["per_class_iou"]
-                   if any(r["rendered_rain"]["per_class_iou"].get(name) is not None for r in rows.values())]
-        lines += [f"Per-class IoU on rendered rain ({seg}):", "",
+        cond = "rendered_rain" if "rendered_rain" in conditions else conditions[0]
+        classes = [name for name in next(iter(rows.values()))[cond]["per_class_iou"]
+                   if any(r[cond]["per_class_iou"].get(name) is not None for r in rows.values())]
+        lines += [f"Per-class IoU on {COND_LABELS[cond]} ({seg}):", "",
                   "| method | " + " | ".join(classes) + " |", "|---|" + "---:|" * len(classes)]
         for method, scores in rows.items():
-            iou = scores["rendered_rain"]["per_class_iou"]
+            iou = scores[cond]["per_class_iou"]
             lines.append(f"| {method} | " + " | ".join(_fmt(iou.get(c)) for c in classes) + " |")
         lines.append("")
     lines += ["## Wall time per stage (s)", "", "| stage | s |", "|---|---:|"]

@@ -37,3 +37,22 @@ def test_experiment_rain_tiny(tmp_path):
     assert training_main(argv) == 0
     assert json.loads((out / "results.json").read_text())["results"]["erf"] == results
     assert (out / "erf" / "ours" / "checkpoints" / "latest").stat().st_mtime == mtime
+
+
+def test_experiment_without_dsanet(tmp_path):
+    """Methods and conditions that need no DSANet run without one (and without training.dsanet)."""
+    scenes = write_scenes_root(tmp_path / "scenes")
+    out = tmp_path / "exp"
+    argv = ["experiment", "rain", f"out={out}", f"scenes.root={scenes}",
+            "segmenters=[{name: erf, model: {kind: erf_pspnet, kwargs: {channels: [8, 16, 32], "
+            "head_channels: 16}}}]", "methods=[baseline, physical_rain]", "conditions=[clean, rendered_rain]",
+            "pretrain_steps=4", "finetune_steps=2", "batch_size=2", "crop_size=[32, 64]", "device=cpu",
+            "train_overrides=[num_workers=0, tensorboard=false, log_every=1]"]
+    assert training_main(argv) == 0
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["dsanet"] == "" and not (out / "dsanet").exists()
+    assert set(summary["results"]["erf"]) == {"baseline", "physical_rain"}
+    assert set(summary["results"]["erf"]["baseline"]) == {"clean", "rendered_rain"}
+    stages = [json.loads(line)["stage"] for line in (out / "stages.jsonl").read_text().splitlines()]
+    assert "erf/pretrain" in stages and "erf/physical_rain" in stages
+    assert "rendered rain mIoU" in (out / "results.md").read_text()
