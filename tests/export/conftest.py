@@ -1,0 +1,58 @@
+"""Export fixtures: tiny model kinds registered in training.models.MODEL_KINDS, and checkpoints of them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from rain_seg_ros.labels import CITYSCAPES_CLASSES
+from training.engine.checkpoint import ModuleSpec, save_checkpoint
+from training.models import MODEL_KINDS
+
+TINY_KINDS = {"tiny_segmenter": "tests.export.tiny_models:TinySegmenter",
+              "tiny_encoder": "tests.export.tiny_models:TinyEncoder",
+              "tiny_generator": "tests.export.tiny_models:TinyGenerator"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_kinds():
+    MODEL_KINDS.update(TINY_KINDS)
+    yield
+    for kind in TINY_KINDS:
+        MODEL_KINDS.pop(kind, None)
+
+
+@pytest.fixture(scope="session")
+def seg_checkpoint(tmp_path_factory, tiny_kinds):
+    """A segmenter run dir with 19 Cityscapes classes, recorded input size 32x64."""
+    from tests.export.tiny_models import TinySegmenter
+
+    torch.manual_seed(0)
+    model = TinySegmenter(num_classes=19)
+    with torch.no_grad():                      # non-trivial batch-norm statistics
+        model.body[1].running_mean.uniform_(-0.5, 0.5)
+        model.body[1].running_var.uniform_(0.5, 2.0)
+    run = tmp_path_factory.mktemp("seg_run")
+    meta = {"task": "segmentation", "num_classes": 19, "class_names": list(CITYSCAPES_CLASSES),
+            "ignore_index": 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+            "input_size": [32, 64]}
+    spec = ModuleSpec("tiny_segmenter", {"num_classes": 19})
+    save_checkpoint(run / "checkpoints", 10, {"model": (spec, model)}, extra_meta=meta)
+    return run
+
+
+@pytest.fixture(scope="session")
+def dsanet_checkpoint(tmp_path_factory, tiny_kinds):
+    """A DSANet run dir (encoder + generator, code_channels 8) with rain_codes.safetensors (K=3)."""
+    from tests.export.tiny_models import TinyEncoder, TinyGenerator
+
+    torch.manual_seed(1)
+    run = tmp_path_factory.mktemp("dsanet_run")
+    modules = {"encoder": (ModuleSpec("tiny_encoder", {"code_channels": 8}), TinyEncoder(8)),
+               "generator": (ModuleSpec("tiny_generator", {"code_channels": 8}), TinyGenerator(8))}
+    save_checkpoint(run / "checkpoints", 5, modules, extra_meta={"task": "dsanet", "code_channels": 8,
+                                                                  "crop_size": [32, 64]})
+    save_file({"rain_codes": torch.randn(3, 4, 8, 16)}, str(run / "rain_codes.safetensors"),
+              metadata={"code_channels": "8"})
+    return run
