@@ -29,8 +29,17 @@ __all__ = ["BACKENDS", "Backend", "BackendError", "choose_backend", "open_backen
 
 
 def _tensorrt_usable() -> bool:
+    """Real TensorRT (not just its type stubs, which install a `tensorrt` namespace) and a CUDA GPU."""
     from rain_seg_ros.backends.torch_program import cuda_available
-    return importlib.util.find_spec("tensorrt") is not None and cuda_available()
+
+    if importlib.util.find_spec("tensorrt") is None or not cuda_available():
+        return False
+    from rain_seg_ros.backends.tensorrt_build import require_tensorrt
+    try:
+        require_tensorrt()
+    except BackendError:
+        return False
+    return True
 
 
 def _siblings(model_path: Path) -> dict[str, Path]:

@@ -28,6 +28,7 @@ class TorchProgramBackend(Backend):
         model_path: the .pt2 file (sidecar next to it).
         device: "cpu", "cuda" or "cuda:N".
         half: run in float16 (CUDA only); inputs are cast in and outputs cast back to float32.
+            Programs compiled by `export torch-tensorrt` take their precision from the sidecar.
     """
 
     name = "torch"
@@ -44,6 +45,16 @@ class TorchProgramBackend(Backend):
             raise BackendError(f"device {device!r} asked for, but torch.cuda.is_available() is False")
         if half and not device.startswith("cuda"):
             raise BackendError("half precision is only offered on CUDA")
+        compiled = self.artifact.extra.get("torch_tensorrt")
+        if compiled:  # a torch-tensorrt program: its TensorRT ops must be registered before loading
+            try:
+                import torch_tensorrt  # noqa: F401
+            except ImportError as exc:
+                raise BackendError(f"{self.model_path.name} was compiled with torch-tensorrt, "
+                                   f"which is not installed here") from exc
+            if not device.startswith("cuda"):
+                raise BackendError(f"{self.model_path.name} holds TensorRT engines: it needs a CUDA device")
+            half = compiled.get("precision") == "fp16"
         self._torch = torch
         self._device = torch.device(device)
         self._dtype = torch.float16 if half else torch.float32
