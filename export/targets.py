@@ -2,8 +2,10 @@
 
 A segmenter checkpoint (task "segmentation", module "model") gives one model. A DSANet
 checkpoint (task "dsanet", modules "encoder" and "generator") gives two, exported separately
-and named `<stem>_encoder` / `<stem>_generator`, plus its rain-code bank copied next to them
-as `<stem>_rain_codes.safetensors`; both sidecars name their siblings in `extra`.
+and named `<stem>_encoder` / `<stem>_generator`, plus its rain-code bank (made by
+`python -m training rainify`) copied next to them as `<stem>_rain_bank.safetensors`; both
+sidecars name their siblings in `extra`, and the no-rain code convention of the checkpoint
+("zeros": derain is G(b ⊕ 0)).
 
 Example:
     for target in targets_from_checkpoint("runs/seg", height=256, width=512):
@@ -17,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from export.sidecar import dsanet_artifacts, exporter_versions, segmentation_artifact
 from rain_seg_ros.artifact import Artifact
 from training.engine.checkpoint import file_sha256, load_modules, read_metadata, resolve_checkpoint
 
-RAIN_BANK_NAME = "rain_codes.safetensors"
+RAIN_BANK_NAME = "rain_bank.safetensors"   # what `python -m training rainify` writes
+BANK_FORMAT = "rain_seg_ros.rain_bank/1"
 
 
 @dataclass
@@ -42,7 +46,7 @@ def checkpoint_task(checkpoint: str | Path) -> str:
 
 
 def _size(extra: dict, height: int | None, width: int | None) -> tuple[int, int]:
-    default = extra.get("input_size") or extra.get("crop_size")
+    default = extra.get("input_size") or extra.get("crop")   # segmenters record input_size, DSANet crop
     h = height or (int(default[0]) if default else None)
     w = width or (int(default[1]) if default else None)
     if not h or not w:
@@ -51,18 +55,24 @@ def _size(extra: dict, height: int | None, width: int | None) -> tuple[int, int]
 
 
 def find_rain_bank(checkpoint: str | Path, explicit: str | Path | None = None) -> Path:
-    """The DSANet rain-code bank: `explicit`, else rain_codes.safetensors in the step,
-    checkpoints or run directory."""
+    """The DSANet rain-code bank: `explicit`, else rain_bank.safetensors in the step,
+    checkpoints or run directory. Its format is checked before any export work."""
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():
             raise FileNotFoundError(f"rain-code bank {path} does not exist")
-        return path
-    step_dir = resolve_checkpoint(checkpoint).parent
-    for folder in (step_dir, step_dir.parent, step_dir.parent.parent):
-        if (folder / RAIN_BANK_NAME).is_file():
-            return folder / RAIN_BANK_NAME
-    raise FileNotFoundError(f"no {RAIN_BANK_NAME} found near {step_dir}; pass --rain-bank FILE")
+    else:
+        step_dir = resolve_checkpoint(checkpoint).parent
+        found = [f / RAIN_BANK_NAME for f in (step_dir, step_dir.parent, step_dir.parent.parent)
+                 if (f / RAIN_BANK_NAME).is_file()]
+        if not found:
+            raise FileNotFoundError(f"no {RAIN_BANK_NAME} near {step_dir}; pass --rain-bank FILE "
+                                    f"(python -m training rainify writes one)")
+        path = found[0]
+    with safe_open(str(path), framework="numpy") as f:
+        if (f.metadata() or {}).get("format") != BANK_FORMAT or "rain_codes" not in f.keys():
+            raise ValueError(f"{path} is not a rain-code bank ({BANK_FORMAT} with a 'rain_codes' tensor)")
+    return path
 
 
 def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, width: int | None = None,
@@ -83,7 +93,10 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
     with torch.no_grad():
         feature = modules["encoder"](torch.zeros(1, 3, h, w))  # (1, C, h/4, w/4)
     c = int(feature.shape[1])
-    facts = {"code_channels": int(extra.get("code_channels", c)),
+    no_rain = extra.get("no_rain_code", "zeros")
+    if no_rain != "zeros":
+        raise ValueError(f"{checkpoint}: no-rain code {no_rain!r} is not supported (only 'zeros')")
+    facts = {"code_channels": c, "no_rain_code": no_rain,
              "encoder": f"{out_stem}_encoder", "generator": f"{out_stem}_generator",
              "rain_bank": f"{out_stem}_{RAIN_BANK_NAME}"}
     enc, gen = dsanet_artifacts((c, int(feature.shape[2]), int(feature.shape[3])), h, w,

@@ -1,7 +1,7 @@
 """`python -m export onnx`: checkpoint -> ONNX model(s) + sidecar JSON.
 
 Segmenters give one `FILE.onnx`; a DSANet checkpoint gives `FILE_encoder.onnx`,
-`FILE_generator.onnx` and `FILE_rain_codes.safetensors` (its rain-code bank).
+`FILE_generator.onnx` and `FILE_rain_bank.safetensors` (its rain-code bank).
 
 Example:
     python -m export onnx --checkpoint runs/segformer --out artifacts/segformer.onnx \
@@ -25,8 +25,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int,
                         help="model input width (default: the checkpoint's input_size)")
     parser.add_argument("--dynamic-batch", action="store_true", help="export with a dynamic batch axis")
-    parser.add_argument("--rain-bank", help="DSANet only: rain-code bank (default: rain_codes.safetensors "
-                                            "next to the checkpoint)")
+    parser.add_argument("--rain-bank", help="DSANet only: rain-code bank from `python -m training rainify` "
+                                            "(default: rain_bank.safetensors next to the checkpoint)")
 
 
 def check_size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

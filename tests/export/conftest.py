@@ -44,7 +44,7 @@ def seg_checkpoint(tmp_path_factory, tiny_kinds):
 
 @pytest.fixture(scope="session")
 def dsanet_checkpoint(tmp_path_factory, tiny_kinds):
-    """A DSANet run dir (encoder + generator, code_channels 8) with rain_codes.safetensors (K=3)."""
+    """A DSANet run dir (encoder + generator, code_channels 8) with rain_bank.safetensors (K=3)."""
     from tests.export.tiny_models import TinyEncoder, TinyGenerator
 
     torch.manual_seed(1)
@@ -52,7 +52,8 @@ def dsanet_checkpoint(tmp_path_factory, tiny_kinds):
     modules = {"encoder": (ModuleSpec("tiny_encoder", {"code_channels": 8}), TinyEncoder(8)),
                "generator": (ModuleSpec("tiny_generator", {"code_channels": 8}), TinyGenerator(8))}
     save_checkpoint(run / "checkpoints", 5, modules, extra_meta={"task": "dsanet", "code_channels": 8,
-                                                                  "crop_size": [32, 64]})
-    save_file({"rain_codes": torch.randn(3, 4, 8, 16)}, str(run / "rain_codes.safetensors"),
-              metadata={"code_channels": "8"})
+                                                                  "no_rain_code": "zeros", "crop": [32, 64]})
+    save_file({"rain_codes": torch.randn(3, 4, 8, 16)}, str(run / "rain_bank.safetensors"),
+              metadata={"format": "rain_seg_ros.rain_bank/1", "code_channels": "8", "code_size": "[8, 16]",
+                        "sources": "[]"})
     return run

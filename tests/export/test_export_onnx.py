@@ -72,12 +72,12 @@ def test_dsanet_exports_encoder_generator_and_rain_bank(dsanet_checkpoint, tmp_p
     assert export_main(["onnx", "--checkpoint", str(dsanet_checkpoint), "--out", out]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["dsa_encoder.json", "dsa_encoder.onnx", "dsa_generator.json", "dsa_generator.onnx",
-                     "dsa_rain_codes.safetensors"]
+                     "dsa_rain_bank.safetensors"]
     enc, gen = load_artifact(tmp_path / "dsa_encoder.onnx"), load_artifact(tmp_path / "dsa_generator.onnx")
     assert enc.task == "dsanet_encoder" and gen.task == "dsanet_generator"
     assert enc.output.shape == [1, 8, 8, 16] == gen.input.shape and gen.output.shape == [1, 3, 32, 64]
     assert enc.mean == (0.0, 0.0, 0.0) and enc.std == (1.0, 1.0, 1.0)
-    assert enc.extra["rain_bank"] == "dsa_rain_codes.safetensors"
+    assert enc.extra["rain_bank"] == "dsa_rain_bank.safetensors"
     assert enc.extra["generator"] == "dsa_generator" == gen.extra["generator"]
     modules = load_modules(dsanet_checkpoint)
     x = torch.rand(1, 3, 32, 64)

@@ -62,3 +62,49 @@ def reference_logits(rgb: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> n
     """Expected (C, H, W) logits of the conv model for an RGB uint8 image already at model size."""
     x = (rgb.astype(np.float64) / 255.0 - np.asarray(MEAN)) / np.asarray(STD)   # (H, W, 3)
     return np.einsum("hwk,ck->chw", x, weight.astype(np.float64)) + bias[:, None, None]
+
+
+def write_dsanet_onnx(folder: Path, height: int, width: int, code_channels: int, styles: int,
+                      stem: str = "dsa") -> dict[str, np.ndarray]:
+    """A linear stand-in for an exported DSANet, with the real I/O and sidecars.
+
+    encoder: 4x4 average pool, then a 1x1 conv 3 -> C        (B, 3, H, W) -> (B, C, H/4, W/4)
+    generator: 1x1 conv C -> 3, nearest x4 upsampling, sigmoid (B, C, h, w) -> (B, 3, H, W)
+    Returns the weights and the bank codes so tests can compute outputs with numpy.
+    """
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(3)
+    h, w = height // 4, width // 4
+    we = rng.normal(size=(code_channels, 3)).astype(np.float32)
+    wg = (rng.normal(size=(3, code_channels)) * 0.5).astype(np.float32)
+    bank = rng.normal(size=(styles, code_channels // 2, h, w)).astype(np.float32)
+    enc = helper.make_graph(
+        [helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+         helper.make_node("Conv", ["pooled", "we"], ["feature"])], "encoder",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info("feature", TensorProto.FLOAT, [1, code_channels, h, w])],
+        initializer=[numpy_helper.from_array(we[:, :, None, None], "we")])
+    gen = helper.make_graph(
+        [helper.make_node("Conv", ["feature", "wg"], ["low"]),
+         helper.make_node("Resize", ["low", "", "scales"], ["up"], mode="nearest"),
+         helper.make_node("Sigmoid", ["up"], ["image"])], "generator",
+        [helper.make_tensor_value_info("feature", TensorProto.FLOAT, [1, code_channels, h, w])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        initializer=[numpy_helper.from_array(wg[:, :, None, None], "wg"),
+                     numpy_helper.from_array(np.array([1, 1, 4, 4], np.float32), "scales")])
+    extra = {"code_channels": code_channels, "no_rain_code": "zeros", "encoder": f"{stem}_encoder",
+             "generator": f"{stem}_generator", "rain_bank": f"{stem}_rain_bank.safetensors"}
+    image = TensorSpec("image", [1, 3, height, width])
+    feature = TensorSpec("feature", [1, code_channels, h, w])
+    for name, graph, inputs, outputs in (("encoder", enc, [image], [feature]),
+                                         ("generator", gen, [feature], [image])):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+        model.ir_version = 9
+        path = folder / f"{stem}_{name}.onnx"
+        onnx.save(model, str(path))
+        write_artifact(Artifact(task=f"dsanet_{name}", inputs=inputs, outputs=outputs,
+                                input_size=(height, width), extra=extra), path)
+    save_file({"rain_codes": bank}, str(folder / f"{stem}_rain_bank.safetensors"),
+              metadata={"format": "rain_seg_ros.rain_bank/1"})
+    return {"we": we, "wg": wg, "bank": bank}
