@@ -57,3 +57,26 @@ def dsanet_checkpoint(tmp_path_factory, tiny_kinds):
               metadata={"format": "rain_seg_ros.rain_bank/1", "code_channels": "8", "code_size": "[8, 16]",
                         "sources": "[]"})
     return run
+
+
+@pytest.fixture(scope="session")
+def seg_exports(seg_checkpoint, tmp_path_factory):
+    """seg.onnx and seg.pt2 (dynamic batch) of seg_checkpoint, sharing seg.json."""
+    from export.__main__ import main as export_main
+
+    out = tmp_path_factory.mktemp("seg_out")
+    assert export_main(["onnx", "--checkpoint", str(seg_checkpoint), "--out", str(out / "seg.onnx"),
+                        "--dynamic-batch"]) == 0
+    assert export_main(["pt2", "--checkpoint", str(seg_checkpoint), "--out", str(out / "seg.pt2"),
+                        "--dynamic-batch"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def dsanet_exports(dsanet_checkpoint, tmp_path_factory):
+    """dsa_encoder.onnx, dsa_generator.onnx and dsa_rain_bank.safetensors of dsanet_checkpoint."""
+    from export.__main__ import main as export_main
+
+    out = tmp_path_factory.mktemp("dsa_out")
+    assert export_main(["onnx", "--checkpoint", str(dsanet_checkpoint), "--out", str(out / "dsa.onnx")]) == 0
+    return out

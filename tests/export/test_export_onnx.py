@@ -16,16 +16,6 @@ from rain_seg_ros.labels import CITYSCAPES_PALETTE
 from training.engine.checkpoint import file_sha256, load_modules, resolve_checkpoint
 
 
-@pytest.fixture(scope="module")
-def seg_exports(seg_checkpoint, tmp_path_factory):
-    out = tmp_path_factory.mktemp("seg_out")
-    assert export_main(["onnx", "--checkpoint", str(seg_checkpoint), "--out", str(out / "seg.onnx"),
-                        "--dynamic-batch"]) == 0
-    assert export_main(["pt2", "--checkpoint", str(seg_checkpoint), "--out", str(out / "seg.pt2"),
-                        "--dynamic-batch"]) == 0
-    return out
-
-
 def test_onnx_is_valid_with_named_io_and_dynamic_batch(seg_exports):
     model = onnx.load(str(seg_exports / "seg.onnx"))
     onnx.checker.check_model(model, full_check=True)
@@ -67,9 +57,8 @@ def test_exported_model_matches_pytorch(seg_exports, seg_checkpoint, suffix, bat
     np.testing.assert_allclose(out, ref, atol=1e-4, rtol=1e-4)
 
 
-def test_dsanet_exports_encoder_generator_and_rain_bank(dsanet_checkpoint, tmp_path):
-    out = str(tmp_path / "dsa.onnx")
-    assert export_main(["onnx", "--checkpoint", str(dsanet_checkpoint), "--out", out]) == 0
+def test_dsanet_exports_encoder_generator_and_rain_bank(dsanet_checkpoint, dsanet_exports):
+    tmp_path = dsanet_exports
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["dsa_encoder.json", "dsa_encoder.onnx", "dsa_generator.json", "dsa_generator.onnx",
                      "dsa_rain_bank.safetensors"]
