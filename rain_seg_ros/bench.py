@@ -123,14 +123,9 @@ def bench_model(stem: Path, backend: str, *, device: str, batch: int, warmup: in
                 flops: float | None) -> list[Row]:
     """Bare and end-to-end rows for one model file stem and one backend."""
     path = stem.with_suffix(SUFFIX[backend])
-    open_as = "torch" if backend == "torch-fp16" else backend
-    seg = Segmenter(path, backend=open_as, device=device)
-    if backend == "torch-fp16":  # reopen the runner in half precision (CUDA only)
-        from rain_seg_ros.backends.torch_program import TorchProgramBackend
-
-        seg.runner.close()
-        seg.runner = TorchProgramBackend(path, device=device, half=True)
-    with seg:
+    half = backend == "torch-fp16"
+    with Segmenter(path, backend="torch" if half else backend, device=device,
+                   precision="fp16" if half else "auto") as seg:
         art = seg.artifact
         h, w = art.input_size
         if not art.dynamic_batch and art.input.shape[0] != batch:

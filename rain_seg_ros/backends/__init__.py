@@ -23,9 +23,10 @@ from rain_seg_ros.backends.base import Backend, BackendError
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+PRECISIONS = ("auto", "fp32", "fp16", "int8")
 SUFFIX = {"onnxruntime": ".onnx", "torch": ".pt2"}
 
-__all__ = ["BACKENDS", "Backend", "BackendError", "choose_backend", "open_backend"]
+__all__ = ["BACKENDS", "PRECISIONS", "Backend", "BackendError", "choose_backend", "open_backend"]
 
 
 def _tensorrt_usable() -> bool:
@@ -92,7 +93,7 @@ def _resolve_device(backend: str, device: str) -> str:
 
 
 def open_backend(model_path: str | Path, backend: str = "auto", device: str = "auto",
-                 engine_cache_dir: str | Path | None = None) -> Backend:
+                 engine_cache_dir: str | Path | None = None, precision: str = "auto") -> Backend:
     """Open a runner for an exported model.
 
     Args:
@@ -102,12 +103,17 @@ def open_backend(model_path: str | Path, backend: str = "auto", device: str = "a
         device: "auto", "cpu", "cuda" or "cuda:N".
         engine_cache_dir: where TensorRT engines built from ONNX are cached
             (default ~/.cache/rain_seg_ros/engines).
+        precision: "auto" (the backend's default: the graph's own for onnxruntime and torch,
+            fp16 for TensorRT engines built here), "fp32", "fp16" (torch on CUDA, TensorRT)
+            or "int8" (TensorRT, with a calibration cache or a Q/DQ model).
     Returns:
         An open Backend; close it (or use it as a context manager).
     """
     path = Path(model_path)
     if backend not in BACKENDS:
         raise BackendError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if precision not in PRECISIONS:
+        raise BackendError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     if not path.is_file():
         raise BackendError(f"model file {path} does not exist")
     if backend == "auto":
@@ -120,11 +126,17 @@ def open_backend(model_path: str | Path, backend: str = "auto", device: str = "a
             if not sibling.is_file():
                 raise BackendError(f"backend {backend!r} needs {sibling.name} next to {path.name}")
             path = sibling
+    if backend != "tensorrt" and precision not in ("auto", "fp32", "fp16"):
+        raise BackendError(f"precision {precision!r} is offered by the TensorRT backend only")
     if backend == "onnxruntime":
+        if precision == "fp16":
+            raise BackendError("onnxruntime runs the graph in its exported precision; "
+                               "fp16 needs torch or TensorRT")
         from rain_seg_ros.backends.onnxruntime import OnnxRuntimeBackend
         return OnnxRuntimeBackend(path, device=device)
     if backend == "torch":
         from rain_seg_ros.backends.torch_program import TorchProgramBackend
-        return TorchProgramBackend(path, device=device)
+        return TorchProgramBackend(path, device=device, half=precision == "fp16")
     from rain_seg_ros.backends.tensorrt import TensorRTBackend
-    return TensorRTBackend(path, device=device, engine_cache_dir=engine_cache_dir)
+    return TensorRTBackend(path, device=device, engine_cache_dir=engine_cache_dir,
+                           precision="fp16" if precision == "auto" else precision)

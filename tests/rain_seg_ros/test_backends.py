@@ -113,6 +113,14 @@ def test_clear_errors_for_what_this_machine_cannot_do(models, tmp_path):
             open_backend(folder / "m.pt2", backend="torch", device="cuda")
         with pytest.raises(BackendError, match="CUDA"):
             open_backend(folder / "m.onnx", backend="onnxruntime", device="cuda")
+    with pytest.raises(BackendError, match="unknown precision"):
+        open_backend(folder / "m.onnx", precision="bf8")
+    with pytest.raises(BackendError, match="exported precision"):
+        open_backend(folder / "m.onnx", backend="onnxruntime", precision="fp16")
+    with pytest.raises(BackendError, match="TensorRT backend only"):
+        open_backend(folder / "m.pt2", backend="torch", precision="int8")
+    with pytest.raises(BackendError, match="only offered on CUDA"):
+        open_backend(folder / "m.pt2", backend="torch", device="cpu", precision="fp16")
     (tmp_path / "only.onnx").write_bytes((folder / "m.onnx").read_bytes())
     (tmp_path / "only.json").write_bytes((folder / "m.json").read_bytes())
     with pytest.raises(BackendError, match="needs only.pt2"):
