@@ -62,18 +62,18 @@ def resolve_engine(model_path: Path, device_index: int, engine_cache_dir: str | 
         if not record:
             raise BackendError(f"{model_path} has no TensorRT record in its sidecar; build it with "
                                f"python -m export tensorrt")
-        onnx_path = Path(record["onnx"])
-        if not onnx_path.is_absolute():
-            onnx_path = model_path.parent / onnx_path
+        # the ONNX where it was built, else shipped next to the engine under its own name
+        recorded = Path(record["onnx"])
+        onnx_path = recorded if recorded.is_file() else model_path.parent / recorded.name
         options = _options_from_record(record["build"])
-        if onnx_path.is_file():
-            if recorded_key(model_path) == make_key(onnx_path, options, environment).as_dict():
-                return model_path
         if not onnx_path.is_file():
             if record["key"]["environment"] == asdict(environment):
-                return model_path  # engine for this GPU/TensorRT; its ONNX is not shipped alongside
-            raise BackendError(f"{model_path} was built for {record['key']['environment']}, this machine is "
-                               f"{asdict(environment)}, and its ONNX {onnx_path} is missing for a rebuild")
+                return model_path  # built for this GPU and TensorRT; the ONNX was not shipped
+            raise BackendError(f"{model_path} was built for {record['key']['environment']}, this machine "
+                               f"is {asdict(environment)}, and its ONNX ({recorded.name}) is missing "
+                               f"for a rebuild")
+        if recorded_key(model_path) == make_key(onnx_path, options, environment).as_dict():
+            return model_path
         log.warning("%s does not match this machine or its ONNX: rebuilding from %s", model_path, onnx_path)
 
     def build(onnx: Path, opts: BuildOptions) -> bytes:

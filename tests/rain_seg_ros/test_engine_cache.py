@@ -111,3 +111,39 @@ def test_profiles_and_options_validate():
     with pytest.raises(ValueError, match="DLA"):
         BuildOptions("fp32", dla_core=0)
     assert len(EngineKey("x", ORIN, "fp16", None).digest()) == 64
+
+
+def test_runtime_engine_resolution_with_faked_tensorrt(onnx_model, tmp_path, monkeypatch):
+    """rain_seg_ros.backends.tensorrt.resolve_engine: .onnx via the cache; a shipped .engine is
+    used on the GPU it was built for and rebuilt from its ONNX elsewhere."""
+    import shutil
+
+    from rain_seg_ros.artifact import write_artifact
+    from rain_seg_ros.backends import tensorrt as trt_backend
+    from rain_seg_ros.backends.base import BackendError
+
+    build = FakeBuilder()
+    env = {"now": ORIN}
+    monkeypatch.setattr(trt_backend, "probe_environment", lambda index: env["now"])
+    monkeypatch.setattr(trt_backend, "build_serialized_engine",
+                        lambda onnx, opts, calibrator=None, timing_cache=None: build(onnx, opts))
+    cache_dir = tmp_path / "cache"
+    built = trt_backend.resolve_engine(onnx_model, 0, cache_dir, BuildOptions("fp16"))
+    assert built.parent == cache_dir and len(build.calls) == 1
+    assert trt_backend.resolve_engine(onnx_model, 0, cache_dir, BuildOptions("fp16")) == built
+    # ship engine + ONNX to another folder, as the export step would
+    ship = tmp_path / "ship"
+    ship.mkdir()
+    engine = ship / "seg_orin.engine"
+    shutil.copyfile(built, engine)
+    write_artifact(load_artifact(built), engine)
+    shutil.copyfile(onnx_model, ship / "seg.onnx")
+    shutil.copyfile(onnx_model.with_suffix(".json"), ship / "seg.json")
+    onnx_model.unlink()                                       # the build machine's path is gone
+    assert trt_backend.resolve_engine(engine, 0, tmp_path / "c2", BuildOptions("fp32")) == engine
+    env["now"] = Environment("10.3.0", "RTX 4090", "8.9")       # another GPU: rebuilt, recorded fp16 kept
+    rebuilt = trt_backend.resolve_engine(engine, 0, tmp_path / "c2", BuildOptions("fp32"))
+    assert rebuilt.parent == tmp_path / "c2" and build.calls[-1][1].precision == "fp16"
+    (ship / "seg.onnx").unlink()
+    with pytest.raises(BackendError, match="missing for a rebuild"):
+        trt_backend.resolve_engine(engine, 0, tmp_path / "c2", BuildOptions("fp16"))
