@@ -23,10 +23,10 @@ from safetensors import safe_open
 
 from export.sidecar import dsanet_artifacts, exporter_versions, segmentation_artifact
 from rain_seg_ros.artifact import Artifact
+from rain_seg_ros.weather import BANK_FORMAT
 from training.engine.checkpoint import file_sha256, load_modules, read_metadata, resolve_checkpoint
 
 RAIN_BANK_NAME = "rain_bank.safetensors"   # what `python -m training rainify` writes
-BANK_FORMAT = "rain_seg_ros.rain_bank/1"
 
 
 @dataclass
@@ -126,8 +126,15 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, height: int | Non
     more = {"opset": str(opset)} if out.suffix == ".onnx" else {}
     targets = targets_from_checkpoint(checkpoint, height, width, dynamic_batch=dynamic_batch,
                                       exporter=exporter_versions(**more), out_stem=out.stem)
-    # find the DSANet rain-code bank before the slow exports, so a missing bank fails fast
-    bank = find_rain_bank(checkpoint, rain_bank) if targets[0].artifact.task == "dsanet_encoder" else None
+    # find and check the DSANet rain-code bank before the slow exports, so a bad bank fails fast
+    bank = None
+    if targets[0].artifact.task == "dsanet_encoder":
+        bank = find_rain_bank(checkpoint, rain_bank)
+        with safe_open(str(bank), framework="numpy") as f:
+            code_channels = f.get_slice("rain_codes").get_shape()[1]
+        if 2 * code_channels != targets[0].artifact.extra["code_channels"]:
+            raise ValueError(f"{bank} holds rain codes of {code_channels} channels; this DSANet's are "
+                             f"{targets[0].artifact.extra['code_channels'] // 2}")
     written = []
     for target in targets:
         path = out.with_name(f"{out.stem}{target.suffix}{out.suffix}")

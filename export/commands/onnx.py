@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from export.targets import export_checkpoint
 from export.to_onnx import DEFAULT_OPSET
+from rain_seg_ros.artifact import ArtifactError
+from training.engine.checkpoint import CheckpointError
+
+# bad input the user can fix (wrong path, wrong checkpoint kind, conflicting sidecar): one line, no traceback
+EXPORT_ERRORS = (CheckpointError, ArtifactError, FileNotFoundError, ValueError)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +55,13 @@ def main(argv: list[str]) -> int:
     if not 17 <= args.opset <= 23:
         parser.error(f"--opset must be between 17 and 23, got {args.opset}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    written = export_checkpoint(args.checkpoint, args.out, args.height, args.width,
-                                dynamic_batch=args.dynamic_batch, opset=args.opset, rain_bank=args.rain_bank)
+    try:
+        written = export_checkpoint(args.checkpoint, args.out, args.height, args.width,
+                                    dynamic_batch=args.dynamic_batch, opset=args.opset,
+                                    rain_bank=args.rain_bank)
+    except EXPORT_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for path in written:
         print(path)
     return 0

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
-from export.commands.onnx import add_common_arguments, check_size
+from export.commands.onnx import EXPORT_ERRORS, add_common_arguments, check_size
 from export.targets import export_checkpoint
 
 
@@ -26,7 +27,12 @@ def main(argv: list[str]) -> int:
     if not args.out.endswith(".pt2"):
         parser.error("--out must end in .pt2")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for path in export_checkpoint(args.checkpoint, args.out, args.height, args.width,
-                                  dynamic_batch=args.dynamic_batch, rain_bank=args.rain_bank):
+    try:
+        written = export_checkpoint(args.checkpoint, args.out, args.height, args.width,
+                                    dynamic_batch=args.dynamic_batch, rain_bank=args.rain_bank)
+    except EXPORT_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
         print(path)
     return 0

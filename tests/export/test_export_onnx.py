@@ -37,11 +37,28 @@ def test_sidecar_comes_from_the_checkpoint(seg_exports, seg_checkpoint):
     assert sidecar["input_size"] == [32, 64] and sidecar["exporter"]["opset"] == "18"
 
 
-def test_conflicting_export_of_the_same_stem_is_refused(seg_exports, seg_checkpoint):
-    from rain_seg_ros.artifact import ArtifactError
+def test_conflicting_export_of_the_same_stem_is_refused(seg_exports, seg_checkpoint, capsys):
+    before = (seg_exports / "seg.pt2").read_bytes()
+    argv = ["pt2", "--checkpoint", str(seg_checkpoint), "--out", str(seg_exports / "seg.pt2")]
+    assert export_main(argv) == 2
+    assert "describes seg" in capsys.readouterr().err
+    assert (seg_exports / "seg.pt2").read_bytes() == before          # refused before writing anything
 
-    with pytest.raises(ArtifactError, match="describes seg"):
-        export_main(["pt2", "--checkpoint", str(seg_checkpoint), "--out", str(seg_exports / "seg.pt2")])
+
+def test_dsanet_bank_problems_are_reported_before_exporting(dsanet_checkpoint, tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    out = str(tmp_path / "d.onnx")
+    assert export_main(["onnx", "--checkpoint", str(dsanet_checkpoint), "--out", out,
+                        "--rain-bank", str(tmp_path / "none.safetensors")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"rain_codes": torch.zeros(2, 3, 8, 16)}, str(wrong),
+              metadata={"format": "rain_seg_ros.rain_bank/1"})
+    argv = ["onnx", "--checkpoint", str(dsanet_checkpoint), "--out", out, "--rain-bank", str(wrong)]
+    assert export_main(argv) == 2
+    assert "3 channels" in capsys.readouterr().err
+    assert not (tmp_path / "d_encoder.onnx").exists()
 
 
 @pytest.mark.parametrize("suffix, batch", [(".onnx", 3), (".pt2", 2)])
