@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from export.commands.onnx import EXPORT_ERRORS
 from export.parity import EMPTY, ParityReport, compare
 from rain_seg_ros.artifact import load_artifact
 from rain_seg_ros.backends import BACKENDS, open_backend
@@ -63,7 +64,15 @@ def main(argv: list[str]) -> int:
         parser.error("need --num-random >= 0, --max-images >= 1, --rtol > 0, 0 <= --min-agreement <= 1")
     if not args.model.is_file():
         parser.error(f"--model {args.model} does not exist")
+    try:
+        return run(args)
+    except EXPORT_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def run(args: argparse.Namespace) -> int:
+    """Compare and print; 0 when within tolerance, 1 when not."""
     artifact = load_artifact(args.model)
     name = MODULE_OF_TASK[artifact.task]
     if artifact.source_checkpoint_sha256 != file_sha256(resolve_checkpoint(args.checkpoint)):

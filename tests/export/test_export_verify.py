@@ -66,3 +66,10 @@ def test_verify_dsanet_parts(dsanet_exports, dsanet_checkpoint, part, capsys):
                         "--checkpoint", str(dsanet_checkpoint), "--num-random", "2"])
     out = capsys.readouterr().out
     assert code == 0 and "PASS" in out and "label agreement" not in out
+
+
+def test_verify_reports_a_missing_sidecar_in_one_line(seg_checkpoint, tmp_path, capsys):
+    (tmp_path / "lone.onnx").write_bytes(b"not really onnx")
+    argv = ["verify", "--model", str(tmp_path / "lone.onnx"), "--checkpoint", str(seg_checkpoint)]
+    assert export_main(argv) == 2
+    assert "no sidecar" in capsys.readouterr().err
