@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"verify {args.model} ({runner.name} on {runner.device}) against {args.checkpoint}")
         for source, images in sources.items():
             report: ParityReport = EMPTY
-            for start in range(0, len(images) - batch_size + 1, batch_size):  # full batches only
+            # a static-batch model needs full batches; a dynamic one takes the remainder too
+            last = len(images) if artifact.dynamic_batch else len(images) - batch_size + 1
+            for start in range(0, max(last, 0), batch_size):
                 batch, _ = preprocess(images[start:start + batch_size], artifact)
                 with torch.no_grad():
                     x = torch.from_numpy(batch)

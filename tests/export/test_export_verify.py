@@ -43,7 +43,7 @@ def test_verify_passes_for_the_true_checkpoint(seg_exports, seg_checkpoint, imag
                         str(seg_checkpoint), "--images", str(image_dir), "--backend", backend])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "random    4 samples" in out and "images    2 samples" in out and "label agreement" in out
+    assert "random    4 samples" in out and "images    3 samples" in out and "label agreement" in out
     assert "PASS" in out
 
 
