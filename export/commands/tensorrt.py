@@ -31,6 +31,7 @@ from rain_seg_ros.backends.engine_cache import (
     Environment,
     ShapeProfile,
     file_sha256,
+    profile_for,
 )
 
 
@@ -54,8 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     precision.add_argument("--int8", action="store_true",
                            help="int8 (+fp16) with calibration or a Q/DQ model")
     parser.add_argument("--calib-images", type=Path, help="folder of calibration images for --int8")
-    parser.add_argument("--calib-batch", type=int, default=8,
-                        help="calibration batch size (default %(default)s)")
     parser.add_argument("--calib-max-images", type=int, default=512, help="default %(default)s")
     parser.add_argument("--qdq", action="store_true",
                         help="--int8 for an explicitly quantized (Q/DQ, e.g. ModelOpt) ONNX: no calibration")
@@ -137,9 +136,8 @@ def main(argv: list[str]) -> int:
         calibrator = None
         if opts.calibration_cache:
             artifact = load_artifact(onnx)
-            batch = min(args.calib_batch, (opts.profile.max[0] if opts.profile else args.calib_batch))
-            if not artifact.dynamic_batch:
-                batch = int(artifact.input.shape[0])  # static models calibrate at their own batch
+            # TensorRT calibrates dynamic-shape networks at the calibration profile's opt shape
+            batch = (opts.profile or profile_for(artifact)).opt[0]
             batches = CalibrationBatches(args.calib_images, artifact, batch, args.calib_max_images)
             calibrator = make_entropy_calibrator(batches, Path(opts.calibration_cache), device=args.device)
         timing = EngineCache(args.engine_cache_dir).cache_dir / "timing.cache"

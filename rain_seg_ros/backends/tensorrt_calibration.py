@@ -12,7 +12,7 @@ against tensorrt-stubs. Note TensorRT 10.1+ deprecates implicit calibration in f
 explicit Q/DQ (ModelOpt) graphs, which `build_serialized_engine` also accepts.
 
 Example:
-    batches = CalibrationBatches("calib_images/", artifact, batch_size=8, max_images=512)
+    batches = CalibrationBatches("calib_images/", artifact, batch_size=1, max_images=512)
     calibrator = make_entropy_calibrator(batches, Path("seg.calib"))
 """
 
@@ -38,7 +38,8 @@ class CalibrationBatches:
     Args:
         image_dir: folder of calibration images (any sizes; representative of deployment).
         artifact: the model's sidecar, whose preprocessing is applied.
-        batch_size: images per batch; a last partial batch is dropped (TensorRT needs a fixed size).
+        batch_size: images per batch = the batch of the calibration profile's opt shape (TensorRT
+            calibrates at that shape); a last partial batch is dropped.
         max_images: use at most this many images (the first ones in sorted order).
     """
 
@@ -94,13 +95,14 @@ def make_entropy_calibrator(batches: CalibrationBatches | None, cache_file: Path
         def __init__(self) -> None:
             trt.IInt8EntropyCalibrator2.__init__(self)
             self._batches = iter(batches) if batches is not None else iter(())
-            self._size = batches.batch_size if batches is not None else 1
             # one device buffer for every batch: allocated once, refilled in get_batch
             shape = batches.shape if batches is not None else (1,)
             self._buffer = torch.empty(shape, dtype=torch.float32, device=device)
 
         def get_batch_size(self) -> int:
-            return self._size
+            # explicit-batch networks (the only kind in TensorRT 10) must report 1: the batch
+            # is the first axis of the tensors get_batch hands over
+            return 1
 
         # TensorRT ends calibration when get_batch returns None (its docs); the stubs type it as list[int]
         def get_batch(self, names: list[str]) -> list[int] | None:  # type: ignore[override]
