@@ -16,7 +16,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -24,25 +23,10 @@ from export.commands.onnx import EXPORT_ERRORS
 from export.parity import EMPTY, ParityReport, compare
 from rain_seg_ros.artifact import load_artifact
 from rain_seg_ros.backends import BACKENDS, open_backend
-from rain_seg_ros.preprocess import preprocess
+from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
 from training.engine.checkpoint import file_sha256, load_modules, resolve_checkpoint
 
 MODULE_OF_TASK = {"segmentation": "model", "dsanet_encoder": "encoder", "dsanet_generator": "generator"}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-
-
-def read_images(folder: Path, limit: int) -> list[np.ndarray]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
-    if not files:
-        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {folder}")
-    images = []
-    for path in files:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {path}")
-        images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return images
-
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m export verify", description=__doc__,
@@ -83,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     h, w = artifact.input_size
     sources = {"random": [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(args.num_random)]}
     if args.images:
-        sources["images"] = read_images(args.images, args.max_images)
+        sources["images"] = [read_rgb(p) for p in list_images(args.images, args.max_images)]
     batch_size = artifact.input.shape[0] if isinstance(artifact.input.shape[0], int) else 2
     labels_axis = 1 if artifact.task == "segmentation" else None
 

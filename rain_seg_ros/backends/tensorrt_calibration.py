@@ -21,15 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from rain_seg_ros.artifact import Artifact
 from rain_seg_ros.backends.base import BackendError
 from rain_seg_ros.backends.tensorrt_build import require_tensorrt
-from rain_seg_ros.preprocess import preprocess
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
 
 
 class CalibrationBatches:
@@ -47,13 +44,9 @@ class CalibrationBatches:
                  max_images: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        folder = Path(image_dir)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"calibration image folder {folder} does not exist")
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        files = files[:max_images] if max_images else files
+        files = list_images(image_dir, max_images)
         if len(files) < batch_size:
-            raise ValueError(f"{folder} has {len(files)} images, fewer than one batch of {batch_size}")
+            raise ValueError(f"{image_dir} has {len(files)} images, fewer than one batch of {batch_size}")
         self.files = files[: len(files) // batch_size * batch_size]
         self.artifact = artifact
         self.batch_size = batch_size
@@ -68,12 +61,7 @@ class CalibrationBatches:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for start in range(0, len(self.files), self.batch_size):
-            images = []
-            for path in self.files[start:start + self.batch_size]:
-                bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise ValueError(f"cannot read calibration image {path}")
-                images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))  # preprocess takes RGB
+            images = [read_rgb(path) for path in self.files[start:start + self.batch_size]]
             batch, _ = preprocess(images, self.artifact)
             yield batch                                             # (B, 3, H, W) float32
 

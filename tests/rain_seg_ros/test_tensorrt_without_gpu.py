@@ -49,6 +49,9 @@ def test_calibration_batches_use_the_inference_preprocessing(tmp_path):
 def test_calibration_batches_reject_bad_folders(tmp_path):
     with pytest.raises(FileNotFoundError):
         CalibrationBatches(tmp_path / "missing", seg_artifact(8, 16, 3))
+    with pytest.raises(FileNotFoundError, match="no images"):
+        CalibrationBatches(tmp_path, seg_artifact(8, 16, 3))
+    cv2.imwrite(str(tmp_path / "one.png"), np.zeros((8, 16, 3), np.uint8))
     with pytest.raises(ValueError, match="fewer than one batch"):
         CalibrationBatches(tmp_path, seg_artifact(8, 16, 3), batch_size=2)
 
