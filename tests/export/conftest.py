@@ -10,9 +10,11 @@ from rain_seg_ros.labels import CITYSCAPES_CLASSES
 from training.engine.checkpoint import ModuleSpec, save_checkpoint
 from training.models import MODEL_KINDS
 
-TINY_KINDS = {"tiny_segmenter": "tests.export.tiny_models:TinySegmenter",
-              "tiny_encoder": "tests.export.tiny_models:TinyEncoder",
-              "tiny_generator": "tests.export.tiny_models:TinyGenerator"}
+from .tiny_models import TinyEncoder, TinyGenerator, TinySegmenter
+
+TINY_KINDS = {kind: f"{cls.__module__}:{cls.__name__}" for kind, cls in
+              (("tiny_segmenter", TinySegmenter), ("tiny_encoder", TinyEncoder),
+               ("tiny_generator", TinyGenerator))}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,8 +28,6 @@ def tiny_kinds():
 @pytest.fixture(scope="session")
 def seg_checkpoint(tmp_path_factory, tiny_kinds):
     """A segmenter run dir with 19 Cityscapes classes, recorded input size 32x64."""
-    from tests.export.tiny_models import TinySegmenter
-
     torch.manual_seed(0)
     model = TinySegmenter(num_classes=19)
     with torch.no_grad():                      # non-trivial batch-norm statistics
@@ -45,8 +45,6 @@ def seg_checkpoint(tmp_path_factory, tiny_kinds):
 @pytest.fixture(scope="session")
 def dsanet_checkpoint(tmp_path_factory, tiny_kinds):
     """A DSANet run dir (encoder + generator, code_channels 8) with rain_bank.safetensors (K=3)."""
-    from tests.export.tiny_models import TinyEncoder, TinyGenerator
-
     torch.manual_seed(1)
     run = tmp_path_factory.mktemp("dsanet_run")
     modules = {"encoder": (ModuleSpec("tiny_encoder", {"code_channels": 8}), TinyEncoder(8)),

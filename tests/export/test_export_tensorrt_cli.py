@@ -10,7 +10,8 @@ from export.__main__ import main as export_main
 from export.commands import tensorrt as trt_cmd
 from rain_seg_ros.artifact import load_artifact
 from rain_seg_ros.backends.engine_cache import Environment, ShapeProfile
-from tests.rain_seg_ros.runtime_fixtures import seg_artifact, write_conv_onnx
+
+from ..rain_seg_ros.runtime_fixtures import seg_artifact, write_conv_onnx
 
 
 @pytest.fixture()

@@ -48,7 +48,7 @@ def test_verify_passes_for_the_true_checkpoint(seg_exports, seg_checkpoint, imag
 
 
 def test_verify_fails_against_another_checkpoint(seg_exports, tmp_path, capsys):
-    from tests.export.tiny_models import TinySegmenter
+    from .tiny_models import TinySegmenter
 
     torch.manual_seed(123)
     other = tmp_path / "other"

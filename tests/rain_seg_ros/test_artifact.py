@@ -7,7 +7,8 @@ import json
 import pytest
 
 from rain_seg_ros.artifact import FORMAT, ArtifactError, load_artifact, sidecar_path, write_artifact
-from tests.rain_seg_ros.runtime_fixtures import seg_artifact
+
+from .runtime_fixtures import seg_artifact
 
 
 def test_sidecar_path_replaces_model_suffix(tmp_path):

@@ -10,7 +10,8 @@ import torch
 
 from rain_seg_ros.artifact import write_artifact
 from rain_seg_ros.backends import BackendError, choose_backend, open_backend
-from tests.rain_seg_ros.runtime_fixtures import seg_artifact, write_conv_onnx
+
+from .runtime_fixtures import seg_artifact, write_conv_onnx
 
 
 class _Conv1x1(torch.nn.Module):

@@ -11,7 +11,8 @@ import torch
 from rain_seg_ros.artifact import write_artifact
 from rain_seg_ros.bench import main as bench_main
 from rain_seg_ros.bench import make_row
-from tests.rain_seg_ros.runtime_fixtures import seg_artifact, write_conv_onnx
+
+from .runtime_fixtures import seg_artifact, write_conv_onnx
 
 H, W, C = 32, 64, 5
 

@@ -17,7 +17,8 @@ from rain_seg_ros.backends.engine_cache import (
     make_key,
     profile_for,
 )
-from tests.rain_seg_ros.runtime_fixtures import seg_artifact, write_conv_onnx
+
+from .runtime_fixtures import seg_artifact, write_conv_onnx
 
 ORIN = Environment("10.3.0", "Orin", "8.7")
 

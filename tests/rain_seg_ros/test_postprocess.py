@@ -8,7 +8,8 @@ from scipy.special import softmax
 
 from rain_seg_ros.postprocess import argmax_confidence, images_from_output, segmentation_from_logits
 from rain_seg_ros.preprocess import Frame
-from tests.rain_seg_ros.runtime_fixtures import seg_artifact
+
+from .runtime_fixtures import seg_artifact
 
 
 def _nearest_reference(plane: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:

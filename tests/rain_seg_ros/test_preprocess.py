@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from rain_seg_ros.preprocess import normalize, preprocess, resize_to_model
-from tests.rain_seg_ros.runtime_fixtures import MEAN, STD, seg_artifact
+
+from .runtime_fixtures import MEAN, STD, seg_artifact
 
 
 def _numpy_normalise(rgb: np.ndarray) -> np.ndarray:

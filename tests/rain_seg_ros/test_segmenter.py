@@ -8,7 +8,8 @@ from scipy.special import softmax
 
 from rain_seg_ros.artifact import ArtifactError, write_artifact
 from rain_seg_ros.segmenter import Segmenter
-from tests.rain_seg_ros.runtime_fixtures import reference_logits, seg_artifact, write_conv_onnx
+
+from .runtime_fixtures import reference_logits, seg_artifact, write_conv_onnx
 
 
 @pytest.fixture()

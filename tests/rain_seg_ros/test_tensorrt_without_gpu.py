@@ -15,7 +15,8 @@ import pytest
 
 from rain_seg_ros.backends import BackendError, open_backend
 from rain_seg_ros.backends.tensorrt_calibration import CalibrationBatches
-from tests.rain_seg_ros.runtime_fixtures import MEAN, STD, seg_artifact, write_conv_onnx
+
+from .runtime_fixtures import MEAN, STD, seg_artifact, write_conv_onnx
 
 ROOT = Path(__file__).resolve().parents[2]
 TENSORRT_MODULES = ["rain_seg_ros/backends/tensorrt.py", "rain_seg_ros/backends/tensorrt_build.py",

@@ -7,7 +7,8 @@ import pytest
 
 from rain_seg_ros.artifact import ArtifactError
 from rain_seg_ros.weather import WeatherModel
-from tests.rain_seg_ros.runtime_fixtures import write_dsanet_onnx
+
+from .runtime_fixtures import write_dsanet_onnx
 
 H, W, C = 16, 32, 8
 
