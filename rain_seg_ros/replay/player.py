@@ -51,8 +51,8 @@ def to_ros(message: BagMessage) -> Image | CompressedImage:
 
 
 class ReplayPlayer(Node):
-    def __init__(self, image_topic: str, mask_topic: str, compressed: bool) -> None:
-        super().__init__("replay_eval")
+    def __init__(self, image_topic: str, mask_topic: str, compressed: bool, **kwargs: Any) -> None:
+        super().__init__("replay_eval", **kwargs)
         self.collected = Collected()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)

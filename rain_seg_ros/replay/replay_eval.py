@@ -114,9 +114,11 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
         raise ValueError("frames share header stamps: masks could not be matched to frames")
     gt = load_ground_truth(opts, frames)
     graph = start_graph(opts) if opts.model else None
-    rclpy.init()
-    player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED)
-    executor = MultiThreadedExecutor(num_threads=2)
+    context = rclpy.Context()  # own context: callable from a process that already runs rclpy
+    rclpy.init(context=context)
+    player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED,
+                          context=context)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
     executor.add_node(player)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
@@ -128,7 +130,7 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     finally:
         executor.shutdown()
         player.destroy_node()
-        rclpy.try_shutdown()
+        rclpy.try_shutdown(context=context)
         if graph is not None:
             stop_graph(graph)
     return score(opts, frames, collected, gt)
