@@ -56,6 +56,7 @@ class ReplayPlayer(Node):
         self.collected = Collected()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+        self._diagnostics_s = -1.0
         self.pub = self.create_publisher(CompressedImage if compressed else Image, image_topic, RELIABLE)
         self.sub = self.create_subscription(Image, mask_topic, self.mask_callback, RELIABLE)
         self.diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics_callback,
@@ -80,8 +81,10 @@ class ReplayPlayer(Node):
     def diagnostics_callback(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             if "segmentation_node" in status.name:
-                with self._lock:
+                with self._arrived:
                     self.collected.node_diagnostics = {kv.key: kv.value for kv in status.values}
+                    self._diagnostics_s = time.monotonic()
+                    self._arrived.notify_all()
 
     def wait_for_graph(self, timeout_s: float) -> None:
         """Block until the graph subscribes our frames and publishes masks (DDS discovery)."""
@@ -117,6 +120,12 @@ class ReplayPlayer(Node):
     def _wait_for_mask(self, stamp_ns: int, timeout_s: float) -> None:
         with self._arrived:
             self._arrived.wait_for(lambda: stamp_ns in self.collected.received_s, timeout=timeout_s)
+
+    def wait_for_fresh_diagnostics(self, timeout_s: float = 1.5) -> None:
+        """The node reports at 1 Hz: wait for a report that covers the whole replay."""
+        since = time.monotonic()
+        with self._arrived:
+            self._arrived.wait_for(lambda: self._diagnostics_s > since, timeout=timeout_s)
 
     def snapshot(self) -> Any:
         with self._lock:

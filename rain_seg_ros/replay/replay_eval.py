@@ -126,6 +126,7 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
         player.wait_for_graph(opts.wait_s)
         time.sleep(0.5)  # let the reverse (mask) direction finish matching too
         player.play(frames, opts.rate, opts.frame_timeout_s, opts.drain_s)
+        player.wait_for_fresh_diagnostics()
         collected = player.snapshot()
     finally:
         executor.shutdown()
