@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,7 @@ class Probe(Node):
     def __init__(self, context: Any) -> None:
         super().__init__("test_probe", context=context)
         self.received: dict[str, list[Any]] = defaultdict(list)
+        self.counts: Counter[str] = Counter()  # total per topic, even after `received` is trimmed
         self._cond = threading.Condition()
         self._subs: list[Any] = []
 
@@ -98,6 +99,7 @@ class Probe(Node):
         def callback(msg: Any, topic: str = topic) -> None:
             with self._cond:
                 self.received[topic].append(msg)
+                self.counts[topic] += 1
                 self._cond.notify_all()
         self._subs.append(self.create_subscription(msg_type, topic, callback, qos))
 

@@ -267,3 +267,25 @@ def test_weather_mode_change_is_validated(graph):
     assert not node.set_parameters([Parameter("mode", value="derain")])[0].successful  # no model loaded
     assert node.set_parameters([Parameter("mode", value="passthrough")])[0].successful
     assert node.stats.counts["bad_parameter"] - before == 2
+
+
+def test_newest_frame_wins_and_drops_are_counted(model):
+    g = InProcessGraph()
+    try:
+        node = g.add(SegmentationNode(context=g.context, namespace="slow",
+                                      parameter_overrides=seg_params(model, max_rate_hz=2.0)))
+        probe = g.add(Probe(g.context))
+        probe.listen(Image, "/slow/segmentation_node/mask")
+        pub = probe.create_publisher(Image, "/slow/image", RELIABLE)
+        wait_matched(pub)
+        time.sleep(0.3)
+        for sec in range(1, 6):  # far faster than 2 Hz: 2..4 wait and are replaced by 5
+            pub.publish(frame_msg(band_frame(H, W), "rgb8", sec, "x"))
+            time.sleep(0.02)
+        by_stamp(probe, "/slow/segmentation_node/mask", 5)
+        time.sleep(0.6)
+        stamps = [m.header.stamp.sec for m in probe.received["/slow/segmentation_node/mask"]]
+        assert stamps == [1, 5]
+        assert node.stats.counts["dropped"] == 3 and node.stats.counts["received"] == 5
+    finally:
+        g.close()

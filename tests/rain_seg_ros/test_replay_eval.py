@@ -67,7 +67,8 @@ def test_replay_mcap_with_gt_topic_as_fast_as_possible(tmp_path, model):
     with AnyReader([out / "masks_bag"]) as reader:
         counts = {c.topic: c.msgcount for c in reader.connections}
         assert counts == {"/replay/image": N, "/replay/mask": N, "/replay/color_mask": N}
-        for connection, _, raw in reader.messages([c for c in reader.connections if c.topic == "/replay/mask"]):
+        masks = [c for c in reader.connections if c.topic == "/replay/mask"]
+        for connection, _, raw in reader.messages(masks):
             msg = reader.deserialize(raw, connection.msgtype)
             stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
             _, truth = frame_and_truth((stamp - T0) // 100_000_000)
@@ -93,7 +94,8 @@ def test_replay_sqlite_with_label_folder_at_recorded_rate(tmp_path, model):
     expected = np.mean(inter[union > 0] / union[union > 0])
     out = tmp_path / "report"
     rc = main([str(tmp_path / "drive"), "--image-topic", "/camera/image", "--gt-dir", str(labels),
-               "--rate", "1", "--model", str(model), "--backend", "onnxruntime", "--out", str(out), "--no-bag"])
+               "--rate", "1", "--model", str(model), "--backend", "onnxruntime", "--out", str(out),
+               "--no-bag"])
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
     assert report["run"]["masks_received"] == N
