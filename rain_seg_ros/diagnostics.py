@@ -118,6 +118,7 @@ class NodeStats:
                 "latency_p50_ms": f"{p[50]:.2f}",
                 "latency_p95_ms": f"{p[95]:.2f}",
                 "latency_p99_ms": f"{p[99]:.2f}",
+                "latency_mean_ms": f"{self.latency_ms.mean():.2f}",
             }
             for stage, samples in sorted(self.stage_ms.items()):
                 values[f"{stage}_mean_ms"] = f"{samples.mean():.2f}"

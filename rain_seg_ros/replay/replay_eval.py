@@ -31,7 +31,7 @@ from rain_seg_ros.codec import array_to_image_fields, image_to_array
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, colorize
 from rain_seg_ros.replay.bag_io import COMPRESSED, BagMessage, image_message, read_topic, write_bag
 from rain_seg_ros.replay.metrics import confusion_matrix, scores_from_confusion
-from rain_seg_ros.replay.report import latency_summary, plot, write_report
+from rain_seg_ros.replay.report import latency_breakdown, latency_summary, plot, write_report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +153,8 @@ def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
                 "bad_outputs": collected.bad_outputs},
         "latency_ms": latency_summary(latencies),
         "node_diagnostics": collected.node_diagnostics,
+        "breakdown_ms": latency_breakdown(float(np.mean(latencies)) if latencies else float("nan"),
+                                          collected.node_diagnostics),
         "class_names": list(CITYSCAPES_CLASSES) if opts.num_classes == len(CITYSCAPES_CLASSES) else [],
         "ground_truth": opts.gt_topic or (str(opts.gt_dir) if opts.gt_dir else None),
     }

@@ -19,6 +19,28 @@ def latency_summary(latencies_ms: list[float]) -> dict[str, float]:
             "max": float(values.max())}
 
 
+STAGES = ("decode", "preprocess", "infer", "postprocess", "publish")
+
+
+def latency_breakdown(e2e_mean_ms: float, node: dict[str, str]) -> dict[str, float] | None:
+    """Mean ms per stage of one frame's trip, from the replay's end-to-end mean and the node's
+    own diagnostics (receipt -> publish and per-stage means over the same frames).
+
+    transport = end-to-end - node latency (both DDS hops, serialisation, delivery to callbacks);
+    queue = node latency - stage sum (waiting for the worker, hand-over between threads);
+    node_overhead = decode + publish + queue: what the ROS node adds around the model runtime.
+    """
+    try:
+        node_ms = float(node["latency_mean_ms"])
+        stages = {s: float(node[f"{s}_mean_ms"]) for s in STAGES}
+    except (KeyError, ValueError):
+        return None
+    out = {"transport": e2e_mean_ms - node_ms, **stages, "queue": node_ms - sum(stages.values())}
+    out["node_overhead"] = stages["decode"] + stages["publish"] + out["queue"]
+    out["total"] = e2e_mean_ms
+    return out
+
+
 def plot(out_dir: Path, latencies_ms: list[float], receipt_s: list[float], per_class_iou: list[Any] | None,
          class_names: list[str]) -> list[str]:
     """Latency histogram + timeline, and per-class IoU bars when scored. Returns file names."""
@@ -78,6 +100,14 @@ def write_report(out_dir: Path, report: dict[str, Any], plots: list[str]) -> tup
         names = report.get("class_names") or [str(i) for i in range(len(scores["per_class_iou"]))]
         for name, iou in zip(names, scores["per_class_iou"]):
             lines.append(f"| {name} | {'-' if iou is None else f'{iou:.4f}'} |")
+        lines.append("")
+    breakdown = report.get("breakdown_ms")
+    if breakdown:
+        total = breakdown["total"]
+        lines += ["Mean latency breakdown of one frame (see docs/ros.md for how each part is measured):", "",
+                  "| stage | ms | share |", "|---|---:|---:|"]
+        for stage in ("transport", *STAGES, "queue", "node_overhead", "total"):
+            lines.append(f"| {stage} | {breakdown[stage]:.2f} | {breakdown[stage] / total:.1%} |")
         lines.append("")
     if report.get("node_diagnostics"):
         lines += ["Last diagnostics of segmentation_node:", "", "| key | value |", "|---|---|"]

@@ -62,7 +62,11 @@ def test_replay_mcap_with_gt_topic_as_fast_as_possible(tmp_path, model):
     assert report["scores"]["miou"] == pytest.approx(1.0) and report["scores"]["frames_scored"] == N
     lat = report["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"]
-    assert "mIoU 1.0000" in (out / "report.md").read_text()
+    breakdown = report["breakdown_ms"]
+    assert breakdown["infer"] > 0 and breakdown["decode"] > 0
+    assert breakdown["total"] == pytest.approx(lat["mean"])
+    markdown = (out / "report.md").read_text()
+    assert "mIoU 1.0000" in markdown and "| transport |" in markdown
     assert (out / "latency.png").stat().st_size > 0 and (out / "iou_per_class.png").stat().st_size > 0
     with AnyReader([out / "masks_bag"]) as reader:
         counts = {c.topic: c.msgcount for c in reader.connections}
