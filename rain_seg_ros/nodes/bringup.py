@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weather", action="store_true", help="run weather_node in front of the segmenter")
     parser.add_argument("--weather-mode", help="passthrough | derain | rainify; overrides --params")
     parser.add_argument("--namespace", default="", help="namespace for both nodes")
+    # NAME=VALUE, not NAME:=VALUE: rclpy strips "a:=b" words from argv as legacy remappings
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra segmentation_node parameter, e.g. qos_reliability=reliable (repeatable)")
     return parser
 
 
@@ -73,6 +76,11 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
         seg_overrides["model_path"] = opts.model
     if opts.backend:
         seg_overrides["backend"] = opts.backend
+    for item in opts.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"rain_seg_bringup: --param wants NAME=VALUE, got {item!r}")
+        seg_overrides[name] = value
     seg_remaps = {"image/compressed" if seg_overrides["compressed_input"] else "image": seg_input}
     nodes.append(SegmentationNode(namespace=opts.namespace,
                                   cli_args=node_args(opts.params, seg_remaps, seg_overrides)))

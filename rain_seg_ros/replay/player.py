@@ -51,7 +51,8 @@ def to_ros(message: BagMessage) -> Image | CompressedImage:
 
 
 class ReplayPlayer(Node):
-    def __init__(self, image_topic: str, mask_topic: str, compressed: bool, **kwargs: Any) -> None:
+    def __init__(self, image_topic: str, mask_topic: str, compressed: bool, extra_topics: tuple[str, ...] = (),
+                 **kwargs: Any) -> None:
         super().__init__("replay_eval", **kwargs)
         self.collected = Collected()
         self._lock = threading.Lock()
@@ -59,6 +60,8 @@ class ReplayPlayer(Node):
         self._diagnostics_s = -1.0
         self.pub = self.create_publisher(CompressedImage if compressed else Image, image_topic, RELIABLE)
         self.sub = self.create_subscription(Image, mask_topic, self.mask_callback, RELIABLE)
+        # Subscribed only so that the node computes and publishes them (it skips unwatched outputs).
+        self.extra_subs = [self.create_subscription(Image, t, lambda _msg: None, RELIABLE) for t in extra_topics]
         self.diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics_callback,
                                                  10)
 
@@ -86,10 +89,13 @@ class ReplayPlayer(Node):
                     self._diagnostics_s = time.monotonic()
                     self._arrived.notify_all()
 
-    def wait_for_graph(self, timeout_s: float) -> None:
-        """Block until the graph subscribes our frames and publishes masks (DDS discovery)."""
+    def wait_for_graph(self, timeout_s: float, graph: Any = None) -> None:
+        """Block until the graph subscribes our frames and publishes masks (DDS discovery).
+        `graph`: the Popen of a graph we started, so that its early death is reported at once."""
         deadline = time.monotonic() + timeout_s
         while self.pub.get_subscription_count() == 0 or self.sub.get_publisher_count() == 0:
+            if graph is not None and graph.poll() is not None:
+                raise RuntimeError(f"the graph process exited with code {graph.returncode} (log above)")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no graph on {self.pub.topic_name} -> {self.sub.topic_name} "
                                    f"after {timeout_s:.0f} s (is segmentation_node running?)")

@@ -51,10 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="start segmentation_node with this model for the run")
     p.add_argument("--backend", default="auto", help="backend for the node started with --model")
     p.add_argument("--params", type=Path, help="params file for the node started with --model")
+    p.add_argument("--sensor-qos", action="store_true",
+                   help="keep the node's best-effort camera QoS (default for --model: reliable, so that "
+                        "large frames are not lost to small UDP socket buffers and every frame is scored)")
     p.add_argument("--wait-s", type=float, default=60.0, help="how long to wait for the graph")
     p.add_argument("--frame-timeout-s", type=float, default=5.0, help="--rate 0: wait per frame")
     p.add_argument("--drain-s", type=float, default=3.0, help="wait for late masks after the last frame")
     p.add_argument("--no-bag", action="store_true", help="do not write the output bag")
+    p.add_argument("--all-outputs", action="store_true",
+                   help="also subscribe color_mask, overlay and confidence next to the mask topic, so that "
+                        "their cost shows in the latency")
     return p
 
 
@@ -66,6 +72,8 @@ def start_graph(opts: argparse.Namespace) -> subprocess.Popen[bytes]:
         cmd.append("--compressed")
     if opts.params:
         cmd += ["--params", str(opts.params)]
+    if not opts.sensor_qos:
+        cmd += ["--param", "qos_reliability=reliable"]
     return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
 
 
@@ -116,14 +124,16 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     graph = start_graph(opts) if opts.model else None
     context = rclpy.Context()  # own context: callable from a process that already runs rclpy
     rclpy.init(context=context)
+    base = opts.mask_topic.rsplit("/", 1)[0]
+    extra = tuple(f"{base}/{name}" for name in ("color_mask", "overlay", "confidence")) if opts.all_outputs else ()
     player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED,
-                          context=context)
+                          extra_topics=extra, context=context)
     executor = MultiThreadedExecutor(num_threads=2, context=context)
     executor.add_node(player)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
     try:
-        player.wait_for_graph(opts.wait_s)
+        player.wait_for_graph(opts.wait_s, graph)
         time.sleep(0.5)  # let the reverse (mask) direction finish matching too
         player.play(frames, opts.rate, opts.frame_timeout_s, opts.drain_s)
         player.wait_for_fresh_diagnostics()
@@ -194,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = build_parser().parse_args(argv)
     try:
         report = evaluate(opts)
-    except (ValueError, TimeoutError, FileExistsError) as err:
+    except (ValueError, TimeoutError, FileExistsError, RuntimeError) as err:
         print(f"replay_eval: {err}", file=sys.stderr)
         return 1
     run, lat = report["run"], report["latency_ms"]
