@@ -51,8 +51,8 @@ def to_ros(message: BagMessage) -> Image | CompressedImage:
 
 
 class ReplayPlayer(Node):
-    def __init__(self, image_topic: str, mask_topic: str, compressed: bool, extra_topics: tuple[str, ...] = (),
-                 **kwargs: Any) -> None:
+    def __init__(self, image_topic: str, mask_topic: str, compressed: bool,
+                 extra_topics: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__("replay_eval", **kwargs)
         self.collected = Collected()
         self._lock = threading.Lock()
@@ -61,7 +61,8 @@ class ReplayPlayer(Node):
         self.pub = self.create_publisher(CompressedImage if compressed else Image, image_topic, RELIABLE)
         self.sub = self.create_subscription(Image, mask_topic, self.mask_callback, RELIABLE)
         # Subscribed only so that the node computes and publishes them (it skips unwatched outputs).
-        self.extra_subs = [self.create_subscription(Image, t, lambda _msg: None, RELIABLE) for t in extra_topics]
+        self.extra_subs = [self.create_subscription(Image, topic, lambda _msg: None, RELIABLE)
+                           for topic in extra_topics]
         self.diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics_callback,
                                                  10)
 

@@ -125,7 +125,7 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     context = rclpy.Context()  # own context: callable from a process that already runs rclpy
     rclpy.init(context=context)
     base = opts.mask_topic.rsplit("/", 1)[0]
-    extra = tuple(f"{base}/{name}" for name in ("color_mask", "overlay", "confidence")) if opts.all_outputs else ()
+    extra = tuple(f"{base}/{name}" for name in ("color_mask", "overlay", "confidence") if opts.all_outputs)
     player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED,
                           extra_topics=extra, context=context)
     executor = MultiThreadedExecutor(num_threads=2, context=context)
