@@ -1,8 +1,7 @@
 """weather_node: derain or rainify camera frames in front of the segmenter (or pass them through).
 
     ros2 run rain_seg_ros weather_node --ros-args -p mode:=rainify -p intensity:=0.7 \
-        -p encoder_path:=dsanet_encoder.onnx -p generator_path:=dsanet_generator.onnx \
-        -p rain_codes_path:=rain_codes.safetensors
+        -p model_path:=artifacts/dsanet_encoder.onnx
 
 Subscribes `image` (or `image/compressed`), publishes `~/image` in the input's encoding
 (compressed input is answered with rgb8) and with the input header, plus `/diagnostics`.
@@ -43,9 +42,8 @@ PARAMS = (
     Param("intensity", 0.5, "Rain intensity for rainify (0 = none, 1 = strongest in the bank).", 0.0, 1.0),
     Param("rain_style", -1, "Index of the rain code in the bank for rainify (-1 = a random one per frame).",
           -1, 100000),
-    Param("encoder_path", "", "Exported DSANet encoder (.onnx/.pt2/.engine + sidecar).", read_only=True),
-    Param("generator_path", "", "Exported DSANet generator (.onnx/.pt2/.engine + sidecar).", read_only=True),
-    Param("rain_codes_path", "", "Rain-code bank (safetensors) used by rainify.", read_only=True),
+    Param("model_path", "", "Exported DSANet encoder (.onnx/.pt2/.engine); its sidecar names the generator "
+          "and the rain-code bank next to it. Empty: passthrough only.", read_only=True),
     Param("backend", "auto", "Inference backend.", read_only=True,
           choices=("auto", "onnxruntime", "torch", "tensorrt")),
     Param("device", "auto", "Device for the backend: auto, cpu, cuda or cuda:N.", read_only=True),
@@ -63,10 +61,10 @@ class WeatherNode(Node):
         super().__init__("weather_node", **kwargs)
         self.stats = NodeStats()
         self.params = declare_params(self, PARAMS, self.stats)
-        self.model = self._open_model() if self.params["encoder_path"] else None
+        self.model = self._open_model() if self.params["model_path"] else None
         if self.model is None and self.params["mode"] != "passthrough":
-            raise ModelLoadError(f"mode {self.params['mode']!r} needs encoder_path and generator_path")
-        self.stats.backend = self.model.backend_name if self.model is not None else "none"
+            raise ModelLoadError(f"mode {self.params['mode']!r} needs model_path (a DSANet encoder export)")
+        self.stats.backend = self.model.encoder.name if self.model is not None else "none"
         self.add_on_set_parameters_callback(self.parameters_callback)
 
         self.pub = self.create_publisher(Image, "~/image", qos_from_params(self.params, prefix="output_"))
@@ -89,13 +87,10 @@ class WeatherNode(Node):
 
         p = self.params
         try:
-            return WeatherModel(p["encoder_path"], p["generator_path"],
-                                rain_codes_path=p["rain_codes_path"] or None,
-                                backend=p["backend"], device=p["device"],
+            return WeatherModel(p["model_path"], backend=p["backend"], device=p["device"],
                                 engine_cache_dir=p["engine_cache_dir"] or None)
         except Exception as err:  # any failure here means: this model cannot be served
-            raise ModelLoadError(f"cannot load DSANet models {p['encoder_path']!r}, {p['generator_path']!r}: "
-                                 f"{err}") from err
+            raise ModelLoadError(f"cannot load DSANet model {p['model_path']!r}: {err}") from err
 
     def parameters_callback(self, params: list[Parameter]) -> SetParametersResult:
         """Live changes: refuse an unknown mode, or derain/rainify without a model."""
@@ -143,8 +138,11 @@ class WeatherNode(Node):
         if mode == "derain":
             return self.model.derain(rgb)
         style = int(self.get_parameter("rain_style").value)
-        return self.model.rainify(rgb, intensity=float(self.get_parameter("intensity").value),
-                                  style=None if style < 0 else style)
+        if style < 0:
+            style = int(self.rng.integers(self.model.num_styles))
+        elif style >= self.model.num_styles:
+            raise ValueError(f"rain_style {style} but the bank has {self.model.num_styles} styles")
+        return self.model.rainify(rgb, intensity=float(self.get_parameter("intensity").value), style=style)
 
     def diagnostics_callback(self) -> None:
         self.diag_pub.publish(diagnostics_message(self, self.stats, hardware_id=self.stats.backend))
