@@ -136,3 +136,47 @@ def wait_matched(publisher: Any, timeout_s: float = 10.0) -> None:
     while publisher.get_subscription_count() == 0:
         assert time.monotonic() < deadline, f"nobody subscribed {publisher.topic_name}"
         time.sleep(0.02)
+
+
+def write_additive_dsanet(folder: Path, height: int = 32, width: int = 48, styles: int = 3) -> Path:
+    """DSANet stand-in with the real I/O and sidecars, in closed form (returns the encoder path).
+
+    encoder: 4x4 average pool -> feature (1, 6, H/4, W/4): background = the pooled image, rain = 0
+    generator: background + rain, nearest x4 upsampling -> (1, 3, H, W)
+    bank: style k is the constant code 0.1 * (k + 1), so for a uniform colour c in [0, 1]
+    derain gives c and rainify(intensity t, style k) gives min(c + 0.1 * t * (k + 1), 1).
+    """
+    from safetensors.numpy import save_file
+
+    h, w = height // 4, width // 4
+    we = np.concatenate([np.eye(3), np.zeros((3, 3))]).astype(np.float32)      # (6, 3)
+    wg = np.concatenate([np.eye(3), np.eye(3)], axis=1).astype(np.float32)      # (3, 6)
+    enc = helper.make_graph(
+        [helper.make_node("AveragePool", ["image"], ["pooled"], kernel_shape=[4, 4], strides=[4, 4]),
+         helper.make_node("Conv", ["pooled", "we"], ["feature"])], "encoder",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info("feature", TensorProto.FLOAT, [1, 6, h, w])],
+        initializer=[numpy_helper.from_array(we[:, :, None, None], "we")])
+    gen = helper.make_graph(
+        [helper.make_node("Conv", ["feature", "wg"], ["low"]),
+         helper.make_node("Resize", ["low", "", "scales"], ["image"], mode="nearest")], "generator",
+        [helper.make_tensor_value_info("feature", TensorProto.FLOAT, [1, 6, h, w])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        initializer=[numpy_helper.from_array(wg[:, :, None, None], "wg"),
+                     numpy_helper.from_array(np.array([1, 1, 4, 4], np.float32), "scales")])
+    extra = {"code_channels": 6, "no_rain_code": "zeros", "encoder": "wx_encoder",
+             "generator": "wx_generator", "rain_bank": "wx_rain_bank.safetensors"}
+    image = TensorSpec("image", [1, 3, height, width])
+    feature = TensorSpec("feature", [1, 6, h, w])
+    for name, graph, inputs, outputs in (("encoder", enc, [image], [feature]),
+                                         ("generator", gen, [feature], [image])):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+        model.ir_version = 9
+        onnx.checker.check_model(model)
+        onnx.save(model, str(folder / f"wx_{name}.onnx"))
+        write_artifact(Artifact(task=f"dsanet_{name}", inputs=inputs, outputs=outputs,
+                                input_size=(height, width), extra=extra), folder / f"wx_{name}.onnx")
+    bank = np.stack([np.full((3, h, w), 0.1 * (k + 1), np.float32) for k in range(styles)])
+    save_file({"rain_codes": bank}, str(folder / "wx_rain_bank.safetensors"),
+              metadata={"format": "rain_seg_ros.rain_bank/1"})
+    return folder / "wx_encoder.onnx"

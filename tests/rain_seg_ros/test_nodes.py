@@ -26,6 +26,7 @@ from ros_fixtures import (
     band_interior,
     reference_mask,
     wait_matched,
+    write_additive_dsanet,
     write_band_segmenter,
 )
 from rosbags.image import image_to_cvimage
@@ -287,5 +288,48 @@ def test_newest_frame_wins_and_drops_are_counted(model):
         stamps = [m.header.stamp.sec for m in probe.received["/slow/segmentation_node/mask"]]
         assert stamps == [1, 5]
         assert node.stats.counts["dropped"] == 3 and node.stats.counts["received"] == 5
+    finally:
+        g.close()
+
+
+def test_weather_derain_and_rainify_with_a_dsanet_export(tmp_path):
+    encoder = write_additive_dsanet(tmp_path)
+    g = InProcessGraph()
+    try:
+        node = g.add(WeatherNode(context=g.context, namespace="dsa", parameter_overrides=[
+            Parameter("model_path", value=str(encoder)), Parameter("backend", value="onnxruntime"),
+            Parameter("device", value="cpu"), Parameter("mode", value="derain")]))
+        probe = g.add(Probe(g.context))
+        probe.listen(Image, "/dsa/weather_node/image")
+        pub = probe.create_publisher(Image, "/dsa/image", RELIABLE)
+        wait_matched(pub)
+        rgb = np.zeros((H, W, 3), np.uint8)
+        rgb[:, : W // 2], rgb[:, W // 2:] = (40, 120, 200), (250, 10, 90)
+        interior = band_interior(H, W)[:, :, None] & (np.abs(np.arange(W) - W // 2) >= 6)[None, :, None]
+        interior = np.broadcast_to(interior, rgb.shape)
+
+        def roundtrip(sec: int) -> np.ndarray:
+            pub.publish(frame_msg(rgb, "bgr8", sec, "dsa"))
+            out = by_stamp(probe, "/dsa/weather_node/image", sec)
+            assert (out.encoding, out.height, out.width, out.header.frame_id) == ("bgr8", H, W, "dsa")
+            return image_to_array(out)[..., ::-1].astype(int)  # bgr -> rgb
+
+        derained = roundtrip(1)
+        assert np.abs(derained - rgb)[interior].max() <= 1
+        intensity, style = 0.5, 1
+        changes = [Parameter("mode", value="rainify"), Parameter("intensity", value=intensity),
+                   Parameter("rain_style", value=style)]
+        assert all(r.successful for r in node.set_parameters(changes))
+        rained = roundtrip(2)
+        expected = np.minimum(rgb / 255 + 0.1 * intensity * (style + 1), 1.0) * 255
+        assert np.abs(rained - expected)[interior].max() <= 1
+        assert node.set_parameters([Parameter("rain_style", value=7)])[0].successful  # beyond the bank
+        before = node.stats.counts["processing_error"]
+        pub.publish(frame_msg(rgb, "bgr8", 3, "dsa"))
+        deadline = time.monotonic() + 5
+        while node.stats.counts["processing_error"] == before:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert node.stats.backend == "onnxruntime"
     finally:
         g.close()
