@@ -12,6 +12,7 @@ from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 from launch import LaunchDescription
@@ -32,10 +33,11 @@ ARGUMENTS = {
 def generate_launch_description() -> LaunchDescription:
     arg = {name: LaunchConfiguration(name) for name in ARGUMENTS}
     weather = IfCondition(arg["enable_weather"])
-    compressed_in = PythonExpression(["'/compressed' if '", arg["compressed"], "' == 'true' else ''"])
+    compressed_in = PythonExpression(["'/compressed' if '", arg["compressed"], "'.lower() == 'true' else ''"])
     camera = [arg["camera_topic"], compressed_in]
-    seg_params = [arg["params_file"], {"backend": arg["backend"]}]
-    model_override = [{"model_path": arg["model"]}]
+    # value_type=str: an empty model stays "" (YAML would read it as null)
+    seg_params = [arg["params_file"], {"backend": ParameterValue(arg["backend"], value_type=str)}]
+    model_override = [{"model_path": ParameterValue(arg["model"], value_type=str)}]
 
     weather_node = Node(
         package="rain_seg_ros", executable="weather_node", name="weather_node", namespace=arg["namespace"],
