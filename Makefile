@@ -58,7 +58,7 @@ pytest: setup
 test: lint typecheck pytest
 
 demo: setup
-	$(PY) -m demo
+	$(PY) scripts/demo.py
 
 clean:
 	rm -rf build install log .pytest_cache .mypy_cache .ruff_cache

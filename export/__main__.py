@@ -7,9 +7,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
+
+from rain_seg_ros.cli import dispatch
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "onnx": ("export.commands.onnx", "ONNX (dynamo exporter, onnxslim) + sidecar JSON"),
@@ -20,24 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def usage() -> str:
-    width = max(map(len, COMMANDS))
-    lines = ["usage: python -m export <command> [args]", "", "commands:"]
-    lines += [f"  {name:<{width}}  {summary}" for name, (mod, summary) in COMMANDS.items()
-              if importlib.util.find_spec(mod) is not None]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(usage())
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name not in COMMANDS or importlib.util.find_spec(COMMANDS[name][0]) is None:
-        print(f"unknown command {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
-    return int(importlib.import_module(COMMANDS[name][0]).main(rest) or 0)
+    return dispatch("python -m export", COMMANDS, argv)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
+
+from rain_seg_ros.cli import dispatch
 
 # command -> (module with main(argv) -> int, one-line summary). Imports are lazy so that
 # `--help` and light commands do not pay for torch.
@@ -34,25 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def usage() -> str:
-    width = max(map(len, COMMANDS))
-    lines = ["usage: python -m training <command> [args]", "", "commands:"]
-    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()
-              if importlib.util.find_spec(COMMANDS[name][0]) is not None]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(usage())
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name not in COMMANDS or importlib.util.find_spec(COMMANDS[name][0]) is None:
-        print(f"unknown command {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    return dispatch("python -m training", COMMANDS, argv)
 
 
 if __name__ == "__main__":

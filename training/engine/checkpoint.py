@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 FORMAT = "rain_seg_ros.checkpoint/1"
 WEIGHTS = "model.safetensors"

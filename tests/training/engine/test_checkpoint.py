@@ -1,0 +1,82 @@
+"""Checkpoints: atomic step dirs, self-describing metadata, weights-only resume state."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.engine import checkpoint as ckpt
+from training.engine.checkpoint import CheckpointError, ModuleSpec
+
+
+class Tiny(torch.nn.Module):
+    def __init__(self, width: int = 3):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, width, 1)
+
+
+def _save(root: Path, step: int, module: torch.nn.Module, keep: int = 3) -> Path:
+    spec = ModuleSpec("tiny", {"width": 3})
+    opt = torch.optim.Adam(module.parameters())
+    return ckpt.save_checkpoint(root, step, {"model": (spec, module)},
+                                train_state={"step": step, "optimizer": opt.state_dict()},
+                                keep=keep, extra_meta={"task": "test"})
+
+
+def test_round_trip_and_metadata(tmp_path: Path) -> None:
+    module = Tiny()
+    step_dir = _save(tmp_path / "checkpoints", 5, module)
+    assert step_dir.name == "step_00000005"
+    specs, extra, step = ckpt.read_metadata(tmp_path)  # run dir resolves through checkpoints/latest
+    assert specs == {"model": ModuleSpec("tiny", {"width": 3})}
+    assert extra == {"task": "test"} and step == 5
+    states = ckpt.load_state_dicts(step_dir)
+    torch.testing.assert_close(states["model"]["conv.weight"], module.conv.weight.detach())
+    assert ckpt.load_train_state(step_dir)["step"] == 5
+
+
+def test_latest_and_retention(tmp_path: Path) -> None:
+    root = tmp_path / "checkpoints"
+    for step in (1, 2, 3, 4):
+        _save(root, step, Tiny(), keep=2)
+    assert sorted(p.name for p in root.glob("step_*")) == ["step_00000003", "step_00000004"]
+    assert ckpt.latest_step_dir(root) == root / "step_00000004"
+    assert not list(root.glob(".tmp*"))
+
+
+def test_interrupted_write_leaves_previous_latest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "checkpoints"
+    _save(root, 1, Tiny())
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ckpt.torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        _save(root, 2, Tiny())
+    assert ckpt.latest_step_dir(root) == root / "step_00000001"
+    assert not (root / "step_00000002").exists()
+
+
+def test_not_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        ckpt.resolve_checkpoint(tmp_path)
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        ckpt.read_metadata(bad)
+
+
+def test_unknown_module_name(tmp_path: Path) -> None:
+    _save(tmp_path, 1, Tiny())
+    with pytest.raises(CheckpointError, match="no module"):
+        ckpt.load_modules(tmp_path, ["encoder"])
+
+
+def test_file_sha256_matches_hashlib(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 5000
+    (tmp_path / "f").write_bytes(data)
+    assert ckpt.file_sha256(tmp_path / "f", chunk=1000) == hashlib.sha256(data).hexdigest()
