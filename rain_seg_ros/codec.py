@@ -210,8 +210,8 @@ def imgmsg_to_rgb(msg: Any) -> np.ndarray:
     """Image message -> (H, W, 3) uint8 RGB, through cv_bridge when it is importable."""
     if _BRIDGE is None:
         return image_to_rgb(msg)
-    image_to_array(msg)  # same validation and CodecError either way
+    native = image_to_array(msg)  # same validation and CodecError either way
     try:
         return np.ascontiguousarray(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
-    except Exception as err:  # cv_bridge raises CvBridgeError, cv2.error, TypeError ...
-        raise CodecError(f"cv_bridge could not convert {msg.encoding}: {err}") from None
+    except Exception:  # noqa: BLE001 - older cv_bridge lacks some encodings (yuv422_yuy2): decode here
+        return np.ascontiguousarray(array_to_rgb(native, str(msg.encoding)))
