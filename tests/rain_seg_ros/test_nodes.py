@@ -172,8 +172,10 @@ def test_bad_frames_are_logged_counted_skipped(graph):
 
 def test_diagnostics_content(graph):
     name = graph.seg.get_fully_qualified_name()
-    n_before = len(graph.probe.received["/diagnostics"])
-    assert graph.probe.wait_for(lambda: len(graph.probe.received["/diagnostics"]) > n_before + 1, 3.5)
+    received = graph.probe.received["/diagnostics"]
+    n_before = len([m for m in received if any(s.name == name for s in m.status)])
+    assert graph.probe.wait_for(
+        lambda: len([m for m in received if any(s.name == name for s in m.status)]) >= max(n_before + 1, 2), 3.5)
     messages = reversed(graph.probe.received["/diagnostics"])
     status = next(s for m in messages for s in m.status if s.name == name)
     values = {kv.key: kv.value for kv in status.values}
@@ -184,6 +186,11 @@ def test_diagnostics_content(graph):
     assert int(values["published"]) >= len(ENCODINGS)
     assert int(values["received"]) >= int(values["published"]) + int(values["dropped"])
     assert float(values["latency_p50_ms"]) <= float(values["latency_p99_ms"])
+    # once a second: consecutive reports of this node are ~1 s apart
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in graph.probe.received["/diagnostics"]
+              if any(s.name == name for s in m.status)]
+    gaps = np.diff(stamps[-3:])
+    assert len(gaps) >= 1 and np.all((gaps > 0.8) & (gaps < 1.3)), gaps
 
 
 def test_optional_outputs_cost_nothing_without_subscribers(model):
