@@ -172,10 +172,15 @@ def test_bad_frames_are_logged_counted_skipped(graph):
 
 def test_diagnostics_content(graph):
     name = graph.seg.get_fully_qualified_name()
+    graph.pub.publish(frame_msg(band_frame(H, W), "rgb8", 5000, "diag"))
+    by_stamp(graph.probe, "/segmentation_node/mask", 5000)
     received = graph.probe.received["/diagnostics"]
-    n_before = len([m for m in received if any(s.name == name for s in m.status)])
-    assert graph.probe.wait_for(
-        lambda: len([m for m in received if any(s.name == name for s in m.status)]) >= max(n_before + 1, 2), 3.5)
+
+    def reports() -> int:
+        return len([m for m in received if any(s.name == name for s in m.status)])
+
+    n_before = reports()
+    assert graph.probe.wait_for(lambda: reports() >= max(n_before + 1, 2), 3.5)
     messages = reversed(graph.probe.received["/diagnostics"])
     status = next(s for m in messages for s in m.status if s.name == name)
     values = {kv.key: kv.value for kv in status.values}
@@ -183,7 +188,7 @@ def test_diagnostics_content(graph):
     for key in ("input_rate_hz", "output_rate_hz", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
                 "infer_mean_ms", "preprocess_mean_ms", "postprocess_mean_ms", "decode_mean_ms", "drop_rate"):
         assert float(values[key]) >= 0, key
-    assert int(values["published"]) >= len(ENCODINGS)
+    assert int(values["published"]) >= 1
     assert int(values["received"]) >= int(values["published"]) + int(values["dropped"])
     assert float(values["latency_p50_ms"]) <= float(values["latency_p99_ms"])
     # once a second: consecutive reports of this node are ~1 s apart
