@@ -1,6 +1,7 @@
 """Helpers for the real-DDS node tests: a tiny ONNX segmenter with the real I/O signature
 (image (B, 3, H, W) -> logits (B, 19, H, W)) whose answer is known in closed form, and a
-small in-process ROS graph (own rclpy Context, executor thread) with a probe node.
+small in-process ROS graph (own rclpy Context, executor thread) with a probe node, and a
+DSANet stand-in for weather_node.
 
 The model is a 1x1 convolution: logits = W @ normalised_rgb + b, with only road (0),
 vegetation (8) and sky (10) reachable, so red, green and blue areas become 0, 8 and 10.
@@ -21,8 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 
 from rain_seg_ros.artifact import Artifact, TensorSpec, write_artifact
+from rain_seg_ros.codec import fill_image_msg, rgb_to_image_fields
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IMAGENET_MEAN, IMAGENET_STD
 
 NUM_CLASSES = len(CITYSCAPES_CLASSES)
@@ -180,3 +183,15 @@ def write_additive_dsanet(folder: Path, height: int = 32, width: int = 48, style
     save_file({"rain_codes": bank}, str(folder / "wx_rain_bank.safetensors"),
               metadata={"format": "rain_seg_ros.rain_bank/1"})
     return folder / "wx_encoder.onnx"
+
+
+def frame_msg(rgb: np.ndarray, encoding: str, sec: int, frame_id: str) -> Image:
+    msg = fill_image_msg(Image(), rgb_to_image_fields(rgb, encoding))
+    msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id = sec, 123, frame_id
+    return msg
+
+
+def by_stamp(probe: Probe, topic: str, sec: int, timeout_s: float = 10.0) -> Image:
+    assert probe.wait_for(lambda: any(m.header.stamp.sec == sec for m in probe.received[topic]), timeout_s), \
+        f"nothing with stamp {sec} on {topic}"
+    return next(m for m in probe.received[topic] if m.header.stamp.sec == sec)

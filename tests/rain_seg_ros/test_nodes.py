@@ -1,4 +1,4 @@
-"""segmentation_node and weather_node over real DDS (loopback, own domain from tests/conftest.py).
+"""segmentation_node over real DDS (loopback, own domain from tests/conftest.py).
 
 Frames of every encoding go in through DDS, masks come back; expected values come from an
 independent decoder (rosbags-image) and the model's closed form (ros_fixtures.reference_mask).
@@ -24,19 +24,19 @@ from ros_fixtures import (
     Probe,
     band_frame,
     band_interior,
+    by_stamp,
+    frame_msg,
     reference_mask,
     wait_matched,
-    write_additive_dsanet,
     write_band_segmenter,
 )
 from rosbags.image import image_to_cvimage
 from sensor_msgs.msg import CompressedImage, Image
 
-from rain_seg_ros.codec import ENCODINGS, fill_image_msg, image_to_array, rgb_to_image_fields
+from rain_seg_ros.codec import ENCODINGS, image_to_array
 from rain_seg_ros.labels import CITYSCAPES_PALETTE
 from rain_seg_ros.nodes.common import ModelLoadError
 from rain_seg_ros.nodes.segmentation_node import SegmentationNode
-from rain_seg_ros.nodes.weather_node import WeatherNode
 
 pytestmark = pytest.mark.ros
 H, W = 40, 60  # camera resolution; the model runs at 32 x 48
@@ -58,33 +58,18 @@ def graph(model: Path):
     g.seg = g.add(SegmentationNode(context=g.context, parameter_overrides=seg_params(model)))
     g.cmp = g.add(SegmentationNode(context=g.context, namespace="cmp",
                                    parameter_overrides=seg_params(model, compressed_input=True)))
-    g.weather = g.add(WeatherNode(context=g.context, namespace="wx"))
     g.probe = probe = g.add(Probe(g.context))
     for name in ("mask", "color_mask", "confidence", "overlay"):
         probe.listen(Image, f"/segmentation_node/{name}")
     probe.listen(Image, "/cmp/segmentation_node/mask")
-    probe.listen(Image, "/wx/weather_node/image")
     probe.listen(DiagnosticArray, "/diagnostics", 50)
     g.pub = probe.create_publisher(Image, "image", RELIABLE)
     g.cmp_pub = probe.create_publisher(CompressedImage, "/cmp/image/compressed", RELIABLE)
-    g.wx_pub = probe.create_publisher(Image, "/wx/image", RELIABLE)
-    for pub in (g.pub, g.cmp_pub, g.wx_pub):
+    for pub in (g.pub, g.cmp_pub):
         wait_matched(pub)
     time.sleep(0.5)
     yield g
     g.close()
-
-
-def frame_msg(rgb: np.ndarray, encoding: str, sec: int, frame_id: str) -> Image:
-    msg = fill_image_msg(Image(), rgb_to_image_fields(rgb, encoding))
-    msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id = sec, 123, frame_id
-    return msg
-
-
-def by_stamp(probe: Probe, topic: str, sec: int, timeout_s: float = 10.0) -> Image:
-    assert probe.wait_for(lambda: any(m.header.stamp.sec == sec for m in probe.received[topic]), timeout_s), \
-        f"nothing with stamp {sec} on {topic}"
-    return next(m for m in probe.received[topic] if m.header.stamp.sec == sec)
 
 
 def test_every_encoding_gives_masks_with_header_size_and_values(graph):
@@ -259,29 +244,6 @@ def test_missing_model_fails_at_start_with_one_clear_message(tmp_path):
     assert len(errors) == 1 and "cannot load segmentation model" in errors[0] and str(bogus) in errors[0]
 
 
-def test_weather_passthrough_keeps_encoding_header_and_pixels(graph):
-    rgb = band_frame(H, W)
-    for i, encoding in enumerate(sorted(ENCODINGS)):
-        sec = 4000 + i
-        msg = frame_msg(rgb, encoding, sec, f"wx_{encoding}")
-        graph.wx_pub.publish(msg)
-        out = by_stamp(graph.probe, "/wx/weather_node/image", sec)
-        assert (out.encoding, out.height, out.width) == (encoding, H, W)
-        assert out.header.frame_id == f"wx_{encoding}"
-        if encoding in ("rgb8", "bgr8", "rgba8", "bgra8", "mono8"):
-            assert bytes(out.data) == bytes(msg.data), encoding
-        time.sleep(0.05)
-
-
-def test_weather_mode_change_is_validated(graph):
-    node = graph.weather
-    before = node.stats.counts["bad_parameter"]
-    assert not node.set_parameters([Parameter("mode", value="snow")])[0].successful
-    assert not node.set_parameters([Parameter("mode", value="derain")])[0].successful  # no model loaded
-    assert node.set_parameters([Parameter("mode", value="passthrough")])[0].successful
-    assert node.stats.counts["bad_parameter"] - before == 2
-
-
 def test_newest_frame_wins_and_drops_are_counted(model):
     g = InProcessGraph()
     try:
@@ -300,48 +262,5 @@ def test_newest_frame_wins_and_drops_are_counted(model):
         stamps = [m.header.stamp.sec for m in probe.received["/slow/segmentation_node/mask"]]
         assert stamps == [1, 5]
         assert node.stats.counts["dropped"] == 3 and node.stats.counts["received"] == 5
-    finally:
-        g.close()
-
-
-def test_weather_derain_and_rainify_with_a_dsanet_export(tmp_path):
-    encoder = write_additive_dsanet(tmp_path)
-    g = InProcessGraph()
-    try:
-        node = g.add(WeatherNode(context=g.context, namespace="dsa", parameter_overrides=[
-            Parameter("model_path", value=str(encoder)), Parameter("backend", value="onnxruntime"),
-            Parameter("device", value="cpu"), Parameter("mode", value="derain")]))
-        probe = g.add(Probe(g.context))
-        probe.listen(Image, "/dsa/weather_node/image")
-        pub = probe.create_publisher(Image, "/dsa/image", RELIABLE)
-        wait_matched(pub)
-        rgb = np.zeros((H, W, 3), np.uint8)
-        rgb[:, : W // 2], rgb[:, W // 2:] = (40, 120, 200), (250, 10, 90)
-        interior = band_interior(H, W)[:, :, None] & (np.abs(np.arange(W) - W // 2) >= 6)[None, :, None]
-        interior = np.broadcast_to(interior, rgb.shape)
-
-        def roundtrip(sec: int) -> np.ndarray:
-            pub.publish(frame_msg(rgb, "bgr8", sec, "dsa"))
-            out = by_stamp(probe, "/dsa/weather_node/image", sec)
-            assert (out.encoding, out.height, out.width, out.header.frame_id) == ("bgr8", H, W, "dsa")
-            return image_to_array(out)[..., ::-1].astype(int)  # bgr -> rgb
-
-        derained = roundtrip(1)
-        assert np.abs(derained - rgb)[interior].max() <= 1
-        intensity, style = 0.5, 1
-        changes = [Parameter("mode", value="rainify"), Parameter("intensity", value=intensity),
-                   Parameter("rain_style", value=style)]
-        assert all(r.successful for r in node.set_parameters(changes))
-        rained = roundtrip(2)
-        expected = np.minimum(rgb / 255 + 0.1 * intensity * (style + 1), 1.0) * 255
-        assert np.abs(rained - expected)[interior].max() <= 1
-        assert node.set_parameters([Parameter("rain_style", value=7)])[0].successful  # beyond the bank
-        before = node.stats.counts["processing_error"]
-        pub.publish(frame_msg(rgb, "bgr8", 3, "dsa"))
-        deadline = time.monotonic() + 5
-        while node.stats.counts["processing_error"] == before:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        assert node.stats.backend == "onnxruntime"
     finally:
         g.close()
