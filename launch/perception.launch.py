@@ -24,6 +24,7 @@ ARGUMENTS = {
     "backend": ("auto", "Inference backend: auto, onnxruntime, torch or tensorrt; sets backend."),
     "enable_weather": ("false", "Run weather_node in front of segmentation_node."),
     "weather_mode": ("passthrough", "weather_node mode: passthrough, derain or rainify."),
+    "weather_model": ("", "DSANet encoder export for weather_node (derain/rainify); sets its model_path."),
     "namespace": ("", "Namespace for both nodes."),
     "params_file": (PathJoinSubstitution([FindPackageShare("rain_seg_ros"), "config", "perception.yaml"]),
                     "ROS params YAML for both nodes."),
@@ -42,7 +43,8 @@ def generate_launch_description() -> LaunchDescription:
     weather_node = Node(
         package="rain_seg_ros", executable="weather_node", name="weather_node", namespace=arg["namespace"],
         condition=weather, output="screen",
-        parameters=[arg["params_file"], {"mode": arg["weather_mode"], "compressed_input": arg["compressed"]}],
+        parameters=[arg["params_file"], {"mode": arg["weather_mode"], "compressed_input": arg["compressed"],
+                                         "model_path": ParameterValue(arg["weather_model"], value_type=str)}],
         remappings=[(["image", compressed_in], camera)])
     # Behind weather_node the segmenter reads its raw ~/image; otherwise the camera directly.
     seg_after_weather = Node(

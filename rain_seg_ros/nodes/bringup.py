@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", help="auto | onnxruntime | torch | tensorrt; overrides --params")
     parser.add_argument("--weather", action="store_true", help="run weather_node in front of the segmenter")
     parser.add_argument("--weather-mode", help="passthrough | derain | rainify; overrides --params")
+    parser.add_argument("--weather-model", help="DSANet encoder export for weather_node; overrides --params")
     parser.add_argument("--namespace", default="", help="namespace for both nodes")
     # NAME=VALUE, not NAME:=VALUE: rclpy strips "a:=b" words from argv as legacy remappings
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -68,6 +69,8 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
         weather_overrides: dict[str, object] = {"compressed_input": opts.compressed}
         if opts.weather_mode:
             weather_overrides["mode"] = opts.weather_mode
+        if opts.weather_model:
+            weather_overrides["model_path"] = opts.weather_model
         remaps = {f"image{suffix}": f"{camera}{suffix}"}
         nodes.append(WeatherNode(namespace=opts.namespace,
                                  cli_args=node_args(opts.params, remaps, weather_overrides)))

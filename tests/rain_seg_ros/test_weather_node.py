@@ -3,7 +3,12 @@ closed-form DSANet export (ros_fixtures.write_additive_dsanet), live mode valida
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +21,10 @@ from ros_fixtures import (
     band_interior,
     by_stamp,
     frame_msg,
+    reference_mask,
     wait_matched,
     write_additive_dsanet,
+    write_band_segmenter,
 )
 from sensor_msgs.msg import Image
 
@@ -105,3 +112,43 @@ def test_weather_derain_and_rainify_with_a_dsanet_export(tmp_path):
         assert node.stats.backend == "onnxruntime"
     finally:
         g.close()
+
+
+def test_bringup_wires_camera_weather_and_segmenter(tmp_path):
+    """rain_seg_bringup (own process) with the params file: camera -> weather_node (derain) -> segmenter."""
+    encoder = write_additive_dsanet(tmp_path)
+    model = write_band_segmenter(tmp_path / "band.onnx")
+    root = Path(__file__).resolve().parents[2]
+    log = (tmp_path / "bringup.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rain_seg_ros.nodes.bringup",
+         "--params", str(root / "config" / "perception.yaml"), "--model", str(model), "--backend", "onnxruntime", "--weather", "--weather-mode", "derain",
+         "--weather-model", str(encoder), "--camera-topic", "/cam/image", "--namespace", "car"],
+        env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+    g = InProcessGraph()
+    try:
+        probe = g.add(Probe(g.context))
+        probe.listen(Image, "/car/weather_node/image")
+        probe.listen(Image, "/car/segmentation_node/mask")
+        pub = probe.create_publisher(Image, "/cam/image", RELIABLE)
+        wait_matched(pub, timeout_s=60)
+        deadline = time.monotonic() + 30
+        while probe.counts["/car/segmentation_node/mask"] == 0:  # the segmenter may match later
+            assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "bringup.log").read_text()
+            pub.publish(frame_msg(band_frame(H, W), "yuyv", 9, "cam"))
+            probe.wait_for(lambda: probe.counts["/car/segmentation_node/mask"] > 0, 1.0)
+        derained = by_stamp(probe, "/car/weather_node/image", 9)
+        mask = by_stamp(probe, "/car/segmentation_node/mask", 9)
+        assert derained.encoding == "yuyv"
+        assert (mask.height, mask.width, mask.header.frame_id) == (H, W, "cam")
+        interior = band_interior(H, W, margin=6)
+        expected = reference_mask(band_frame(H, W))
+        np.testing.assert_array_equal(image_to_array(mask)[interior], expected[interior])
+    finally:
+        g.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
