@@ -122,8 +122,8 @@ def test_bringup_wires_camera_weather_and_segmenter(tmp_path):
     log = (tmp_path / "bringup.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "rain_seg_ros.nodes.bringup",
-         "--params", str(root / "config" / "perception.yaml"), "--model", str(model), "--backend", "onnxruntime",
-         "--weather", "--weather-mode", "derain",
+         "--params", str(root / "config" / "perception.yaml"), "--model", str(model),
+         "--backend", "onnxruntime", "--weather", "--weather-mode", "derain",
          "--weather-model", str(encoder), "--camera-topic", "/cam/image", "--namespace", "car"],
         env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
     g = InProcessGraph()
