@@ -20,7 +20,11 @@ import launch_testing.actions  # noqa: E402
 import launch_testing.asserts  # noqa: E402
 import numpy as np  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
-from ros_fixtures import (  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+import launch  # noqa: E402
+from rain_seg_ros.codec import fill_image_msg, image_to_array, rgb_to_image_fields  # noqa: E402
+from tests.rain_seg_ros.ros_fixtures import (  # noqa: E402
     RELIABLE,
     InProcessGraph,
     Probe,
@@ -28,10 +32,6 @@ from ros_fixtures import (  # noqa: E402
     wait_matched,
     write_band_segmenter,
 )
-from sensor_msgs.msg import Image  # noqa: E402
-
-import launch  # noqa: E402
-from rain_seg_ros.codec import fill_image_msg, image_to_array, rgb_to_image_fields  # noqa: E402
 
 LAUNCH_FILE = Path(__file__).resolve().parents[2] / "launch" / "perception.launch.py"
 

@@ -18,7 +18,15 @@ import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from PIL import Image as PILImage
 from rclpy.parameter import Parameter
-from ros_fixtures import (
+from rosbags.image import image_to_cvimage
+from sensor_msgs.msg import CompressedImage, Image
+
+from rain_seg_ros.codec import ENCODINGS, image_to_array
+from rain_seg_ros.labels import CITYSCAPES_PALETTE
+from rain_seg_ros.nodes.common import ModelLoadError
+from rain_seg_ros.nodes.segmentation_node import SegmentationNode
+
+from .ros_fixtures import (
     RELIABLE,
     InProcessGraph,
     Probe,
@@ -30,13 +38,6 @@ from ros_fixtures import (
     wait_matched,
     write_band_segmenter,
 )
-from rosbags.image import image_to_cvimage
-from sensor_msgs.msg import CompressedImage, Image
-
-from rain_seg_ros.codec import ENCODINGS, image_to_array
-from rain_seg_ros.labels import CITYSCAPES_PALETTE
-from rain_seg_ros.nodes.common import ModelLoadError
-from rain_seg_ros.nodes.segmentation_node import SegmentationNode
 
 pytestmark = pytest.mark.ros
 H, W = 40, 60  # camera resolution; the model runs at 32 x 48

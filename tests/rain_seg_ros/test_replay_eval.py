@@ -9,12 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from ros_fixtures import BAND_CLASSES, BAND_COLOURS, band_interior, write_band_segmenter
 from rosbags.highlevel import AnyReader
 
 from rain_seg_ros.codec import array_to_image_fields
 from rain_seg_ros.replay.bag_io import image_message, write_bag
 from rain_seg_ros.replay.replay_eval import main
+
+from .ros_fixtures import BAND_CLASSES, BAND_COLOURS, band_interior, write_band_segmenter
 
 pytestmark = pytest.mark.ros
 H, W, N = 48, 64, 6

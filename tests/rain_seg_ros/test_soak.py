@@ -18,10 +18,11 @@ import numpy as np
 import psutil
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from ros_fixtures import RELIABLE, InProcessGraph, Probe, band_frame, wait_matched, write_band_segmenter
 from sensor_msgs.msg import Image
 
 from rain_seg_ros.codec import fill_image_msg, rgb_to_image_fields
+
+from .ros_fixtures import RELIABLE, InProcessGraph, Probe, band_frame, wait_matched, write_band_segmenter
 
 pytestmark = pytest.mark.ros
 SOAK_S = 125.0

@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from ros_fixtures import (
+from sensor_msgs.msg import Image
+
+from rain_seg_ros.codec import ENCODINGS, image_to_array
+from rain_seg_ros.nodes.weather_node import WeatherNode
+
+from .ros_fixtures import (
     RELIABLE,
     InProcessGraph,
     Probe,
@@ -26,10 +31,6 @@ from ros_fixtures import (
     write_additive_dsanet,
     write_band_segmenter,
 )
-from sensor_msgs.msg import Image
-
-from rain_seg_ros.codec import ENCODINGS, image_to_array
-from rain_seg_ros.nodes.weather_node import WeatherNode
 
 pytestmark = pytest.mark.ros
 H, W = 40, 60
