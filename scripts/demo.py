@@ -41,11 +41,12 @@ class Sizes:
     clean_steps: int = 300
     finetune_steps: int = 150
     batch: int = 8
+    rain_styles: int = 8  # rain references DSANet encodes into the rain-code bank
     replay_rate: float = 1.0  # recorded rate (10 Hz) x this
 
 
 QUICK = Sizes(scenes=12, drive_frames=10, dsanet_steps=2, clean_steps=3, finetune_steps=2, batch=2,
-              replay_rate=0.0)
+              rain_styles=2, replay_rate=0.0)
 
 
 class Demo:
@@ -128,7 +129,7 @@ def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path) -> Path:
     demo.run("DSANet-rainified copies of the clean scenes (labels copied)",
              ["training", "rainify", "--dsanet", str(run), "--images", str(scenes / "cityscapes"),
               "--rain-refs", str(scenes / "rain_pairs" / "train" / "rain"), "--out", str(rainified),
-              "--styles", "8", "--intensity", "0.5,1.0", "--seed", "0"])
+              "--styles", str(sz.rain_styles), "--intensity", "0.5,1.0", "--seed", "0"])
     return rainified
 
 
