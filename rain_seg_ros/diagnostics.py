@@ -19,7 +19,12 @@ import numpy as np
 
 
 class RateMeter:
-    """Events per second over a sliding window of `window_s` seconds."""
+    """Events per second over a sliding window of `window_s` seconds.
+
+    The last two events are always kept so that slow streams (one frame every few seconds)
+    still report their rate; a stream silent for longer than the window or two periods
+    reports 0.
+    """
 
     def __init__(self, window_s: float = 5.0) -> None:
         self.window_s = window_s
@@ -33,11 +38,16 @@ class RateMeter:
         self._trim(now_s)
         if len(self._times) < 2:
             return 0.0
-        span = max(now_s - self._times[0], self._times[-1] - self._times[0])
-        return (len(self._times) - 1) / span if span > 0 else 0.0
+        span = self._times[-1] - self._times[0]
+        if span <= 0:
+            return 0.0
+        rate = (len(self._times) - 1) / span
+        if now_s - self._times[-1] > max(self.window_s, 2.0 / rate):
+            return 0.0  # stalled
+        return rate
 
     def _trim(self, now_s: float) -> None:
-        while self._times and self._times[0] < now_s - self.window_s:
+        while len(self._times) > 2 and self._times[0] < now_s - self.window_s:
             self._times.popleft()
 
 

@@ -54,11 +54,15 @@ def main(argv: list[str]) -> int:
         parser.error("--out must end in .onnx")
     if not 17 <= args.opset <= 23:
         parser.error(f"--opset must be between 17 and 23, got {args.opset}")
+    return run_export(args, opset=args.opset)
+
+
+def run_export(args: argparse.Namespace, opset: int | None = None) -> int:
+    """Export the checkpoint to args.out (.onnx or .pt2), print the files; 2 on fixable input errors."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         written = export_checkpoint(args.checkpoint, args.out, args.height, args.width,
-                                    dynamic_batch=args.dynamic_batch, opset=args.opset,
-                                    rain_bank=args.rain_bank)
+                                    dynamic_batch=args.dynamic_batch, opset=opset, rain_bank=args.rain_bank)
     except EXPORT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

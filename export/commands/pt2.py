@@ -10,11 +10,8 @@ Example:
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 
-from export.commands.onnx import EXPORT_ERRORS, add_common_arguments, check_size
-from export.targets import export_checkpoint
+from export.commands.onnx import add_common_arguments, check_size, run_export
 
 
 def main(argv: list[str]) -> int:
@@ -26,13 +23,4 @@ def main(argv: list[str]) -> int:
     check_size(parser, args)
     if not args.out.endswith(".pt2"):
         parser.error("--out must end in .pt2")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        written = export_checkpoint(args.checkpoint, args.out, args.height, args.width,
-                                    dynamic_batch=args.dynamic_batch, rain_bank=args.rain_bank)
-    except EXPORT_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(path)
-    return 0
+    return run_export(args)
