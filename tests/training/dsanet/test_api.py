@@ -1,0 +1,85 @@
+"""DSANet Python API and rain-code bank."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from training.dsanet.api import DSANet
+from training.dsanet.bank import build_rain_bank, load_rain_bank, save_rain_bank
+from training.engine.checkpoint import CheckpointError
+
+from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images, tiny_checkpoint, write_png
+
+
+def _mock():
+    return DSANet(LookupEncoder(), LookupGenerator())
+
+
+def test_rainify_interpolates_own_and_reference_rain_codes():
+    clean = const_images([(0.3, 0.1), (0.5, 0.2)], size=8)
+    ref = const_images([(0.9, 0.6)], size=24)[:, :, :, :16]   # other size: codes get resized
+    out = _mock().rainify(clean, ref, intensity=torch.tensor([0.25, 1.0]))
+    assert out.shape == clean.shape
+    assert torch.allclose(out[:, 0], clean[:, 0])                       # background kept
+    assert torch.allclose(out[0, 1], torch.full((8, 8), 0.75 * 0.1 + 0.25 * 0.6))
+    assert torch.allclose(out[1, 1], torch.full((8, 8), 0.6))
+    same = _mock().rainify(clean, ref, intensity=0.0)
+    assert torch.allclose(same, clean)
+
+
+def test_derain_uses_the_zero_rain_code():
+    rainy = const_images([(0.4, 0.9)], size=8)
+    out = _mock().derain(rainy)
+    assert torch.allclose(out[0, 0], torch.full((8, 8), 0.4)) and float(out[0, 1].abs().max()) == 0.0
+
+
+def test_intensity_outside_unit_interval_rejected():
+    with pytest.raises(ValueError, match="intensity"):
+        _mock().rainify(const_images([(0.1, 0.1)]), const_images([(0.1, 0.1)]), intensity=1.5)
+
+
+def test_checkpoint_round_trip_and_odd_sizes(tmp_path):
+    tiny_checkpoint(tmp_path / "ck")
+    net = DSANet.from_checkpoint(tmp_path / "ck")
+    assert net.code_channels == 8
+    x = torch.rand(2, 3, 30, 34)
+    for out in (net.derain(x), net.rainify(x, torch.rand(1, 3, 20, 20), 0.5)):
+        assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+    b, r = net.encode(x)
+    assert b.shape == r.shape == (2, 4, 8, 9)   # ceil(30/4), ceil(34/4)
+
+
+def test_non_dsanet_checkpoint_rejected(tmp_path):
+    tiny_checkpoint(tmp_path / "seg", task="segmentation")
+    with pytest.raises(CheckpointError, match="not a DSANet"):
+        DSANet.from_checkpoint(tmp_path / "seg")
+
+
+def test_rain_bank_build_save_load(tmp_path):
+    step_dir = tiny_checkpoint(tmp_path / "ck")
+    net = DSANet.from_checkpoint(tmp_path / "ck")
+    refs = []
+    for i, size in enumerate([(16, 24), (20, 20), (32, 28)]):
+        refs.append(tmp_path / "refs" / f"rain-{i}.png")
+        write_png(refs[-1], np.random.default_rng(i).integers(0, 256, (*size, 3)))
+    codes, sources = build_rain_bank(net, refs, k=2, seed=3, progress=False)
+    assert len(sources) == 2 and set(sources) <= {str(p) for p in refs}
+    first_size = {str(refs[0]): (4, 6), str(refs[1]): (5, 5), str(refs[2]): (8, 7)}[sources[0]]
+    assert codes.shape == (2, 4, *first_size)
+    bank = save_rain_bank(tmp_path / "bank.safetensors", codes, sources, net)
+    loaded, meta = load_rain_bank(bank)
+    assert torch.equal(loaded, codes)
+    assert meta["sources"] == sources and meta["code_channels"] == 8 and meta["code_size"] == list(first_size)
+    weights = step_dir / "model.safetensors"
+    assert meta["checkpoint_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    # the same seed picks the same references
+    assert build_rain_bank(net, refs, k=2, seed=3, progress=False)[1] == sources
+
+
+def test_foreign_safetensors_is_not_a_bank(tmp_path):
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "x.safetensors"), metadata={"format": "other"})
+    with pytest.raises(ValueError, match="not a rain-code bank"):
+        load_rain_bank(tmp_path / "x.safetensors")

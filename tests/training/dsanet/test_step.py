@@ -1,0 +1,49 @@
+"""The pairing of the DSANet step, read off mock networks whose codes are pixel values."""
+
+import torch
+
+from training.dsanet.step import discriminator_losses, forward_dsanet
+
+from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images
+
+
+def _codes(img):
+    return [(round(float(img[i, 0, 0, 0]), 4), round(float(img[i, 1, 0, 0]), 4)) for i in range(len(img))]
+
+
+RAINY = const_images([(0.1, 0.7), (0.2, 0.8), (0.3, 0.9)])   # (background, rain)
+CLEAN = const_images([(0.15, 0.0), (0.25, 0.01), (0.35, 0.02)])
+
+
+def test_ours_swaps_rain_between_pairs_and_back():
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1)
+    # x̂'_12 = G(b'_1 ⊕ r'_2): background of i, rain of i+1 (cyclic)
+    assert _codes(out["swapped"]) == [(0.1, 0.8), (0.2, 0.9), (0.3, 0.7)]
+    # x̂_1 = G(b'_1 ⊕ r_1): rainy background with the clean twin's rain code
+    assert _codes(out["derained"]) == [(0.1, 0.0), (0.2, 0.01), (0.3, 0.02)]
+    assert _codes(out["recon_clean"]) == _codes(CLEAN)
+    # round 2 gives every background its own rain back
+    assert _codes(out["cycled"]) == _codes(RAINY)
+    assert torch.allclose(out["b_swapped"], out["b_rainy"])
+
+
+def test_input1_never_exchanges_rain():
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=0)
+    assert _codes(out["swapped"]) == _codes(RAINY)
+    assert _codes(out["cycled"]) == _codes(RAINY)
+
+
+class MeanD(torch.nn.Module):
+    def forward(self, x):
+        return x.mean(dim=(1, 2, 3), keepdim=True)
+
+
+def test_discriminator_sees_right_reals_and_detached_fakes():
+    enc = LookupEncoder()
+    rainy = RAINY.clone().requires_grad_(True)
+    out = forward_dsanet(enc, LookupGenerator(), rainy, CLEAN, shift=1)
+    d = discriminator_losses(MeanD(), MeanD(), out, rainy.detach(), CLEAN, gan="lsgan")
+    real_b, fake_b = CLEAN.mean(dim=(1, 2, 3)), out["derained"].detach().mean(dim=(1, 2, 3))
+    expected_b = ((real_b - 1) ** 2).mean() + (fake_b ** 2).mean()
+    assert torch.allclose(d["d_b"], expected_b)
+    assert not d["total"].requires_grad   # fakes detached, MeanD has no parameters

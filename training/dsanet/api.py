@@ -1,0 +1,106 @@
+"""DSANet as a library: derain, rain codes, rainify at a chosen intensity.
+
+Example:
+    from training.dsanet.api import DSANet
+    net = DSANet.from_checkpoint("runs/dsanet_synth")          # run dir, step dir or file
+    clean = net.derain(rainy)                                  # (B, 3, H, W) in [0, 1]
+    codes = net.rain_codes(rain_refs)                          # (K, C/2, H/4, W/4)
+    rainy = net.rainify(clean, rain_refs, intensity=0.7)       # rain of the refs on clean
+
+"No rain" is the zero rain code: training pins the rain code of clean images to zero (the
+no-rain loss, see training.losses.dsanet), so derain is G(b' ⊕ 0). Rainify at intensity t
+uses the rain code (1 - t)·r_own + t·r_ref, r_own being the image's own (no-)rain code; rain
+codes of another resolution are resized (bilinear) to the image's code size. Image sides need
+not be multiples of 4: inputs are reflect-padded and outputs cropped back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from training.engine import checkpoint as ckpt
+from training.models.dsanet import DOWNSAMPLE, join_codes, split_codes
+
+
+class DSANet:
+    """Frozen E and G on one device; every method takes/returns (B, 3, H, W) in [0, 1]."""
+
+    def __init__(self, encoder: torch.nn.Module, generator: torch.nn.Module,
+                 device: str | torch.device = "cpu", source: str = ""):
+        self.device = torch.device(device)
+        self.encoder = encoder.to(self.device).eval()
+        self.generator = generator.to(self.device).eval()
+        self.code_channels = int(getattr(encoder, "code_channels", 0))
+        self.source = source  # checkpoint file, recorded in rain banks and manifests
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> DSANet:
+        """Rebuild E and G from a train-dsanet checkpoint (run dir, step dir or .safetensors)."""
+        file = ckpt.resolve_checkpoint(path)
+        _, meta, _ = ckpt.read_metadata(file)
+        if meta.get("task") != "dsanet":
+            raise ckpt.CheckpointError(f"{file} is not a DSANet checkpoint (task={meta.get('task')!r})")
+        mods = ckpt.load_modules(file, ["encoder", "generator"], device=device)
+        return cls(mods["encoder"], mods["generator"], device, source=str(file))
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Background and rain codes, each (B, C/2, ceil(H/4), ceil(W/4))."""
+        padded, _ = _pad(images.to(self.device))
+        return split_codes(self.encoder(padded))
+
+    @torch.no_grad()
+    def decode(self, background: torch.Tensor, rain: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """G(b ⊕ r) cropped to size (H, W)."""
+        out = self.generator(join_codes(background, rain))
+        return out[..., :size[0], :size[1]].clamp(0, 1)
+
+    def derain(self, images: torch.Tensor) -> torch.Tensor:
+        """Rain removed: G(b' ⊕ 0)."""
+        b, r = self.encode(images)
+        return self.decode(b, torch.zeros_like(r), images.shape[-2:])
+
+    def rain_codes(self, refs: torch.Tensor) -> torch.Tensor:
+        """Rain codes of rainy reference images, (K, C/2, ceil(H/4), ceil(W/4))."""
+        return self.encode(refs)[1]
+
+    def rainify(self, clean: torch.Tensor, rain_refs: torch.Tensor,
+                intensity: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """Clean images with the rain of rain_refs (one ref per image, or one for all).
+
+        Args:
+            clean: (B, 3, H, W) in [0, 1].
+            rain_refs: (B or 1, 3, H', W') rainy references, any size.
+            intensity: scalar or (B,) in [0, 1]; 0 = the image's own (no-)rain code, 1 = the ref's.
+        """
+        return self.rainify_with_codes(clean, self.rain_codes(rain_refs), intensity)
+
+    def rainify_with_codes(self, clean: torch.Tensor, codes: torch.Tensor,
+                           intensity: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """As rainify, with rain codes (B or 1, C/2, h', w') from rain_codes() or a rain bank."""
+        t = torch.as_tensor(intensity, dtype=torch.float32, device=self.device)
+        if bool(((t < 0) | (t > 1)).any()):
+            raise ValueError(f"intensity must lie in [0, 1], got {intensity}")
+        b, r_own = self.encode(clean)                          # (B, C/2, h, w) each
+        codes = codes.to(self.device, torch.float32)
+        if codes.shape[1] != r_own.shape[1]:
+            raise ValueError(f"rain codes have {codes.shape[1]} channels, this model {r_own.shape[1]}")
+        if codes.shape[-2:] != r_own.shape[-2:]:
+            codes = F.interpolate(codes, size=r_own.shape[-2:], mode="bilinear", align_corners=False)
+        t = t.reshape(-1, 1, 1, 1)
+        rain = (1.0 - t) * r_own + t * codes                   # broadcasts B or 1 refs
+        return self.decode(b, rain, clean.shape[-2:])
+
+
+def _pad(images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad H and W up to multiples of DOWNSAMPLE; returns the padding added."""
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
+    h, w = images.shape[-2:]
+    ph, pw = (-h) % DOWNSAMPLE, (-w) % DOWNSAMPLE
+    if ph or pw:
+        images = F.pad(images, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+    return images, (ph, pw)

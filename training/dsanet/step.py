@@ -1,0 +1,76 @@
+"""One DSANet step, as pure functions: the forward of both rounds and the D losses.
+
+Pairing: a batch holds B rain/clean pairs; pair i ("pair 1") is crossed with pair
+(i + shift) mod B ("pair 2"), so every pair plays both roles and one batch of B = 2 is
+exactly the thesis's two pairs per step. mode "ours" uses shift = 1; the Input-1 ablation
+uses shift = 0: each pair is crossed with itself, i.e. no rain exchange between images
+(only derain, self-reconstruction and the round trip of its own rain).
+
+The backward passes and optimiser steps live in training.dsanet.trainer, where the
+generator step and the discriminator step sit side by side.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from training.losses.gan import discriminator_loss
+from training.models.dsanet import join_codes, split_codes
+
+
+def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: torch.Tensor,
+                   clean: torch.Tensor, shift: int, derain_code: str = "twin") -> dict[str, torch.Tensor]:
+    """Both synthesis rounds of the spec for B pairs (rainy x', clean x), each (B, 3, H, W).
+
+    derain_code: "twin" derains with the clean twin's rain code r_1 as the thesis does;
+    "zero" with the zero code that derain() uses at inference, where no twin exists. With
+    "twin", r_1 can carry the twin's own background into x̂_1, a leak only the no-rain loss
+    (r_1 -> 0) closes.
+
+    Returns the codes and images the losses need:
+        b_rainy, r_rainy, b_clean, r_clean   round-1 codes            (B, C/2, H/4, W/4)
+        swapped   x̂'_12 = G(b'_1 ⊕ r'_2)     rain of the partner      (B, 3, H, W)
+        derained  x̂_1   = G(b'_1 ⊕ r_1)      no-rain code of the twin (or 0)
+        recon_clean x̃_1 = G(b_1 ⊕ r_1)       self-reconstruction
+        b_swapped, b_derained                round-2 background codes
+        cycled    x̃'_1  = G(b̂'_1 ⊕ r̂'_1)    rain swapped back        ≈ x'_1
+    """
+    n = rainy.shape[0]
+    f = encoder(torch.cat([rainy, clean]))                   # (2B, C, h, w)
+    b_rainy, r_rainy = split_codes(f[:n])
+    b_clean, r_clean = split_codes(f[n:])
+    r_partner = torch.roll(r_rainy, shifts=-shift, dims=0)   # [i] = r'[i + shift]
+    if derain_code not in ("twin", "zero"):
+        raise ValueError(f"derain_code must be 'twin' or 'zero', got {derain_code!r}")
+    r_none = r_clean if derain_code == "twin" else torch.zeros_like(r_clean)
+
+    # Round 1: the three syntheses share one generator call (instance norm is per sample).
+    g1 = generator(torch.cat([join_codes(b_rainy, r_partner),
+                              join_codes(b_rainy, r_none),
+                              join_codes(b_clean, r_clean)]))  # (3B, 3, H, W)
+    swapped, derained, recon_clean = g1[:n], g1[n:2 * n], g1[2 * n:]
+
+    # Round 2: re-encode, then give each background its own rain back. swapped[j] carries
+    # the rain of pair j + shift, so pair i's rain sits in r_sw[i - shift].
+    f2 = encoder(torch.cat([swapped, derained]))             # (2B, C, h, w)
+    b_swapped, r_sw = split_codes(f2[:n])
+    b_derained, _ = split_codes(f2[n:])
+    r_back = torch.roll(r_sw, shifts=shift, dims=0)
+    cycled = generator(join_codes(b_swapped, r_back))        # (B, 3, H, W)
+    return {"b_rainy": b_rainy, "r_rainy": r_rainy, "b_clean": b_clean, "r_clean": r_clean,
+            "swapped": swapped, "derained": derained, "recon_clean": recon_clean,
+            "b_swapped": b_swapped, "b_derained": b_derained, "cycled": cycled}
+
+
+def discriminator_losses(disc_b: torch.nn.Module, disc_r: torch.nn.Module,
+                         out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor,
+                         *, gan: str) -> dict[str, torch.Tensor]:
+    """D_B: clean real vs derained fake; D_R: rainy real vs rain-swapped + round-2 fakes.
+
+    The fakes are detached: this step trains only the discriminators.
+    """
+    fake_clean = out["derained"].detach()
+    fake_rainy = torch.cat([out["swapped"], out["cycled"]]).detach()
+    d_b = discriminator_loss(gan, disc_b(clean), disc_b(fake_clean))
+    d_r = discriminator_loss(gan, disc_r(rainy), disc_r(fake_rainy))
+    return {"total": d_b + d_r, "d_b": d_b, "d_r": d_r}

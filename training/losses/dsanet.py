@@ -1,0 +1,67 @@
+"""DSANet's generator-side loss terms (thesis names) and their weights.
+
+With a batch of B pairs where pair i is crossed with pair i+shift (see
+training.dsanet.step), each term below is a mean over the batch:
+
+- feature (MSE): rainy background code follows its clean twin's, ‖b'_i − sg(b_i)‖²; the
+  background codes re-extracted in round 2 stay with round 1: ‖b̂'_i − sg(b'_i)‖² for the
+  rain-swapped image and ‖b̂_i − sg(b_i)‖² for the derained one.
+- background (L1): ‖x̂_i − x_i‖₁, derained intermediate vs clean twin.
+- adversarial: D_B on derained images, D_R on rain-swapped and round-2 images.
+- reconstruction (L1), the thesis's four terms: ‖x̃'_i − x'_i‖₁ (round two swaps the rain
+  back) and ‖x̃_i − x_i‖₁ with x̃_i = G(b_i ⊕ r_i) (self-reconstruction of the clean image);
+  summed over i ∈ {1, 2} in the thesis, averaged over the batch here (a constant factor).
+- no-rain (MSE, ours): ‖r_i‖², pulls the rain code of clean images to zero. The thesis
+  derains with the clean twin's rain code, which does not exist at inference; pinning it to
+  zero makes "no rain" a known code, so derain() and the runtime use G(b' ⊕ 0).
+
+The thesis gives no weights; the defaults in LossConfig are ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from training.losses.gan import generator_adv_loss
+
+
+@dataclass
+class LossConfig:
+    """Loss form and weights: total = feat·L_feat + bg·L_bg + adv·L_adv + rec·L_rec + norain·L_norain."""
+
+    gan: Literal["bce", "lsgan", "hinge"] = "bce"
+    feat: float = 1.0
+    bg: float = 10.0
+    adv: float = 1.0
+    rec: float = 10.0
+    norain: float = 1.0
+
+
+def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor,
+                     disc_b: torch.nn.Module, disc_r: torch.nn.Module,
+                     *, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    """All generator-side terms and their weighted sum under "total".
+
+    Args:
+        out: the tensors of training.dsanet.step.forward_dsanet.
+        rainy, clean: (B, 3, H, W) the input pairs.
+        disc_b, disc_r: the discriminators (plain modules; their parameters frozen by the caller).
+    """
+    sg = torch.Tensor.detach
+    feat = (F.mse_loss(out["b_rainy"].float(), sg(out["b_clean"]).float())
+            + F.mse_loss(out["b_swapped"].float(), sg(out["b_rainy"]).float())
+            + F.mse_loss(out["b_derained"].float(), sg(out["b_clean"]).float()))
+    bg = F.l1_loss(out["derained"].float(), clean.float())
+    rec = (F.l1_loss(out["cycled"].float(), rainy.float())
+           + F.l1_loss(out["recon_clean"].float(), clean.float()))
+    norain = out["r_clean"].float().pow(2).mean()
+    adv_b = generator_adv_loss(cfg.gan, disc_b(out["derained"]))
+    adv_r = generator_adv_loss(cfg.gan, disc_r(torch.cat([out["swapped"], out["cycled"]])))
+    total = (cfg.feat * feat + cfg.bg * bg + cfg.adv * (adv_b + adv_r)
+             + cfg.rec * rec + cfg.norain * norain)
+    return {"total": total, "feat": feat, "bg": bg, "rec": rec, "norain": norain,
+            "adv_b": adv_b, "adv_r": adv_r}
