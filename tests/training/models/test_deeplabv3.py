@@ -19,7 +19,6 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-
 def _bn(prefix: str, c: int) -> dict[str, tuple[int, ...]]:
     return {f"{prefix}.weight": (c,), f"{prefix}.bias": (c,), f"{prefix}.running_mean": (c,),
             f"{prefix}.running_var": (c,), f"{prefix}.num_batches_tracked": ()}

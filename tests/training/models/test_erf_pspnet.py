@@ -18,7 +18,6 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-
 def test_erfnet_encoder_structure():
     model = ERFPSPNet(num_classes=19)
     blocks = [m for m in model.encoder.layers if isinstance(m, NonBottleneck1d)]
