@@ -29,6 +29,10 @@ setup(
     entry_points={
         "console_scripts": [
             # name = module:function; every module named here exists in rain_seg_ros/.
+            "segmentation_node = rain_seg_ros.nodes.segmentation_node:main",
+            "weather_node = rain_seg_ros.nodes.weather_node:main",
+            "rain_seg_bringup = rain_seg_ros.nodes.bringup:main",
+            "replay_eval = rain_seg_ros.replay.replay_eval:main",
         ],
     },
 )

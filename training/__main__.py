@@ -16,6 +16,8 @@ from rain_seg_ros.cli import dispatch
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate-scenes": ("training.commands.generate_scenes",
                         "procedural driving scenes: clean/rain/night twins, labels, depth"),
+    "make-drive-bag": ("training.commands.make_drive_bag",
+                       "a short procedural rainy drive as a rosbag2 (camera + ground-truth masks)"),
     "dataset-info": ("training.commands.dataset_info",
                      "sample count and class pixel counts of a dataset split (JSON)"),
     "evaluate-masks": ("training.commands.evaluate_masks",

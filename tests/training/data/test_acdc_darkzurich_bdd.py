@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label
-from data_layouts import LABEL_IDS, write_ids, write_rgb
 
 from training.data import DatasetLayoutError, build_dataset
+
+from .data_layouts import LABEL_IDS, write_ids, write_rgb
 
 TRAIN_IDS = np.array(list(range(19)) + [255], dtype=np.uint8)
 

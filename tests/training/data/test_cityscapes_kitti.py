@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import id2label
-from data_layouts import LABEL_IDS, H, W, write_cityscapes, write_ids, write_rgb
 from PIL import Image
 
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, TRAIN_ID_TO_LABEL_ID
 from training.data import DatasetContentError, DatasetLayoutError, build_dataset
 from training.data.cityscapes import label_id_to_train_id_lut
+
+from .data_layouts import LABEL_IDS, H, W, write_cityscapes, write_ids, write_rgb
 
 
 def to_train_ids(label_ids: np.ndarray) -> np.ndarray:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 from cityscapesscripts.helpers.labels import id2label
-from data_layouts import H, W, write_cityscapes, write_rain100_plain, write_rgb
 
 from training.commands import dataset_info
+
+from .data_layouts import H, W, write_cityscapes, write_rain100_plain, write_rgb
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.utils.data
-from data_layouts import write_cityscapes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from training.data import build_dataset
 from training.data.transforms import ResizeSeg, SegAugmentConfig, build_seg_transform
+
+from .data_layouts import write_cityscapes
 
 H, W, BLOCK = 96, 160, 16
 BLOCK_VALUES = 4 * np.random.default_rng(0).permutation((H // BLOCK) * (W // BLOCK)) + 1  # sparse ids

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from data_layouts import H, W, write_rain100_official, write_rain100_plain, write_rgb, write_side_by_side
 
 from training.data import DatasetContentError, DatasetLayoutError, build_dataset
+
+from .data_layouts import H, W, write_rain100_official, write_rain100_plain, write_rgb, write_side_by_side
 
 
 def hwc(tensor: torch.Tensor) -> np.ndarray:

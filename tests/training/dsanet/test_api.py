@@ -5,12 +5,13 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from dsanet_helpers import LookupEncoder, LookupGenerator, const_images, tiny_checkpoint, write_png
 from safetensors.torch import save_file
 
 from training.dsanet.api import DSANet
 from training.dsanet.bank import build_rain_bank, load_rain_bank, save_rain_bank
 from training.engine.checkpoint import CheckpointError
+
+from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images, tiny_checkpoint, write_png
 
 
 def _mock():

@@ -5,9 +5,10 @@ import json
 
 import numpy as np
 import pytest
-from dsanet_helpers import TINY, write_png
 
 from training.__main__ import main as training_main
+
+from .dsanet_helpers import TINY, write_png
 
 
 @pytest.fixture

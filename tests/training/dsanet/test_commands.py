@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from dsanet_helpers import tiny_checkpoint, write_png
 from PIL import Image
 
 from training.commands import derain as derain_cmd
 from training.commands import rainify as rainify_cmd
+
+from .dsanet_helpers import tiny_checkpoint, write_png
 
 STEMS = ["synth_000000_000000", "synth_000000_000001", "synth_000001_000000"]
 

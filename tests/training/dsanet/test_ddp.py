@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 import torch
-from dsanet_helpers import TINY, TinyPairs
 
 from training.dsanet.config import DSANetTrainConfig
 from training.dsanet.trainer import train
 from training.engine.checkpoint import load_state_dicts
 from training.engine.config import resolve_config
+
+from .dsanet_helpers import TINY, TinyPairs
 
 REPO = Path(__file__).resolve().parents[3]
 

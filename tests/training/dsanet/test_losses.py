@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 import torch
-from dsanet_helpers import LookupEncoder, LookupGenerator, const_images
 
 from training.dsanet.step import forward_dsanet
 from training.losses.dsanet import LossConfig, generator_losses
 from training.losses.gan import discriminator_loss, generator_adv_loss
+
+from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images
 
 REAL = np.array([2.0, -0.5, 0.3, 1.5])
 FAKE = np.array([-1.0, 0.7, -2.0, 0.1])

@@ -1,9 +1,10 @@
 """The pairing of the DSANet step, read off mock networks whose codes are pixel values."""
 
 import torch
-from dsanet_helpers import LookupEncoder, LookupGenerator, const_images
 
 from training.dsanet.step import discriminator_losses, forward_dsanet
+
+from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images
 
 
 def _codes(img):

@@ -4,12 +4,13 @@ import json
 
 import pytest
 import torch
-from dsanet_helpers import TINY, TinyPairs
 
 import training.dsanet.trainer as trainer
 from training.dsanet.config import DSANetTrainConfig
 from training.engine.checkpoint import load_state_dicts, read_metadata
 from training.engine.config import resolve_config
+
+from .dsanet_helpers import TINY, TinyPairs
 
 
 def _cfg(out_dir, *extra):

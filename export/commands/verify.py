@@ -1,0 +1,100 @@
+"""`python -m export verify`: run an exported model and its PyTorch checkpoint on the same inputs.
+
+Inputs are random images and, with --images, real ones, all through the runtime's
+preprocessing (the sidecar's). Prints the max absolute and relative error and, for
+segmenters, the label (argmax) agreement; exits 1 when a tolerance is exceeded.
+DSANet generators are fed the PyTorch encoder's features of the same images.
+
+Example:
+    python -m export verify --model artifacts/segformer.onnx --checkpoint runs/segformer \
+        --images data/cityscapes/leftImg8bit/val --max-images 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from export.commands.onnx import EXPORT_ERRORS
+from export.parity import EMPTY, ParityReport, compare
+from rain_seg_ros.artifact import load_artifact
+from rain_seg_ros.backends import BACKENDS, open_backend
+from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
+from training.engine.checkpoint import file_sha256, load_modules, resolve_checkpoint
+
+MODULE_OF_TASK = {"segmentation": "model", "dsanet_encoder": "encoder", "dsanet_generator": "generator"}
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export verify", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, type=Path, help="exported .onnx/.pt2/.engine with sidecar")
+    parser.add_argument("--checkpoint", required=True, help="the checkpoint it was exported from")
+    parser.add_argument("--images", type=Path, help="folder of real images to compare on as well")
+    parser.add_argument("--max-images", type=int, default=8, help="real images used (default %(default)s)")
+    parser.add_argument("--num-random", type=int, default=4, help="random images (default %(default)s)")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS)
+    parser.add_argument("--device", default="cpu", help="device for the exported model (default cpu)")
+    parser.add_argument("--rtol", type=float, default=1e-3,
+                        help="max |diff| / max |reference| allowed (default %(default)s; ~1e-2 for fp16)")
+    parser.add_argument("--min-agreement", type=float, default=0.999,
+                        help="segmenters: min fraction of equal labels (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.num_random < 0 or args.max_images < 1 or args.rtol <= 0 or not 0 <= args.min_agreement <= 1:
+        parser.error("need --num-random >= 0, --max-images >= 1, --rtol > 0, 0 <= --min-agreement <= 1")
+    if not args.model.is_file():
+        parser.error(f"--model {args.model} does not exist")
+    try:
+        return run(args)
+    except EXPORT_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare and print; 0 when within tolerance, 1 when not."""
+    artifact = load_artifact(args.model)
+    name = MODULE_OF_TASK[artifact.task]
+    if artifact.source_checkpoint_sha256 != file_sha256(resolve_checkpoint(args.checkpoint)):
+        print("warning: the model's sidecar names another checkpoint (sha256 differs)", file=sys.stderr)
+    modules = load_modules(args.checkpoint, ["encoder", name] if name == "generator" else [name])
+
+    rng = np.random.default_rng(args.seed)
+    h, w = artifact.input_size
+    sources = {"random": [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(args.num_random)]}
+    if args.images:
+        sources["images"] = [read_rgb(p) for p in list_images(args.images, args.max_images)]
+    batch_size = artifact.input.shape[0] if isinstance(artifact.input.shape[0], int) else 2
+    labels_axis = 1 if artifact.task == "segmentation" else None
+
+    total = EMPTY
+    with open_backend(args.model, backend=args.backend, device=args.device) as runner:
+        print(f"verify {args.model} ({runner.name} on {runner.device}) against {args.checkpoint}")
+        for source, images in sources.items():
+            report: ParityReport = EMPTY
+            # a static-batch model needs full batches; a dynamic one takes the remainder too
+            last = len(images) if artifact.dynamic_batch else len(images) - batch_size + 1
+            for start in range(0, max(last, 0), batch_size):
+                batch, _ = preprocess(images[start:start + batch_size], artifact)
+                with torch.no_grad():
+                    x = torch.from_numpy(batch)
+                    if name == "generator":
+                        x = modules["encoder"](x)                  # generators take features
+                    reference = modules[name](x).numpy()
+                report = report.merge(compare(reference, runner.infer(x.numpy()), labels_axis))
+            if report.samples:
+                agree = f"  label agreement {report.agreement:.4%}" if report.agreement is not None else ""
+                print(f"  {source:<7} {report.samples:3d} samples  max abs {report.max_abs:.3e}  "
+                      f"max rel {report.max_rel:.3e}{agree}")
+            total = total.merge(report)
+    if total.samples == 0:
+        print(f"error: no full batch of {batch_size} inputs to compare", file=sys.stderr)
+        return 2
+    verdict = total.passed(args.rtol, args.min_agreement)
+    print(f"{'PASS' if verdict else 'FAIL'} (rtol {args.rtol:g}"
+          + (f", min agreement {args.min_agreement:.3%})" if labels_axis else ")"))
+    return 0 if verdict else 1

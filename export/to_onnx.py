@@ -1,0 +1,74 @@
+"""Export one nn.Module to ONNX: dynamo exporter -> onnxslim -> onnx.checker, sidecar next to it.
+
+Works on any module with one tensor input and one tensor output whose I/O is described by
+an Artifact (names and shapes; a non-int batch dim makes the batch dynamic).
+
+Example:
+    export_onnx(model.eval(), artifact, "out/segformer.onnx", opset=18)
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import torch
+
+from export.sidecar import merge_sidecar
+from rain_seg_ros.artifact import Artifact, write_artifact
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPSET = 18
+
+
+def example_input(artifact: Artifact, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """A random float32 tensor shaped like the artifact's input (dynamic batch -> `batch`)."""
+    shape = [batch if not isinstance(d, int) else d for d in artifact.input.shape]
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def dynamic_shapes(artifact: Artifact) -> tuple[dict[int, torch.export.Dim], ...] | None:
+    """torch.export dynamic_shapes for the artifact's input: named dims where the sidecar has names."""
+    dims = {i: torch.export.Dim(str(d), min=1, max=1024) for i, d in enumerate(artifact.input.shape)
+            if not isinstance(d, int)}
+    return (dims,) if dims else None
+
+
+def export_onnx(module: torch.nn.Module, artifact: Artifact, out: str | Path, opset: int = DEFAULT_OPSET,
+                slim: bool = True) -> Path:
+    """Export `module` to `out` (.onnx) and write its sidecar; returns the ONNX path.
+
+    Raises:
+        onnx.checker.ValidationError if the exported graph is invalid.
+    """
+    import onnx
+    import onnxslim
+
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise ValueError(f"ONNX output must end in .onnx, got {out}")
+    artifact = merge_sidecar(artifact, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    module = module.eval()
+    # batch 2 when the batch is dynamic: a batch of 1 lets the exporter specialise it to 1
+    x = example_input(artifact, batch=2 if artifact.dynamic_batch else 1)
+    with torch.no_grad():
+        program = torch.onnx.export(
+            module, (x,), dynamo=True, opset_version=opset, verbose=False,
+            input_names=[artifact.input.name], output_names=[artifact.output.name],
+            dynamic_shapes=dynamic_shapes(artifact))
+    if program is None:
+        raise RuntimeError("torch.onnx.export returned no program")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        program.save(str(raw))  # may spill large weights to external data in tmp; onnx.load pulls them back
+        model = onnx.load(str(raw))
+    if slim:
+        model = onnxslim.slim(model)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(out))
+    write_artifact(artifact, out)
+    log.info("wrote %s (%.1f MB) and its sidecar", out, out.stat().st_size / 1e6)
+    return out

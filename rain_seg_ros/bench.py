@@ -1,0 +1,220 @@
+"""`python -m rain_seg_ros.bench`: latency and throughput of exported segmenters per backend.
+
+For every model (an exported `.onnx`/`.pt2` stem with its sidecar) and backend, it times
+  bare  runner.infer on a preprocessed batch (the model alone, host<->device copies included)
+  e2e   Segmenter.segment_batch on uint8 RGB frames (preprocess + model + argmax/confidence/resize)
+and reports p50/p90/p99 latency, throughput, the model's FLOPs (torch.utils.flop_counter on
+the `.pt2` program, per image) and achieved GFLOP/s (bare p50). Machine facts (CPU model,
+cores, load average before/after) go into the Markdown and JSON outputs, since timings on a
+shared machine mean little without them. Models for it: `python -m export.bench_models`.
+
+Example:
+    python -m export.bench_models --out artifacts/bench --sizes 256x512 512x1024
+    python -m rain_seg_ros.bench --models artifacts/bench --backends onnxruntime torch \
+        --warmup 5 --iters 50 --out-dir docs/benchmarks --name cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rain_seg_ros.artifact import load_artifact
+from rain_seg_ros.segmenter import Segmenter
+
+SUFFIX = {"onnxruntime": ".onnx", "torch": ".pt2", "torch-fp16": ".pt2", "tensorrt": ".onnx"}
+
+
+@dataclass
+class Row:
+    model: str
+    resolution: str          # model input "HxW"
+    backend: str
+    device: str
+    batch: int
+    mode: str                # "bare" | "e2e"
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    throughput_ips: float    # images per second, from the mean latency
+    gflops: float | None     # per image
+    achieved_gflops_s: float | None
+
+
+def machine_facts() -> dict[str, object]:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    facts: dict[str, object] = {"cpu": cpu, "logical_cores": os.cpu_count(),
+                                "physical_cores": psutil.cpu_count(logical=False),
+                                "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                                "platform": platform.platform(), "python": platform.python_version()}
+    for name in ("torch", "onnxruntime"):
+        try:
+            facts[name] = __import__(name).__version__
+        except ImportError:
+            continue
+    import torch
+
+    facts["torch_threads"] = torch.get_num_threads()
+    if torch.cuda.is_available():
+        facts["gpu"] = torch.cuda.get_device_name(0)
+    return facts
+
+
+def count_flops(pt2_path: Path) -> float | None:
+    """FLOPs of one image through the .pt2 program (FlopCounterMode counts a multiply-add as 2)."""
+    if not pt2_path.is_file():
+        return None
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    artifact = load_artifact(pt2_path)
+    module = torch.export.load(str(pt2_path)).module()
+    shape = [1 if not isinstance(d, int) else d for d in artifact.input.shape]
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(torch.zeros(shape))
+    return counter.get_total_flops() / shape[0]
+
+
+def time_ms(fn: Callable[[], object], warmup: int, iters: int) -> np.ndarray:
+    for _ in range(warmup):
+        fn()
+    out = np.empty(iters)
+    for i in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        out[i] = (time.perf_counter() - t0) * 1e3
+    return out
+
+
+def make_row(setting: dict[str, Any], mode: str, times: np.ndarray, flops: float | None) -> Row:
+    """A Row from latencies in ms; setting holds model, resolution, backend, device and batch."""
+    p50, p90, p99 = (float(v) for v in np.percentile(times, [50, 90, 99]))
+    mean = float(times.mean())
+    batch = int(setting["batch"])
+    gflops = flops / 1e9 if flops is not None else None
+    achieved = gflops * batch / (p50 / 1e3) if gflops is not None and mode == "bare" else None
+    return Row(**setting, mode=mode, p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=mean,
+               throughput_ips=batch / (mean / 1e3), gflops=gflops, achieved_gflops_s=achieved)
+
+
+def bench_model(stem: Path, backend: str, *, device: str, batch: int, warmup: int, iters: int,
+                flops: float | None) -> list[Row]:
+    """Bare and end-to-end rows for one model file stem and one backend."""
+    path = stem.with_suffix(SUFFIX[backend])
+    half = backend == "torch-fp16"
+    with Segmenter(path, backend="torch" if half else backend, device=device,
+                   precision="fp16" if half else "auto") as seg:
+        art = seg.artifact
+        h, w = art.input_size
+        if not art.dynamic_batch and art.input.shape[0] != batch:
+            raise ValueError(f"{path.name} has a static batch of {art.input.shape[0]}, asked for {batch}")
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, 3, h, w)).astype(np.float32)
+        frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(batch)]
+        name = re.sub(r"-\d+x\d+$", "", stem.name)   # "segformer-b0-256x512" -> "segformer-b0"
+        bare = time_ms(lambda: seg.runner.infer(x), warmup, iters)
+        e2e = time_ms(lambda: seg.segment_batch(frames), warmup, iters)
+        setting = {"model": name, "resolution": f"{h}x{w}", "backend": backend,
+                   "device": seg.runner.device, "batch": batch}
+        return [make_row(setting, mode, t, flops) for mode, t in (("bare", bare), ("e2e", e2e))]
+
+
+def find_models(paths: list[Path]) -> list[Path]:
+    """Model stems (path without suffix) of segmentation artifacts in the given files/folders."""
+    files: list[Path] = []
+    for p in paths:
+        files += sorted(p.glob("*.onnx")) + sorted(p.glob("*.pt2")) if p.is_dir() else [p]
+    stems = sorted({f.with_suffix("") for f in files if f.suffix in (".onnx", ".pt2")})
+    return [s for s in stems if load_artifact(s.with_suffix(".json")).task == "segmentation"]
+
+
+def to_markdown(rows: list[Row], facts: dict[str, object], command: str) -> str:
+    lines = ["# Segmenter inference benchmark", "", f"Command: `{command}`", "",
+             "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()), "",
+             "| model | input | backend | device | batch | mode | p50 ms | p90 ms | p99 ms | img/s "
+             "| GFLOPs/img | GFLOP/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        gf = f"{r.gflops:.2f}" if r.gflops is not None else "-"
+        ach = f"{r.achieved_gflops_s:.1f}" if r.achieved_gflops_s is not None else "-"
+        lines.append(f"| {r.model} | {r.resolution} | {r.backend} | {r.device} | {r.batch} | {r.mode} | "
+                     f"{r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.throughput_ips:.2f} | "
+                     f"{gf} | {ach} |")
+    lines += ["", "bare = model only on a preprocessed batch; e2e = preprocess + model + postprocess "
+              "(argmax, confidence, resize back) on uint8 frames of the model's size. "
+              "GFLOP/s from bare p50."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rain_seg_ros.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", type=Path, required=True, help="model files or folders")
+    parser.add_argument("--backends", nargs="+", default=["onnxruntime", "torch"], choices=sorted(SUFFIX))
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--iters", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
+    parser.add_argument("--out-dir", type=Path, default=Path("docs/benchmarks"))
+    parser.add_argument("--name", default="results", help="output file stem (NAME.md, NAME.json)")
+    args = parser.parse_args(argv)
+    if args.batch < 1 or args.iters < 1 or args.warmup < 0:
+        parser.error("need --batch >= 1, --iters >= 1, --warmup >= 0")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    stems = find_models(args.models)
+    if not stems:
+        parser.error(f"no exported segmentation models in {args.models}")
+    load_before = os.getloadavg()
+    rows: list[Row] = []
+    from tqdm import tqdm
+
+    for stem in tqdm(stems, desc="models", unit="model"):
+        flops = count_flops(stem.with_suffix(".pt2"))
+        for backend in args.backends:
+            if not stem.with_suffix(SUFFIX[backend]).is_file():
+                continue
+            rows += bench_model(stem, backend, device=args.device, batch=args.batch, warmup=args.warmup,
+                                iters=args.iters, flops=flops)
+    facts = machine_facts()
+    facts["loadavg_before"] = [round(v, 2) for v in load_before]
+    facts["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
+    facts["warmup"], facts["iters"] = args.warmup, args.iters
+    command = "python -m rain_seg_ros.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / f"{args.name}.json").write_text(
+        json.dumps({"command": command, "machine": facts, "rows": [asdict(r) for r in rows]}, indent=2)
+        + "\n")
+    markdown = to_markdown(rows, facts, command)
+    (args.out_dir / f"{args.name}.md").write_text(markdown)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""ROS-free runtime statistics for the nodes: rates, latency percentiles, counters.
+
+The nodes feed a `NodeStats` from their callback and worker threads and turn
+`NodeStats.snapshot()` into a diagnostic_msgs/DiagnosticStatus once a second.
+
+    >>> stats = NodeStats(backend="onnxruntime")
+    >>> stats.frame_received(now_s=0.0); stats.frame_published(latency_ms=12.0, now_s=0.01)
+    >>> stats.snapshot(now_s=1.0)["latency_p50_ms"]
+    '12.00'
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+
+import numpy as np
+
+
+class RateMeter:
+    """Events per second over a sliding window of `window_s` seconds.
+
+    The last two events are always kept so that slow streams (one frame every few seconds)
+    still report their rate; a stream silent for longer than the window or two periods
+    reports 0.
+    """
+
+    def __init__(self, window_s: float = 5.0) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def tick(self, now_s: float) -> None:
+        self._times.append(now_s)
+        self._trim(now_s)
+
+    def rate_hz(self, now_s: float) -> float:
+        self._trim(now_s)
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        if span <= 0:
+            return 0.0
+        rate = (len(self._times) - 1) / span
+        if now_s - self._times[-1] > max(self.window_s, 2.0 / rate):
+            return 0.0  # stalled
+        return rate
+
+    def _trim(self, now_s: float) -> None:
+        while len(self._times) > 2 and self._times[0] < now_s - self.window_s:
+            self._times.popleft()
+
+
+class Percentiles:
+    """The last `capacity` samples of a quantity, with percentiles on demand (bounded memory)."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._values: deque[float] = deque(maxlen=capacity)
+
+    def add(self, value: float) -> None:
+        self._values.append(float(value))
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def percentiles(self, qs: tuple[float, ...] = (50, 95, 99)) -> dict[float, float]:
+        if not self._values:
+            return {q: float("nan") for q in qs}
+        values = np.percentile(np.fromiter(self._values, dtype=np.float64), qs)
+        return dict(zip(qs, (float(v) for v in values)))
+
+    def mean(self) -> float:
+        return float(np.mean(self._values)) if self._values else float("nan")
+
+
+COUNTERS = ("received", "published", "dropped", "bad_frame", "processing_error", "bad_parameter")
+TROUBLE = ("bad_frame", "processing_error", "bad_parameter")
+
+
+class NodeStats:
+    """Thread-safe counters, rates and latencies of one node.
+
+    Counters used by the nodes: received, published, dropped (a newer frame replaced one
+    still waiting), bad_frame (CodecError), processing_error, bad_parameter.
+    """
+
+    def __init__(self, backend: str = "", window_s: float = 5.0) -> None:
+        self.backend = backend
+        self.counts: Counter[str] = Counter()
+        self.input_rate = RateMeter(window_s)
+        self.output_rate = RateMeter(window_s)
+        self.latency_ms = Percentiles()
+        self.stage_ms: dict[str, Percentiles] = {}
+        self.last_error = ""
+        self._troubled_at_last_level = 0
+        self._lock = threading.Lock()
+
+    def count(self, name: str, n: int = 1, error: str | None = None) -> None:
+        with self._lock:
+            self.counts[name] += n
+            if error is not None:
+                self.last_error = f"{name}: {error}"[:300]
+
+    def frame_received(self, now_s: float | None = None) -> None:
+        with self._lock:
+            self.counts["received"] += 1
+            self.input_rate.tick(time.monotonic() if now_s is None else now_s)
+
+    def frame_published(self, latency_ms: float, stages_ms: dict[str, float] | None = None,
+                        now_s: float | None = None) -> None:
+        """One frame went out; `latency_ms` runs from receipt to the end of publishing."""
+        with self._lock:
+            self.counts["published"] += 1
+            self.output_rate.tick(time.monotonic() if now_s is None else now_s)
+            self.latency_ms.add(latency_ms)
+            for stage, ms in (stages_ms or {}).items():
+                self.stage_ms.setdefault(stage, Percentiles()).add(ms)
+
+    def snapshot(self, now_s: float | None = None) -> dict[str, str]:
+        """Key/value strings for a DiagnosticStatus (values formatted, units in the keys)."""
+        now_s = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            p = self.latency_ms.percentiles()
+            values: dict[str, str] = {
+                "backend": self.backend,
+                "input_rate_hz": f"{self.input_rate.rate_hz(now_s):.2f}",
+                "output_rate_hz": f"{self.output_rate.rate_hz(now_s):.2f}",
+                "latency_p50_ms": f"{p[50]:.2f}",
+                "latency_p95_ms": f"{p[95]:.2f}",
+                "latency_p99_ms": f"{p[99]:.2f}",
+                "latency_mean_ms": f"{self.latency_ms.mean():.2f}",
+            }
+            for stage, samples in sorted(self.stage_ms.items()):
+                values[f"{stage}_mean_ms"] = f"{samples.mean():.2f}"
+            for name in COUNTERS:
+                values[name] = str(self.counts[name])
+            values.update({k: str(v) for k, v in sorted(self.counts.items()) if k not in values})
+            received = self.counts["received"]
+            values["drop_rate"] = f"{self.counts['dropped'] / received:.4f}" if received else "0.0000"
+            values["last_error"] = self.last_error
+        return values
+
+    def level(self) -> int:
+        """diagnostic_msgs level: 1 (WARN) if bad input or errors arrived since the last call, else 0."""
+        with self._lock:
+            troubled = sum(self.counts[name] for name in TROUBLE)
+            level = 1 if troubled > self._troubled_at_last_level else 0
+            self._troubled_at_last_level = troubled
+        return level

@@ -1,0 +1,120 @@
+"""rain_seg_bringup: start the perception graph without ROS launch tooling.
+
+    rain_seg_bringup --params config/perception.yaml --model model.onnx --camera-topic /camera/image_raw
+    rain_seg_bringup --params config/perception.yaml --model model.onnx --weather --weather-mode derain
+
+Same graph, arguments and params file as `ros2 launch rain_seg_ros perception.launch.py`, but
+in ONE process: both nodes spin in a MultiThreadedExecutor (each node also runs its own
+inference worker thread, so neither blocks the other's callbacks). Use launch, or run
+`segmentation_node` / `weather_node` as separate executables, for separate processes.
+
+Wiring: camera -> [weather_node -> weather_node/image] -> segmentation_node -> ~/mask ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import rclpy
+import rclpy.executors
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+
+from rain_seg_ros.nodes.common import ModelLoadError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rain_seg_bringup", description=__doc__.split("\n")[0])
+    parser.add_argument("--params", type=Path, help="ROS params YAML (config/perception.yaml)")
+    parser.add_argument("--camera-topic", default="image", help="camera image topic (without /compressed)")
+    parser.add_argument("--compressed", action="store_true", help="subscribe <camera-topic>/compressed")
+    parser.add_argument("--model", help="segmentation model; overrides model_path from --params")
+    parser.add_argument("--backend", help="auto | onnxruntime | torch | tensorrt; overrides --params")
+    parser.add_argument("--weather", action="store_true", help="run weather_node in front of the segmenter")
+    parser.add_argument("--weather-mode", help="passthrough | derain | rainify; overrides --params")
+    parser.add_argument("--weather-model", help="DSANet encoder export for weather_node; overrides --params")
+    parser.add_argument("--namespace", default="", help="namespace for both nodes")
+    # NAME=VALUE, not NAME:=VALUE: rclpy strips "a:=b" words from argv as legacy remappings
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra segmentation_node parameter, e.g. qos_reliability=reliable (repeatable)")
+    return parser
+
+
+def node_args(params: Path | None, remaps: dict[str, str], overrides: dict[str, object]) -> list[str]:
+    """ROS command-line arguments for one node: params file, then overrides, then remappings."""
+    args = ["--ros-args"]
+    if params is not None:
+        args += ["--params-file", str(params)]
+    for key, value in overrides.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        args += ["-p", f"{key}:={text}"]
+    for src, dst in remaps.items():
+        args += ["-r", f"{src}:={dst}"]
+    return args
+
+
+def build_nodes(opts: argparse.Namespace) -> list[Node]:
+    """The graph's nodes, wired as the launch file wires them (import here: these load models)."""
+    from rain_seg_ros.nodes.segmentation_node import SegmentationNode
+    from rain_seg_ros.nodes.weather_node import WeatherNode
+
+    camera = opts.camera_topic
+    suffix = "/compressed" if opts.compressed else ""
+    nodes: list[Node] = []
+    seg_input = f"{camera}{suffix}"
+    seg_overrides: dict[str, object] = {"compressed_input": opts.compressed}
+    if opts.weather:
+        weather_overrides: dict[str, object] = {"compressed_input": opts.compressed}
+        if opts.weather_mode:
+            weather_overrides["mode"] = opts.weather_mode
+        if opts.weather_model:
+            weather_overrides["model_path"] = opts.weather_model
+        remaps = {f"image{suffix}": f"{camera}{suffix}"}
+        nodes.append(WeatherNode(namespace=opts.namespace,
+                                 cli_args=node_args(opts.params, remaps, weather_overrides)))
+        seg_input, seg_overrides["compressed_input"] = "weather_node/image", False  # weather answers raw
+    if opts.model:
+        seg_overrides["model_path"] = opts.model
+    if opts.backend:
+        seg_overrides["backend"] = opts.backend
+    for item in opts.param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"rain_seg_bringup: --param wants NAME=VALUE, got {item!r}")
+        seg_overrides[name] = value
+    seg_remaps = {"image/compressed" if seg_overrides["compressed_input"] else "image": seg_input}
+    nodes.append(SegmentationNode(namespace=opts.namespace,
+                                  cli_args=node_args(opts.params, seg_remaps, seg_overrides)))
+    return nodes
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = build_parser().parse_args(rclpy.utilities.remove_ros_args(sys.argv)[1:] if argv is None else argv)
+    if opts.params is not None and not opts.params.is_file():
+        print(f"rain_seg_bringup: params file {opts.params} not found", file=sys.stderr)
+        return 2
+    rclpy.init()
+    nodes: list[Node] = []
+    executor = MultiThreadedExecutor(num_threads=4)
+    try:
+        nodes = build_nodes(opts)
+        for node in nodes:
+            executor.add_node(node)
+        executor.spin()
+    except ModelLoadError as err:
+        print(f"rain_seg_bringup: {err}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""A worker thread that always processes the newest frame (ROS-free, used by both nodes).
+
+The subscription callback only hands the message over; decoding and inference run here so
+the executor never blocks. If a frame is still waiting when a newer one arrives, the older
+one is dropped and reported through `on_drop` (a node counts it in its diagnostics).
+
+    >>> done = []
+    >>> worker = LatestFrameWorker(done.append, on_drop=lambda: None)
+    >>> worker.start(); worker.submit(1); worker.stop()
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class LatestFrameWorker:
+    def __init__(self, process: Callable[[Any], None], on_drop: Callable[[], None],
+                 min_period_s: Callable[[], float] = lambda: 0.0, name: str = "frame_worker") -> None:
+        self._process = process
+        self._on_drop = on_drop
+        self._min_period_s = min_period_s  # read each frame: max_rate_hz can change at run time
+        self._cond = threading.Condition()
+        self._item: Any = None
+        self._has_item = False
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, item: Any) -> None:
+        with self._cond:
+            if self._has_item:
+                self._on_drop()
+            self._item, self._has_item = item, True
+            self._cond.notify()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Finish the frame in progress (if any), then end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        last_start = -float("inf")
+        while True:
+            with self._cond:
+                while not self._has_item and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+            # Rate limit: wait out the period; frames arriving meanwhile replace the waiting one.
+            wait_s = last_start + self._min_period_s() - time.monotonic()
+            if wait_s > 0:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._stopping, timeout=wait_s)
+            with self._cond:
+                if self._stopping:
+                    return
+                item, self._item, self._has_item = self._item, None, False
+            last_start = time.monotonic()
+            self._process(item)

@@ -1,0 +1,176 @@
+"""weather_node: derain or rainify camera frames in front of the segmenter (or pass them through).
+
+    ros2 run rain_seg_ros weather_node --ros-args -p mode:=rainify -p intensity:=0.7 \
+        -p model_path:=artifacts/dsanet_encoder.onnx
+
+Subscribes `image` (or `image/compressed`), publishes `~/image` in the input's encoding
+(compressed input is answered with rgb8) and with the input header, plus `/diagnostics`.
+`mode`, `intensity` and `rain_style` can be changed while running.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import rclpy
+import rclpy.executors
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CompressedImage, Image
+
+from rain_seg_ros.codec import CodecError, fill_image_msg, imgmsg_to_rgb, rgb_to_image_fields
+from rain_seg_ros.compressed import compressed_to_rgb
+from rain_seg_ros.diagnostics import NodeStats
+from rain_seg_ros.nodes.common import (
+    QOS_PARAMS,
+    ModelLoadError,
+    Param,
+    declare_params,
+    diagnostics_message,
+    qos_from_params,
+)
+from rain_seg_ros.nodes.latest_frame import LatestFrameWorker
+
+MODES = ("passthrough", "derain", "rainify")
+PARAMS = (
+    Param("mode", "passthrough", "What to do to each frame.", choices=MODES),
+    Param("intensity", 0.5, "Rain intensity for rainify (0 = none, 1 = strongest in the bank).", 0.0, 1.0),
+    Param("rain_style", -1, "Index of the rain code in the bank for rainify (-1 = a random one per frame).",
+          -1, 100000),
+    Param("model_path", "", "Exported DSANet encoder (.onnx/.pt2/.engine); its sidecar names the generator "
+          "and the rain-code bank next to it. Empty: passthrough only.", read_only=True),
+    Param("backend", "auto", "Inference backend.", read_only=True,
+          choices=("auto", "onnxruntime", "torch", "tensorrt")),
+    Param("device", "auto", "Device for the backend: auto, cpu, cuda or cuda:N.", read_only=True),
+    Param("engine_cache_dir", "", "Where TensorRT engines are cached (empty: next to the model).",
+          read_only=True),
+    Param("compressed_input", False, "Subscribe image/compressed instead of image.", read_only=True),
+    Param("max_rate_hz", 0.0, "Upper bound on processed frames per second (0 = as fast as possible).",
+          0.0, 1000.0),
+    *QOS_PARAMS,
+)
+
+
+class WeatherNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("weather_node", **kwargs)
+        self.stats = NodeStats()
+        self.params = declare_params(self, PARAMS, self.stats)
+        self.model = self._open_model() if self.params["model_path"] else None
+        if self.model is None and self.params["mode"] != "passthrough":
+            raise ModelLoadError(f"mode {self.params['mode']!r} needs model_path (a DSANet encoder export)")
+        self.stats.backend = self.model.encoder.name if self.model is not None else "none"
+        self.add_on_set_parameters_callback(self.parameters_callback)
+
+        self.pub = self.create_publisher(Image, "~/image", qos_from_params(self.params, prefix="output_"))
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.worker = LatestFrameWorker(self._process, on_drop=lambda: self.stats.count("dropped"),
+                                        min_period_s=self._min_period_s, name="weather_worker")
+        in_qos = qos_from_params(self.params)
+        if self.params["compressed_input"]:
+            self.sub = self.create_subscription(CompressedImage, "image/compressed", self.image_callback,
+                                                in_qos)
+        else:
+            self.sub = self.create_subscription(Image, "image", self.image_callback, in_qos)
+        self.diag_timer = self.create_timer(1.0, self.diagnostics_callback)
+        self.rng = np.random.default_rng()
+        self.worker.start()
+        self.get_logger().info(f"weather mode {self.params['mode']} on {self.sub.topic_name}")
+
+    def _open_model(self) -> Any:
+        from rain_seg_ros.weather import WeatherModel  # heavy: backends
+
+        p = self.params
+        try:
+            return WeatherModel(p["model_path"], backend=p["backend"], device=p["device"],
+                                engine_cache_dir=p["engine_cache_dir"] or None)
+        except Exception as err:  # any failure here means: this model cannot be served
+            raise ModelLoadError(f"cannot load DSANet model {p['model_path']!r}: {err}") from err
+
+    def parameters_callback(self, params: list[Parameter]) -> SetParametersResult:
+        """Live changes: refuse an unknown mode, or derain/rainify without a model."""
+        for p in params:
+            needs_model = p.value != "passthrough" and self.model is None
+            if p.name == "mode" and (p.value not in MODES or needs_model):
+                self.stats.count("bad_parameter", error=f"mode={p.value!r}")
+                reason = f"mode must be one of {MODES} (derain/rainify need a model)"
+                return SetParametersResult(successful=False, reason=reason)
+        return SetParametersResult(successful=True)
+
+    def _min_period_s(self) -> float:
+        rate = self.get_parameter("max_rate_hz").value
+        return 1.0 / rate if rate > 0 else 0.0
+
+    def image_callback(self, msg: Image | CompressedImage) -> None:
+        self.stats.frame_received()
+        self.worker.submit((msg, time.monotonic()))
+
+    def _process(self, item: tuple[Image | CompressedImage, float]) -> None:
+        msg, received_s = item
+        try:
+            if isinstance(msg, CompressedImage):
+                encoding, rgb = "rgb8", compressed_to_rgb(msg.format, msg.data)
+            else:
+                encoding, rgb = msg.encoding.lower(), imgmsg_to_rgb(msg)  # (H, W, 3) uint8
+        except CodecError as err:
+            self.stats.count("bad_frame", error=str(err))
+            self.get_logger().warning(f"skipping bad frame: {err}", throttle_duration_sec=5.0)
+            return
+        try:
+            out = self._apply(rgb)
+            fields = rgb_to_image_fields(out, encoding)
+            self.pub.publish(fill_image_msg(Image(), fields, msg.header))
+        except Exception as err:  # keep serving the next frame whatever one frame did
+            self.stats.count("processing_error", error=repr(err))
+            self.get_logger().error(f"processing failed: {err!r}", throttle_duration_sec=5.0)
+            return
+        self.stats.frame_published((time.monotonic() - received_s) * 1000)
+
+    def _apply(self, rgb: np.ndarray) -> np.ndarray:
+        mode = self.get_parameter("mode").value
+        if mode == "passthrough" or self.model is None:
+            return rgb
+        if mode == "derain":
+            return self.model.derain(rgb)
+        style = int(self.get_parameter("rain_style").value)
+        if style < 0:
+            style = int(self.rng.integers(self.model.num_styles))
+        elif style >= self.model.num_styles:
+            raise ValueError(f"rain_style {style} but the bank has {self.model.num_styles} styles")
+        return self.model.rainify(rgb, intensity=float(self.get_parameter("intensity").value), style=style)
+
+    def diagnostics_callback(self) -> None:
+        self.diag_pub.publish(diagnostics_message(self, self.stats, hardware_id=self.stats.backend))
+
+    def destroy_node(self) -> None:
+        self.worker.stop()
+        if self.model is not None:
+            self.model.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = WeatherNode()
+        rclpy.spin(node)
+    except ModelLoadError as err:
+        print(f"weather_node: {err}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

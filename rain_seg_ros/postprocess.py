@@ -1,0 +1,87 @@
+"""Model output -> results at the input image's resolution, shared by every backend.
+
+Segmentation: argmax over classes, softmax confidence of the winning class as uint8
+(0..255), optional low-confidence -> ignore index, crop of the letterbox padding, nearest
+resize of mask and confidence back to the input size (class ids must never be blended).
+Images (DSANet generator): [0, 1] float CHW -> uint8 RGB, bilinear resize back.
+
+Example:
+    masks = segmentation_from_logits(logits, frames, artifact)   # [(mask, confidence)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from rain_seg_ros.artifact import Artifact
+from rain_seg_ros.preprocess import Frame
+
+
+def argmax_confidence(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C, h, w) logits -> (h, w) uint8 class ids and (h, w) uint8 confidence = 255 * max softmax.
+
+    max softmax = exp(l_max) / sum_c exp(l_c) = 1 / sum_c exp(l_c - l_max), computed without
+    materialising the softmax.
+    """
+    if logits.ndim != 3:
+        raise ValueError(f"expected (C, h, w) logits, got shape {logits.shape}")
+    if logits.shape[0] > 256:
+        raise ValueError(f"{logits.shape[0]} classes do not fit a uint8 mask")
+    logits = logits.astype(np.float32, copy=False)
+    labels = logits.argmax(axis=0)                                    # (h, w)
+    top = np.take_along_axis(logits, labels[None], axis=0)            # (1, h, w)
+    denom = np.exp(logits - top).sum(axis=0)                          # (h, w), >= 1
+    confidence = np.rint(255.0 / denom).astype(np.uint8)
+    return labels.astype(np.uint8), confidence
+
+
+def _crop_and_resize(plane: np.ndarray, frame: Frame, interpolation: int) -> np.ndarray:
+    top, left, h, w = frame.box
+    crop = plane[top:top + h, left:left + w]
+    sh, sw = frame.src_hw
+    if crop.shape[:2] == (sh, sw):
+        return np.ascontiguousarray(crop)
+    return cv2.resize(crop, (sw, sh), interpolation=interpolation)
+
+
+def segmentation_from_logits(logits: np.ndarray, frames: Sequence[Frame], artifact: Artifact,
+                             min_confidence: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(B, C, h, w) logits -> per image (mask, confidence), both uint8 (H, W) at the input size.
+
+    Args:
+        logits: raw model output for a batch of len(frames) images.
+        frames: the Frames preprocess returned for that batch.
+        artifact: the sidecar (ignore index, class count).
+        min_confidence: pixels whose winning-class probability is below this (0..1) get
+            the ignore index; 0 keeps every prediction.
+    """
+    if logits.ndim != 4 or logits.shape[0] != len(frames):
+        raise ValueError(f"expected ({len(frames)}, C, h, w) logits, got {logits.shape}")
+    if artifact.num_classes and logits.shape[1] != artifact.num_classes:
+        raise ValueError(f"model gives {logits.shape[1]} classes, sidecar names {artifact.num_classes}")
+    threshold = int(np.ceil(min_confidence * 255.0))
+    results = []
+    for per_image, frame in zip(logits, frames):
+        labels, confidence = argmax_confidence(per_image)
+        if threshold > 0:
+            labels[confidence < threshold] = artifact.ignore_index
+        # INTER_NEAREST_EXACT samples pixel centres (like PIL/skimage); plain INTER_NEAREST
+        # shifts the mask by half a source pixel.
+        mask = _crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
+        conf = _crop_and_resize(confidence, frame, cv2.INTER_NEAREST_EXACT)
+        results.append((mask, conf))
+    return results
+
+
+def images_from_output(images: np.ndarray, frames: Sequence[Frame]) -> list[np.ndarray]:
+    """(B, 3, h, w) float images in [0, 1] (RGB) -> uint8 (H, W, 3) RGB at each input's size."""
+    if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] != len(frames):
+        raise ValueError(f"expected ({len(frames)}, 3, h, w) images, got {images.shape}")
+    out = []
+    for chw, frame in zip(images, frames):
+        hwc = np.clip(np.rint(chw.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
+        out.append(_crop_and_resize(hwc, frame, cv2.INTER_LINEAR))
+    return out

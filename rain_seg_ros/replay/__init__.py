@@ -1,0 +1,1 @@
+"""Replay evaluation: play a rosbag2 through the running graph and score its masks."""

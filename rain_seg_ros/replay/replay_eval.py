@@ -1,0 +1,219 @@
+"""replay_eval: play a rosbag2 through the running graph, score the masks, write a report.
+
+    # graph already running (ros2 launch / rain_seg_bringup), recorded rate:
+    replay_eval drive_bag --image-topic /camera/image_raw --gt-topic /camera/gt_mask --out runs/replay
+    # start segmentation_node for the run, as fast as it keeps up, labels from a folder:
+    replay_eval drive_bag --image-topic /cam/image --model m.onnx --rate 0 --gt-dir labels/ --out runs/r
+
+Reads sqlite3 or MCAP bags with `rosbags`. Ground truth: a mono8 mask topic in the bag
+(matched by header stamp) or a folder of label PNGs matched by file name (stem = the
+frame's header stamp in ns, or `--gt-match order`: sorted names <-> frames in bag order).
+Writes OUT/report.json, OUT/report.md, OUT/*.png and OUT/masks_bag (MCAP: input frames,
+masks and colour masks, for Foxglove).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from rain_seg_ros.codec import array_to_image_fields, image_to_array
+from rain_seg_ros.labels import CITYSCAPES_CLASSES, colorize
+from rain_seg_ros.replay.bag_io import COMPRESSED, BagMessage, image_message, read_topic, write_bag
+from rain_seg_ros.replay.metrics import confusion_matrix, scores_from_confusion
+from rain_seg_ros.replay.report import latency_breakdown, latency_summary, plot, write_report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="replay_eval", description=__doc__.split("\n")[0])
+    p.add_argument("bag", type=Path, help="rosbag2 directory (sqlite3 or MCAP)")
+    p.add_argument("--image-topic", required=True, help="camera topic in the bag, republished as is")
+    p.add_argument("--mask-topic", default="/segmentation_node/mask", help="mask topic of the graph")
+    p.add_argument("--rate", type=float, default=1.0,
+                   help="recorded rate x this factor; 0 = as fast as the graph keeps up")
+    gt = p.add_mutually_exclusive_group()
+    gt.add_argument("--gt-topic", help="mono8 ground-truth mask topic in the bag (matched by stamp)")
+    gt.add_argument("--gt-dir", type=Path, help="folder of label PNGs (train ids, 255 ignore)")
+    p.add_argument("--gt-match", choices=("stamp", "order"), default="stamp",
+                   help="--gt-dir matching: stem is the stamp in ns, or sorted names in frame order")
+    p.add_argument("--num-classes", type=int, default=len(CITYSCAPES_CLASSES))
+    p.add_argument("--out", type=Path, required=True, help="output folder for report and bag")
+    p.add_argument("--model", help="start segmentation_node with this model for the run")
+    p.add_argument("--backend", default="auto", help="backend for the node started with --model")
+    p.add_argument("--params", type=Path, help="params file for the node started with --model")
+    p.add_argument("--sensor-qos", action="store_true",
+                   help="keep the node's best-effort camera QoS (default for --model: reliable, so that "
+                        "large frames are not lost to small UDP socket buffers and every frame is scored)")
+    p.add_argument("--wait-s", type=float, default=60.0, help="how long to wait for the graph")
+    p.add_argument("--frame-timeout-s", type=float, default=5.0, help="--rate 0: wait per frame")
+    p.add_argument("--drain-s", type=float, default=3.0, help="wait for late masks after the last frame")
+    p.add_argument("--no-bag", action="store_true", help="do not write the output bag")
+    p.add_argument("--all-outputs", action="store_true",
+                   help="also subscribe color_mask, overlay and confidence next to the mask topic, so that "
+                        "their cost shows in the latency")
+    return p
+
+
+def start_graph(opts: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """segmentation_node in its own process (rain_seg_bringup), reading the replayed topic."""
+    cmd = [sys.executable, "-m", "rain_seg_ros.nodes.bringup", "--model", opts.model,
+           "--backend", opts.backend, "--camera-topic", opts.image_topic.removesuffix("/compressed")]
+    if opts.image_topic.endswith("/compressed"):
+        cmd.append("--compressed")
+    if opts.params:
+        cmd += ["--params", str(opts.params)]
+    if not opts.sensor_qos:
+        cmd += ["--param", "qos_reliability=reliable"]
+    return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
+
+
+def stop_graph(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def load_ground_truth(opts: argparse.Namespace, frames: list[BagMessage]) -> dict[int, np.ndarray] | None:
+    """stamp_ns -> (H, W) uint8 train ids, or None when no ground truth was given."""
+    if opts.gt_topic:
+        return {m.stamp_ns: image_to_array(m.msg) for m in read_topic(opts.bag, opts.gt_topic)}
+    if opts.gt_dir is None:
+        return None
+    files = sorted(opts.gt_dir.glob("*.png"))
+    pairs: list[tuple[int, Path]]
+    if opts.gt_match == "order":
+        pairs = list(zip((m.stamp_ns for m in frames), files))
+    else:
+        by_stem = {f.stem: f for f in files}
+        pairs = [(m.stamp_ns, by_stem[str(m.stamp_ns)]) for m in frames if str(m.stamp_ns) in by_stem]
+    out = {}
+    for stamp, path in pairs:
+        label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if label is None or label.ndim != 2:
+            raise ValueError(f"{path} is not a single-channel label PNG")
+        out[stamp] = label
+    return out
+
+
+def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+
+    from rain_seg_ros.replay.player import ReplayPlayer
+
+    frames = read_topic(opts.bag, opts.image_topic)
+    if not frames:
+        raise ValueError(f"no messages on {opts.image_topic} in {opts.bag}")
+    if len({m.stamp_ns for m in frames}) != len(frames):
+        raise ValueError("frames share header stamps: masks could not be matched to frames")
+    gt = load_ground_truth(opts, frames)
+    graph = start_graph(opts) if opts.model else None
+    context = rclpy.Context()  # own context: callable from a process that already runs rclpy
+    rclpy.init(context=context)
+    base = opts.mask_topic.rsplit("/", 1)[0]
+    extra = tuple(f"{base}/{name}" for name in ("color_mask", "overlay", "confidence") if opts.all_outputs)
+    player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED,
+                          extra_topics=extra, context=context)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    executor.add_node(player)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        player.wait_for_graph(opts.wait_s, graph)
+        time.sleep(0.5)  # let the reverse (mask) direction finish matching too
+        player.play(frames, opts.rate, opts.frame_timeout_s, opts.drain_s)
+        player.wait_for_fresh_diagnostics()
+        collected = player.snapshot()
+    finally:
+        executor.shutdown()
+        player.destroy_node()
+        rclpy.try_shutdown(context=context)
+        if graph is not None:
+            stop_graph(graph)
+    return score(opts, frames, collected, gt)
+
+
+def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
+          gt: dict[int, np.ndarray] | None) -> dict[str, Any]:
+    stamps = [m.stamp_ns for m in frames]
+    got = [s for s in stamps if s in collected.received_s]
+    latencies = [(collected.received_s[s] - collected.sent_s[s]) * 1000 for s in got]
+    receipts = sorted(collected.received_s[s] for s in got)
+    span = receipts[-1] - receipts[0] if len(receipts) > 1 else 0.0
+    report: dict[str, Any] = {
+        "bag": str(opts.bag), "image_topic": opts.image_topic, "mask_topic": opts.mask_topic,
+        "rate": opts.rate,
+        "run": {"frames_sent": len(collected.sent_s), "masks_received": len(got),
+                "drop_rate": 1 - len(got) / max(len(collected.sent_s), 1),
+                "output_fps": (len(receipts) - 1) / span if span > 0 else 0.0,
+                "bad_outputs": collected.bad_outputs},
+        "latency_ms": latency_summary(latencies),
+        "node_diagnostics": collected.node_diagnostics,
+        "breakdown_ms": latency_breakdown(float(np.mean(latencies)) if latencies else float("nan"),
+                                          collected.node_diagnostics),
+        "class_names": list(CITYSCAPES_CLASSES) if opts.num_classes == len(CITYSCAPES_CLASSES) else [],
+        "ground_truth": opts.gt_topic or (str(opts.gt_dir) if opts.gt_dir else None),
+    }
+    if gt is not None:
+        cm = np.zeros((opts.num_classes, opts.num_classes + 1), np.int64)
+        scored = [s for s in got if s in gt]
+        for s in scored:
+            cm += confusion_matrix(collected.masks[s], gt[s], opts.num_classes)
+        report["scores"] = {**scores_from_confusion(cm), "frames_scored": len(scored),
+                            "frames_without_gt": len([s for s in stamps if s not in gt])}
+    opts.out.mkdir(parents=True, exist_ok=True)
+    if not opts.no_bag:
+        report["output_bag"] = str(write_output_bag(opts.out / "masks_bag", frames, collected))
+    names = plot(opts.out, latencies, receipts, report.get("scores", {}).get("per_class_iou"),
+                 report["class_names"])
+    write_report(opts.out, report, names)
+    return report
+
+
+def write_output_bag(path: Path, frames: list[BagMessage], collected: Any) -> Path:
+    """Input frames, masks (mono8) and colour masks (rgb8) on /replay/*, stamped as recorded."""
+    if path.exists():
+        raise FileExistsError(f"{path} exists; choose another --out")
+    recorded = {m.stamp_ns: m.timestamp_ns for m in frames}
+    masks = [(s, collected.frame_ids[s], m) for s, m in collected.masks.items() if s in recorded]
+    def as_image(stamp: int, frame_id: str, array: np.ndarray, encoding: str) -> Any:
+        return image_message(stamp, frame_id, array_to_image_fields(array, encoding))
+
+    return write_bag(path, {
+        "/replay/image": ((m.timestamp_ns, m.msg) for m in frames),
+        "/replay/mask": ((recorded[s], as_image(s, f, m, "mono8")) for s, f, m in masks),
+        "/replay/color_mask": ((recorded[s], as_image(s, f, colorize(m), "rgb8")) for s, f, m in masks),
+    }, storage="mcap")
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = build_parser().parse_args(argv)
+    try:
+        report = evaluate(opts)
+    except (ValueError, TimeoutError, FileExistsError, RuntimeError) as err:
+        print(f"replay_eval: {err}", file=sys.stderr)
+        return 1
+    run, lat = report["run"], report["latency_ms"]
+    miou = report.get("scores", {}).get("miou")
+    print(f"replay_eval: {run['masks_received']}/{run['frames_sent']} masks, {run['output_fps']:.2f} FPS, "
+          f"latency p50 {lat['p50']:.1f} ms p95 {lat['p95']:.1f} ms p99 {lat['p99']:.1f} ms"
+          + (f", mIoU {miou:.4f}" if miou is not None else "") + f" -> {opts.out}/report.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Derain or rainify RGB frames with an exported DSANet (encoder + generator + rain-code bank).
+
+DSANet's encoder E splits an image into a background code b (first C/2 channels) and a rain
+code r (last C/2); the generator G renders b ⊕ r. Training pins the rain code of clean
+images to zero ("no_rain_code": "zeros" in the sidecar), so:
+    derain(x)                  = G(b ⊕ 0)
+    rainify(x, t, style=k)     = G(b ⊕ ((1 - t)·r_own + t·bank[k]))
+with r_own the input's own rain code (t = 0 reproduces the input) and bank[k] the k-th code
+of the bank made by `python -m training rainify`, resized once to the model's code size.
+Frames are resized to the exported size and the result back to the frame size (bilinear).
+
+Example:
+    with WeatherModel("artifacts/dsanet_encoder.onnx") as weather:   # finds generator and bank
+        clean = weather.derain(rgb)                                  # (H, W, 3) uint8
+        rainy = weather.rainify(rgb, intensity=0.7, style=3)
+        weather.num_styles                                           # K
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+from safetensors import safe_open
+
+from rain_seg_ros.artifact import ArtifactError, load_artifact
+from rain_seg_ros.backends import open_backend
+from rain_seg_ros.postprocess import images_from_output
+from rain_seg_ros.preprocess import preprocess
+
+BANK_FORMAT = "rain_seg_ros.rain_bank/1"
+
+
+def load_rain_bank(path: str | Path, code_hw: tuple[int, int]) -> np.ndarray:
+    """Rain codes (K, C/2, h, w) float32 of a bank, resized (bilinear) to code_hw when needed."""
+    with safe_open(str(path), framework="numpy") as f:
+        if (f.metadata() or {}).get("format") != BANK_FORMAT:
+            raise ArtifactError(f"{path} is not a rain-code bank (format {BANK_FORMAT})")
+        codes = np.asarray(f.get_tensor("rain_codes"), dtype=np.float32)
+    if codes.ndim != 4 or codes.shape[0] < 1:
+        raise ArtifactError(f"{path}: rain_codes must be (K, C/2, h, w), got {codes.shape}")
+    h, w = code_hw
+    if codes.shape[-2:] != (h, w):
+        # cv2 resizes (h, w, channels) images; half-pixel centres like torch's bilinear, align_corners=False
+        codes = np.stack([cv2.resize(c.transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_LINEAR)
+                          .reshape(h, w, -1).transpose(2, 0, 1) for c in codes])
+    return np.ascontiguousarray(codes)
+
+
+class WeatherModel:
+    """An exported DSANet: open from its encoder file; generator and bank are found from its sidecar.
+
+    Args:
+        encoder_path: `<stem>_encoder.onnx|.pt2|.engine` written by `python -m export onnx|pt2`.
+        backend, device, engine_cache_dir: as for rain_seg_ros.backends.open_backend (both networks).
+    """
+
+    def __init__(self, encoder_path: str | Path, backend: str = "auto", device: str = "auto",
+                 engine_cache_dir: str | Path | None = None) -> None:
+        encoder_path = Path(encoder_path)
+        artifact = load_artifact(encoder_path)
+        if artifact.task != "dsanet_encoder":
+            raise ArtifactError(f"{encoder_path} is a {artifact.task!r} model; "
+                                f"WeatherModel opens a DSANet encoder")
+        if artifact.extra.get("no_rain_code", "zeros") != "zeros":
+            raise ArtifactError(f"unsupported no-rain code {artifact.extra['no_rain_code']!r}")
+        generator_path = encoder_path.with_name(artifact.extra["generator"] + encoder_path.suffix)
+        bank_path = encoder_path.with_name(artifact.extra["rain_bank"])
+        for path in (generator_path, bank_path):
+            if not path.is_file():
+                raise ArtifactError(f"{path} (named by {encoder_path.name}'s sidecar) is missing")
+        self.artifact = artifact
+        self.encoder = open_backend(encoder_path, backend, device, engine_cache_dir)
+        try:
+            self.generator = open_backend(generator_path, backend, device, engine_cache_dir)
+        except Exception:
+            self.encoder.close()
+            raise
+        c, h, w = (int(d) for d in artifact.output.shape[1:])   # feature (B, C, h, w)
+        self._half = c // 2
+        self.rain_codes = load_rain_bank(bank_path, (h, w))     # (K, C/2, h, w)
+        if self.rain_codes.shape[1] != self._half:
+            self.close()
+            raise ArtifactError(f"bank codes have {self.rain_codes.shape[1]} channels, "
+                                f"the model {self._half}")
+
+    @property
+    def num_styles(self) -> int:
+        return int(self.rain_codes.shape[0])
+
+    def _swap_rain(self, rgb: np.ndarray, intensity: float, style: int | None) -> np.ndarray:
+        batch, frames = preprocess([rgb], self.artifact)         # (1, 3, H, W) in [0, 1]
+        feature = self.encoder.infer(batch)                      # (1, C, h, w)
+        rain = feature[:, self._half:]
+        if style is None:
+            rain[:] = 0.0                                        # the no-rain code
+        else:
+            rain *= 1.0 - intensity
+            rain += intensity * self.rain_codes[style]
+        image = self.generator.infer(feature)                    # (1, 3, H, W) in [0, 1]
+        return images_from_output(image, frames)[0]
+
+    def derain(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> the same frame with the rain removed."""
+        return self._swap_rain(rgb, 0.0, None)
+
+    def rainify(self, rgb: np.ndarray, intensity: float = 1.0, style: int = 0) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> the frame with rain style `style` at `intensity` in [0, 1]."""
+        if not 0.0 <= intensity <= 1.0:
+            raise ValueError(f"intensity must be in [0, 1], got {intensity}")
+        if not 0 <= style < self.num_styles:
+            raise ValueError(f"style must be in [0, {self.num_styles - 1}], got {style}")
+        return self._swap_rain(rgb, float(intensity), style)
+
+    def close(self) -> None:
+        self.encoder.close()
+        self.generator.close()
+
+    def __enter__(self) -> WeatherModel:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

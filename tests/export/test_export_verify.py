@@ -1,0 +1,75 @@
+"""`python -m export verify`: figures vs hand-computed values, pass on true exports, fail on a mismatch."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from export.__main__ import main as export_main
+from export.parity import compare
+from training.engine.checkpoint import ModuleSpec, save_checkpoint
+
+
+def test_compare_figures():
+    ref = np.zeros((1, 2, 2, 2))
+    ref[0, 0] = 4.0                                       # class 0 wins everywhere
+    out = ref.copy()
+    out[0, 1, 0, 0] = 5.0                                 # top-left flips to class 1
+    out[0, 1, 0, 1] = 0.4                                 # top-right: class 0 still wins
+    report = compare(ref, out, labels_axis=1)
+    assert report.max_abs == pytest.approx(5.0) and report.max_rel == pytest.approx(5.0 / 4.0)
+    assert report.agreement == pytest.approx(3 / 4)
+    assert report.passed(rtol=2.0, min_agreement=0.7)
+    assert not report.passed(rtol=1.0, min_agreement=0.7) and not report.passed(rtol=2.0, min_agreement=0.8)
+    with pytest.raises(ValueError, match="shape"):
+        compare(ref, ref[:, :1])
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 256, (40, 70, 3), dtype=np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".pt2"])
+def test_verify_passes_for_the_true_checkpoint(seg_exports, seg_checkpoint, image_dir, suffix, capsys):
+    backend = "onnxruntime" if suffix == ".onnx" else "torch"
+    code = export_main(["verify", "--model", str(seg_exports / f"seg{suffix}"), "--checkpoint",
+                        str(seg_checkpoint), "--images", str(image_dir), "--backend", backend])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "random    4 samples" in out and "images    3 samples" in out and "label agreement" in out
+    assert "PASS" in out
+
+
+def test_verify_fails_against_another_checkpoint(seg_exports, tmp_path, capsys):
+    from .tiny_models import TinySegmenter
+
+    torch.manual_seed(123)
+    other = tmp_path / "other"
+    spec = ModuleSpec("tiny_segmenter", {"num_classes": 19})
+    save_checkpoint(other, 1, {"model": (spec, TinySegmenter(19))},
+                    extra_meta={"task": "segmentation", "num_classes": 19, "input_size": [32, 64]})
+    code = export_main(["verify", "--model", str(seg_exports / "seg.onnx"), "--checkpoint", str(other)])
+    captured = capsys.readouterr()
+    assert code == 1 and "FAIL" in captured.out and "another checkpoint" in captured.err
+
+
+@pytest.mark.parametrize("part", ["encoder", "generator"])
+def test_verify_dsanet_parts(dsanet_exports, dsanet_checkpoint, part, capsys):
+    code = export_main(["verify", "--model", str(dsanet_exports / f"dsa_{part}.onnx"),
+                        "--checkpoint", str(dsanet_checkpoint), "--num-random", "2"])
+    out = capsys.readouterr().out
+    assert code == 0 and "PASS" in out and "label agreement" not in out
+
+
+def test_verify_reports_a_missing_sidecar_in_one_line(seg_checkpoint, tmp_path, capsys):
+    (tmp_path / "lone.onnx").write_bytes(b"not really onnx")
+    argv = ["verify", "--model", str(tmp_path / "lone.onnx"), "--checkpoint", str(seg_checkpoint)]
+    assert export_main(argv) == 2
+    assert "no sidecar" in capsys.readouterr().err

@@ -1,0 +1,56 @@
+"""Segmenter end to end (preprocess -> ONNX Runtime -> postprocess) against a numpy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+
+from rain_seg_ros.artifact import ArtifactError, write_artifact
+from rain_seg_ros.segmenter import Segmenter
+
+from .runtime_fixtures import reference_logits, seg_artifact, write_conv_onnx
+
+
+@pytest.fixture()
+def conv_model(tmp_path):
+    path = tmp_path / "seg.onnx"
+    weight, bias = write_conv_onnx(path, seg_artifact(16, 32, 5, batch=1))
+    return path, weight, bias
+
+
+def test_segment_matches_numpy_reference_at_model_size(conv_model):
+    path, weight, bias = conv_model
+    rgb = np.random.default_rng(0).integers(0, 256, (16, 32, 3), dtype=np.uint8)
+    with Segmenter(path, backend="onnxruntime", device="cpu") as seg:
+        result = seg.segment(rgb)
+        assert seg.backend_name == "onnxruntime" and seg.class_names == [f"c{i}" for i in range(5)]
+    probs = softmax(reference_logits(rgb, weight, bias), axis=0)
+    assert result.mask.dtype == np.uint8 and result.mask.shape == (16, 32)
+    np.testing.assert_array_equal(result.mask, probs.argmax(0))
+    assert np.abs(result.confidence.astype(int) - np.rint(probs.max(0) * 255)).max() <= 1
+    assert set(result.timings_ms) == {"preprocess", "infer", "postprocess", "total"}
+    assert result.timings_ms["total"] >= result.timings_ms["infer"] > 0
+
+
+def test_segment_returns_input_resolution_and_pads_static_batches(conv_model):
+    path, _, _ = conv_model
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((48, 96), (20, 20), (16, 32))]
+    with Segmenter(path, backend="onnxruntime", device="cpu") as seg:   # model batch is static 1
+        results = seg.segment_batch(images)
+        color = seg.colorize(results[0].mask)
+    assert [r.mask.shape for r in results] == [(48, 96), (20, 20), (16, 32)]
+    assert color.shape == (48, 96, 3)
+    palette = np.array([(10 * i, 255 - 10 * i, 7 * i) for i in range(5)], np.uint8)
+    np.testing.assert_array_equal(color, palette[results[0].mask])
+
+
+def test_non_segmentation_artifacts_and_bad_thresholds_are_refused(tmp_path, conv_model):
+    path, _, _ = conv_model
+    with pytest.raises(ValueError, match="min_confidence"):
+        Segmenter(path, min_confidence=2.0)
+    art = seg_artifact(16, 32, 5, batch=1, task="dsanet_encoder")
+    write_artifact(art, path)
+    with pytest.raises(ArtifactError, match="not a segmenter"):
+        Segmenter(path, backend="onnxruntime", device="cpu")
