@@ -4,12 +4,13 @@ import json
 
 import numpy as np
 import pytest
-from dsanet_helpers import TINY, TinyPairs, write_png
 
 from training.dsanet import report
 from training.dsanet.config import DSANetTrainConfig
 from training.dsanet.trainer import train
 from training.engine.config import resolve_config
+
+from .dsanet_helpers import TINY, TinyPairs, write_png
 
 
 def test_report_writes_json_and_figures(tmp_path):
