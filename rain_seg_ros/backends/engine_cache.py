@@ -109,7 +109,7 @@ def profile_for(artifact: Artifact, max_batch: int = 8) -> ShapeProfile:
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    # the same as training.engine.checkpoint.file_sha256; the runtime may not import training
+    """Hex sha256 of a file (ONNX identity here; training re-exports it for checkpoints)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):

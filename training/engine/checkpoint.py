@@ -18,7 +18,6 @@ Writes are atomic: a step is written to a temporary directory and renamed into p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,9 @@ from typing import Any
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+
+# Re-exported: checkpoint and ONNX identity (sidecars, engine caches) use one hash function.
+from rain_seg_ros.backends.engine_cache import file_sha256  # noqa: F401
 
 FORMAT = "rain_seg_ros.checkpoint/1"
 WEIGHTS = "model.safetensors"
@@ -174,12 +176,3 @@ def load_train_state(step_dir: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise CheckpointError(f"{step_dir}: no {TRAIN_STATE}; cannot resume from it")
     return torch.load(file, map_location="cpu", weights_only=True)
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file (checkpoint and ONNX identity in sidecars and engine caches)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
