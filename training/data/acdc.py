@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.data.base import DatasetLayoutError, SegItem, SegmentationDataset, SegTransform
+from training.data.base import (
+    DatasetLayoutError,
+    SegItem,
+    SegmentationDataset,
+    SegTransform,
+    images_in_groups,
+)
 from training.data.cityscapes import label_id_to_train_id_lut
 
 CONDITIONS = ("fog", "night", "rain", "snow")
@@ -41,12 +47,7 @@ def find_acdc(root: Path, split: str, condition: str | Sequence[str] | None = No
     items: list[SegItem] = []
     for cond in _conditions(condition):
         image_root = root / "rgb_anon" / cond / split
-        if not image_root.is_dir():
-            raise DatasetLayoutError(
-                f"acdc: expected images under {image_root}/<seq>/*{IMAGE_SUFFIX}; directory missing")
-        images = sorted(image_root.glob(f"*/*{IMAGE_SUFFIX}"))
-        if not images:
-            raise DatasetLayoutError(f"acdc: no {image_root}/<seq>/*{IMAGE_SUFFIX} files")
+        images = images_in_groups("acdc", image_root, "seq", IMAGE_SUFFIX)
         gt_root = root / "gt" / cond / split
         if split != "test" and not gt_root.is_dir():
             raise DatasetLayoutError(

@@ -77,6 +77,22 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def images_in_groups(dataset: str, image_root: Path, group: str, suffix: str) -> list[Path]:
+    """Sorted `image_root/<group>/*suffix` files; a clear DatasetLayoutError if there are none.
+
+    Args:
+        dataset: reader name for the message.
+        group: what the sub-folder level is called in that dataset ("city", "seq").
+    """
+    if not image_root.is_dir():
+        raise DatasetLayoutError(
+            f"{dataset}: expected images under {image_root}/<{group}>/*{suffix}; directory missing")
+    images = sorted(image_root.glob(f"*/*{suffix}"))
+    if not images:
+        raise DatasetLayoutError(f"{dataset}: no {image_root}/<{group}>/*{suffix} files")
+    return images
+
+
 def require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise DatasetLayoutError(f"{what}: expected directory {path} does not exist")

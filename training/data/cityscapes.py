@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from rain_seg_ros.labels import IGNORE_INDEX
-from training.data.base import DatasetLayoutError, SegItem, SegmentationDataset, SegTransform
+from training.data.base import (
+    DatasetLayoutError,
+    SegItem,
+    SegmentationDataset,
+    SegTransform,
+    images_in_groups,
+)
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 SPLITS = {"fine": ("train", "val", "test"), "coarse": ("train", "train_extra", "val")}
@@ -65,12 +71,7 @@ def find_cityscapes(root: Path, split: str, mode: str = "fine") -> list[SegItem]
         raise ValueError(f"cityscapes {mode} splits are {SPLITS[mode]}, got {split!r}")
     gt_dir = "gtFine" if mode == "fine" else "gtCoarse"
     image_root = root / "leftImg8bit" / split
-    if not image_root.is_dir():
-        raise DatasetLayoutError(
-            f"cityscapes: expected images under {image_root}/<city>/*{IMAGE_SUFFIX}; directory missing")
-    images = sorted(image_root.glob(f"*/*{IMAGE_SUFFIX}"))
-    if not images:
-        raise DatasetLayoutError(f"cityscapes: no {image_root}/<city>/*{IMAGE_SUFFIX} files")
+    images = images_in_groups("cityscapes", image_root, "city", IMAGE_SUFFIX)
     # The official test labels are void placeholders; a test split without gt*/test is unlabelled.
     labelled = (root / gt_dir / split).is_dir()
     if not labelled and split != "test":

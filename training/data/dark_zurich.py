@@ -21,7 +21,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from training.data.base import DatasetLayoutError, SegItem, SegmentationDataset, SegTransform
+from training.data.base import (
+    DatasetLayoutError,
+    SegItem,
+    SegmentationDataset,
+    SegTransform,
+    images_in_groups,
+)
 from training.data.cityscapes import label_id_to_train_id_lut
 
 SPLITS = ("train", "val", "test")
@@ -81,12 +87,7 @@ def find_dark_zurich(root: Path, split: str, time: str = "night",
     if time not in TIMES:
         raise ValueError(f"dark_zurich times are {TIMES}, got {time!r}")
     image_root = root / "rgb_anon" / split / time
-    if not image_root.is_dir():
-        raise DatasetLayoutError(
-            f"dark_zurich: expected images under {image_root}/<seq>/*{IMAGE_SUFFIX}; directory missing")
-    images = sorted(image_root.glob(f"*/*{IMAGE_SUFFIX}"))
-    if not images:
-        raise DatasetLayoutError(f"dark_zurich: no {image_root}/<seq>/*{IMAGE_SUFFIX} files")
+    images = images_in_groups("dark_zurich", image_root, "seq", IMAGE_SUFFIX)
 
     if pair_list is not None:
         if not Path(pair_list).is_file():
