@@ -9,7 +9,6 @@ Bounded and self-stopping: SOAK_S of publishing, then the process is stopped.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 
 from rain_seg_ros.codec import fill_image_msg, rgb_to_image_fields
+from rain_seg_ros.replay.replay_eval import stop_graph
 
 from .ros_fixtures import RELIABLE, InProcessGraph, Probe, band_frame, wait_matched, write_band_segmenter
 
@@ -65,11 +65,7 @@ def test_soak_rss_does_not_grow(tmp_path):
         probe.wait_for(lambda: len(probe.received["/diagnostics"]) > 0, 2.0)
     finally:
         graph.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_graph(proc)
         log.close()
 
     times = np.array([t for t, _ in samples])

@@ -4,7 +4,6 @@ closed-form DSANet export (ros_fixtures.write_additive_dsanet), live mode valida
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from sensor_msgs.msg import Image
 
 from rain_seg_ros.codec import ENCODINGS, image_to_array
 from rain_seg_ros.nodes.weather_node import WeatherNode
+from rain_seg_ros.replay.replay_eval import stop_graph
 
 from .ros_fixtures import (
     RELIABLE,
@@ -148,9 +148,5 @@ def test_bringup_wires_camera_weather_and_segmenter(tmp_path):
         np.testing.assert_array_equal(image_to_array(mask)[interior], expected[interior])
     finally:
         g.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_graph(proc)
         log.close()
