@@ -42,11 +42,13 @@ class Sizes:
     finetune_steps: int = 150
     batch: int = 8
     rain_styles: int = 8  # rain references DSANet encodes into the rain-code bank
-    replay_rate: float = 1.0  # recorded rate (10 Hz) x this
+    # 0 = closed loop (each frame waits for its mask): both models are scored on every frame even
+    # if the machine stalls for a moment; >0 = recorded rate (10 Hz) x this, newest frame wins.
+    replay_rate: float = 0.0
 
 
 QUICK = Sizes(scenes=12, drive_frames=10, dsanet_steps=2, clean_steps=3, finetune_steps=2, batch=2,
-              rain_styles=2, replay_rate=0.0)
+              rain_styles=2)
 
 
 class Demo:

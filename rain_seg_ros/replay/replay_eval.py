@@ -32,6 +32,7 @@ from rain_seg_ros.labels import CITYSCAPES_CLASSES, colorize
 from rain_seg_ros.replay.bag_io import COMPRESSED, BagMessage, image_message, read_topic, write_bag
 from rain_seg_ros.replay.metrics import confusion_matrix, scores_from_confusion
 from rain_seg_ros.replay.report import latency_breakdown, latency_summary, plot, write_report
+from rain_seg_ros.replay.stall_watch import StallWatch
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,7 +136,8 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     try:
         player.wait_for_graph(opts.wait_s, graph)
         time.sleep(0.5)  # let the reverse (mask) direction finish matching too
-        player.play(frames, opts.rate, opts.frame_timeout_s, opts.drain_s)
+        with StallWatch() as watch:
+            player.play(frames, opts.rate, opts.frame_timeout_s, opts.drain_s)
         player.wait_for_fresh_diagnostics()
         collected = player.snapshot()
     finally:
@@ -144,11 +146,12 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
         rclpy.try_shutdown(context=context)
         if graph is not None:
             stop_graph(graph)
-    return score(opts, frames, collected, gt)
+    return score(opts, frames, collected, gt, host=watch.summary())
 
 
 def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
-          gt: dict[int, np.ndarray] | None) -> dict[str, Any]:
+          gt: dict[int, np.ndarray] | None, host: dict[str, float] | None = None) -> dict[str, Any]:
+    """The report; `host`: StallWatch.summary() of this process while it played the frames."""
     stamps = [m.stamp_ns for m in frames]
     got = [s for s in stamps if s in collected.received_s]
     latencies = [(collected.received_s[s] - collected.sent_s[s]) * 1000 for s in got]
@@ -163,6 +166,7 @@ def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
                 "bad_outputs": collected.bad_outputs},
         "latency_ms": latency_summary(latencies),
         "node_diagnostics": collected.node_diagnostics,
+        "host_stalls": host,
         "breakdown_ms": latency_breakdown(float(np.mean(latencies)) if latencies else float("nan"),
                                           collected.node_diagnostics),
         "class_names": list(CITYSCAPES_CLASSES) if opts.num_classes == len(CITYSCAPES_CLASSES) else [],

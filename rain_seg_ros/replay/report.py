@@ -74,6 +74,23 @@ def plot(out_dir: Path, latencies_ms: list[float], receipt_s: list[float], per_c
     return names
 
 
+def _where_frames_went(report: dict[str, Any]) -> list[str]:
+    """Lines that tell lost frames in transport from frames dropped by the node, and flag a
+    replay process that was itself not scheduled (the machine, not the graph, was late)."""
+    lines = []
+    node = report.get("node_diagnostics") or {}
+    if "received" in node and "dropped" in node:
+        lines.append(f"Frames that reached segmentation_node: {node['received']} of "
+                     f"{report['run']['frames_sent']}; dropped there because a newer frame was waiting: "
+                     f"{node['dropped']}.")
+    host = report.get("host_stalls")
+    if host:
+        lines.append(f"Replay process scheduling: longest late wake-up of a {host['period_ms']:g} ms timer "
+                     f"{host['longest_ms']:.0f} ms, {host['over_100ms']} over 100 ms (late wake-ups mean the "
+                     f"machine stalled every process, the graph included).")
+    return lines + [""] if lines else []
+
+
 def write_report(out_dir: Path, report: dict[str, Any], plots: list[str]) -> tuple[Path, Path]:
     """report.json and report.md in out_dir."""
     json_path = out_dir / "report.json"
@@ -92,6 +109,7 @@ def write_report(out_dir: Path, report: dict[str, Any], plots: list[str]) -> tup
         "Latency runs from the replay's publish to the mask's arrival back in the replay process "
         "(transport both ways included).", "",
     ]
+    lines += _where_frames_went(report)
     if scores is not None:
         lines += [f"**mIoU {scores['miou']:.4f}** over {scores['frames_scored']} frames "
                   f"(pixel accuracy {scores['pixel_accuracy']:.4f}; "

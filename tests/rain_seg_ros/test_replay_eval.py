@@ -68,6 +68,8 @@ def test_replay_mcap_with_gt_topic_as_fast_as_possible(tmp_path, model):
     assert breakdown["total"] == pytest.approx(lat["mean"])
     markdown = (out / "report.md").read_text()
     assert "mIoU 1.0000" in markdown and "| transport |" in markdown
+    assert f"Frames that reached segmentation_node: {N} of {N}" in markdown
+    assert report["host_stalls"]["longest_ms"] >= 0 and "Replay process scheduling" in markdown
     assert (out / "latency.png").stat().st_size > 0 and (out / "iou_per_class.png").stat().st_size > 0
     with AnyReader([out / "masks_bag"]) as reader:
         counts = {c.topic: c.msgcount for c in reader.connections}
