@@ -11,7 +11,7 @@ Example:
 no-rain loss, see training.losses.dsanet), so derain is G(b' ⊕ 0). Rainify at intensity t
 uses the rain code (1 - t)·r_own + t·r_ref, r_own being the image's own (no-)rain code; rain
 codes of another resolution are resized (bilinear) to the image's code size. Image sides need
-not be multiples of 4: inputs are reflect-padded and outputs cropped back.
+not be multiples of the code stride: inputs are reflect-padded and outputs cropped back.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class DSANet:
         self.encoder = encoder.to(self.device).eval()
         self.generator = generator.to(self.device).eval()
         self.code_channels = int(getattr(encoder, "code_channels", 0))
+        self.downsample = int(getattr(encoder, "downsample", DOWNSAMPLE))  # code stride s
         self.source = source  # checkpoint file, recorded in rain banks and manifests
 
     @classmethod
@@ -48,8 +49,8 @@ class DSANet:
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Background and rain codes, each (B, C/2, ceil(H/4), ceil(W/4))."""
-        padded, _ = _pad(images.to(self.device))
+        """Background and rain codes, each (B, C/2, ceil(H/s), ceil(W/s)), s the code stride."""
+        padded, _ = _pad(images.to(self.device), self.downsample)
         return split_codes(self.encoder(padded))
 
     @torch.no_grad()
@@ -64,7 +65,7 @@ class DSANet:
         return self.decode(b, torch.zeros_like(r), images.shape[-2:])
 
     def rain_codes(self, refs: torch.Tensor) -> torch.Tensor:
-        """Rain codes of rainy reference images, (K, C/2, ceil(H/4), ceil(W/4))."""
+        """Rain codes of rainy reference images, (K, C/2, ceil(H/s), ceil(W/s))."""
         return self.encode(refs)[1]
 
     def rainify(self, clean: torch.Tensor, rain_refs: torch.Tensor,
@@ -95,12 +96,12 @@ class DSANet:
         return self.decode(b, rain, clean.shape[-2:])
 
 
-def _pad(images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Reflect-pad H and W up to multiples of DOWNSAMPLE; returns the padding added."""
+def _pad(images: torch.Tensor, stride: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad H and W up to multiples of stride; returns the padding added."""
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
     h, w = images.shape[-2:]
-    ph, pw = (-h) % DOWNSAMPLE, (-w) % DOWNSAMPLE
+    ph, pw = (-h) % stride, (-w) % stride
     if ph or pw:
         images = F.pad(images, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
     return images, (ph, pw)

@@ -21,6 +21,7 @@ class ModelConfig:
     base_channels: int = 32      # E/G width at full resolution (4x at 1/4 resolution)
     num_res_blocks: int = 3      # residual blocks in E and in G
     shortcut: bool = True        # linear space-to-depth path E -> code -> G (models/dsanet.py)
+    downsample: int = 4          # code stride: 4 (1/4 resolution) or 2 (sharper, 4x the trunk cost)
     norm: Literal["none", "instance"] = "instance"   # normalisation inside E and G
     disc_channels: int = 64      # PatchGAN first-layer width (D_B and D_R)
     disc_layers: int = 3         # PatchGAN stride-2 layers (3 = the 70x70 PatchGAN)

@@ -39,7 +39,8 @@ def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
     """Kinds and constructor kwargs of the four networks (what the checkpoint records)."""
     m = cfg.model
     gen_kw = {"code_channels": m.code_channels, "base_channels": m.base_channels,
-              "num_res_blocks": m.num_res_blocks, "norm": m.norm, "shortcut": m.shortcut}
+              "num_res_blocks": m.num_res_blocks, "norm": m.norm, "shortcut": m.shortcut,
+              "downsample": m.downsample}
     disc_kw = {"base_channels": m.disc_channels, "num_layers": m.disc_layers}
     return {"encoder": ckpt.ModuleSpec("dsanet_encoder", gen_kw),
             "generator": ckpt.ModuleSpec("dsanet_generator", dict(gen_kw)),

@@ -51,13 +51,13 @@ def const_images(values: list[tuple[float, float]], size: int = 8) -> torch.Tens
     return out
 
 
-def tiny_checkpoint(root, task: str = "dsanet", seed: int = 0):
+def tiny_checkpoint(root, task: str = "dsanet", seed: int = 0, downsample: int = 4):
     """A random-weight DSANet checkpoint with the real format (encoder/generator/disc_b/disc_r)."""
     from training.engine.checkpoint import ModuleSpec, save_checkpoint
     from training.models import build_model
 
     torch.manual_seed(seed)
-    gen_kw = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1}
+    gen_kw = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1, "downsample": downsample}
     disc_kw = {"base_channels": 4, "num_layers": 2}
     specs = {"encoder": ModuleSpec("dsanet_encoder", gen_kw),
              "generator": ModuleSpec("dsanet_generator", gen_kw),

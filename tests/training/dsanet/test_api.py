@@ -41,15 +41,16 @@ def test_intensity_outside_unit_interval_rejected():
         _mock().rainify(const_images([(0.1, 0.1)]), const_images([(0.1, 0.1)]), intensity=1.5)
 
 
-def test_checkpoint_round_trip_and_odd_sizes(tmp_path):
-    tiny_checkpoint(tmp_path / "ck")
+@pytest.mark.parametrize("stride,code_size", [(4, (8, 9)), (2, (15, 17))])
+def test_checkpoint_round_trip_and_odd_sizes(tmp_path, stride, code_size):
+    tiny_checkpoint(tmp_path / "ck", downsample=stride)
     net = DSANet.from_checkpoint(tmp_path / "ck")
-    assert net.code_channels == 8
+    assert net.code_channels == 8 and net.downsample == stride
     x = torch.rand(2, 3, 30, 34)
     for out in (net.derain(x), net.rainify(x, torch.rand(1, 3, 20, 20), 0.5)):
         assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
     b, r = net.encode(x)
-    assert b.shape == r.shape == (2, 4, 8, 9)   # ceil(30/4), ceil(34/4)
+    assert b.shape == r.shape == (2, 4, *code_size)   # ceil(30/s), ceil(34/s)
 
 
 def test_non_dsanet_checkpoint_rejected(tmp_path):

@@ -72,3 +72,28 @@ def test_shortcut_is_the_space_to_depth_projection():
     w, b = E.skip.weight.detach().numpy()[:, :, 0, 0], E.skip.bias.detach().numpy()
     expected = np.einsum("ck,kyx->cyx", w, blocks) + b[:, None, None]
     assert np.allclose(f[0], expected, atol=1e-5)
+
+
+def test_stride_two_codes_are_half_resolution():
+    kw = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1, "downsample": 2}
+    E, G = Disentangler(**kw), Synthesizer(**kw)
+    f = E(torch.rand(1, 3, 18, 26))
+    assert f.shape == (1, 8, 9, 13) and E.downsample == G.downsample == 2
+    assert G(f).shape == (1, 3, 18, 26)
+    assert E.skip.in_channels == 12 and G.skip.out_channels == 12  # 2x2x3 pixel blocks
+
+
+def test_default_stride_keeps_the_checkpoint_layout():
+    # Checkpoints written before `downsample` existed must still load: same keys and shapes.
+    kw = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1}
+    for cls in (Disentangler, Synthesizer):
+        shapes = {k: tuple(v.shape) for k, v in cls(**kw).state_dict().items()}
+        assert shapes == {k: tuple(v.shape) for k, v in cls(**kw, downsample=4).state_dict().items()}
+    assert tuple(Disentangler(**kw).state_dict()["stem.6.weight"].shape) == (16, 8, 4, 4)
+    assert tuple(Synthesizer(**kw).state_dict()["up.5.weight"].shape) == (4, 8, 3, 3)
+
+
+@pytest.mark.parametrize("stride", [1, 3, 8])
+def test_unsupported_stride_rejected(stride):
+    with pytest.raises(ValueError, match="downsample"):
+        Disentangler(code_channels=8, downsample=stride)
