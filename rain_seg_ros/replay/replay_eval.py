@@ -112,7 +112,7 @@ def load_ground_truth(opts: argparse.Namespace, frames: list[BagMessage]) -> dic
 
 def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
 
     from rain_seg_ros.replay.player import ReplayPlayer
 
@@ -129,7 +129,7 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     extra = tuple(f"{base}/{name}" for name in ("color_mask", "overlay", "confidence") if opts.all_outputs)
     player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED,
                           extra_topics=extra, context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    executor = SingleThreadedExecutor(context=context)  # callbacks are short; see docs/ros.md
     executor.add_node(player)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()

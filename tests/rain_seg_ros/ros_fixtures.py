@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import rclpy
 from onnx import TensorProto, helper, numpy_helper
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -112,12 +112,13 @@ class Probe(Node):
 
 
 class InProcessGraph:
-    """rclpy Context + MultiThreadedExecutor on a thread; nodes still talk through DDS."""
+    """rclpy Context + one SingleThreadedExecutor on a thread (rclpy's MultiThreadedExecutor stalled
+    whole processes for 0.1-1 s on the 2-core dev machine, docs/ros.md); nodes talk through DDS."""
 
     def __init__(self) -> None:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=3, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.nodes: list[Node] = []
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
