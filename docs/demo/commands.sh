@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Commands run by `make demo`, in order.
 set -e
-export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-147}
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-163}
 # procedural driving scenes: clean / rain twins with labels and depth
 python -m training generate-scenes --out out/demo/scenes --count 64 --size 128x256 --seed 0 --splits train=0.75,val=0.125,test=0.125 --rain-intensity 0.4,1.0 --overwrite --workers 2
 # contact sheet of generated samples
@@ -29,6 +29,6 @@ python -m export onnx --checkpoint out/demo/seg_rain --out out/demo/models/erf-p
 # check the rain ONNX model against its PyTorch checkpoint on drive frames
 python -m export verify --model out/demo/models/erf-pspnet_rain.onnx --checkpoint out/demo/seg_rain --images out/demo/drive_frames --max-images 4
 # replay the drive through segmentation_node (clean model) over DDS, score vs GT
-python -m rain_seg_ros.replay.replay_eval out/demo/drive_bag --image-topic /camera/image_raw --gt-topic /camera/gt_mask --model out/demo/models/erf-pspnet_clean.onnx --backend onnxruntime --rate 1.0 --out out/demo/replay_clean
+python -m rain_seg_ros.replay.replay_eval out/demo/drive_bag --image-topic /camera/image_raw --gt-topic /camera/gt_mask --model out/demo/models/erf-pspnet_clean.onnx --backend onnxruntime --rate 0.0 --out out/demo/replay_clean
 # replay the drive through segmentation_node (rain model) over DDS, score vs GT
-python -m rain_seg_ros.replay.replay_eval out/demo/drive_bag --image-topic /camera/image_raw --gt-topic /camera/gt_mask --model out/demo/models/erf-pspnet_rain.onnx --backend onnxruntime --rate 1.0 --out out/demo/replay_rain
+python -m rain_seg_ros.replay.replay_eval out/demo/drive_bag --image-topic /camera/image_raw --gt-topic /camera/gt_mask --model out/demo/models/erf-pspnet_rain.onnx --backend onnxruntime --rate 0.0 --out out/demo/replay_rain
