@@ -142,6 +142,7 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
         collected = player.snapshot()
     finally:
         executor.shutdown()
+        spinner.join(timeout=5.0)  # the spin thread must be out before its node and context go
         player.destroy_node()
         rclpy.try_shutdown(context=context)
         if graph is not None:

@@ -130,6 +130,7 @@ class InProcessGraph:
 
     def close(self) -> None:
         self.executor.shutdown()
+        self._thread.join(timeout=5.0)  # out of spin() before the nodes and the context go
         for node in self.nodes:
             node.destroy_node()
         rclpy.try_shutdown(context=self.context)
