@@ -28,10 +28,13 @@ DOWNSAMPLE = 4  # E's default output stride; image sides must be multiples of th
 STRIDES = (2, 4)  # supported code strides: 1/2 or 1/4 resolution
 
 
-def _check_stride(downsample: int) -> int:
+def _check_sizes(code_channels: int, downsample: int) -> int:
+    """Validate the sizes E and G share; returns the number of stride-2 stages, log2(s)."""
+    if code_channels <= 0 or code_channels % 2:
+        raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
     if downsample not in STRIDES:
         raise ValueError(f"downsample must be one of {STRIDES}, got {downsample}")
-    return downsample.bit_length() - 1  # number of stride-2 stages
+    return downsample.bit_length() - 1
 
 
 def split_codes(feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,9 +99,7 @@ class Disentangler(nn.Module):
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
                  norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE):
         super().__init__()
-        if code_channels <= 0 or code_channels % 2:
-            raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
-        stages = _check_stride(downsample)
+        stages = _check_sizes(code_channels, downsample)
         self.code_channels = code_channels
         self.downsample = downsample
         w = base_channels
@@ -139,9 +140,7 @@ class Synthesizer(nn.Module):
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
                  norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE):
         super().__init__()
-        if code_channels <= 0 or code_channels % 2:
-            raise ValueError(f"code_channels must be a positive even number, got {code_channels}")
-        stages = _check_stride(downsample)
+        stages = _check_sizes(code_channels, downsample)
         self.code_channels = code_channels
         self.downsample = downsample
         w = base_channels
