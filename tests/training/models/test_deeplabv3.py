@@ -10,15 +10,6 @@ import torch
 from training.models.deeplabv3 import DeepLabV3
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small forwards on the shared 2-core machine are faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _bn(prefix: str, c: int) -> dict[str, tuple[int, ...]]:
     return {f"{prefix}.weight": (c,), f"{prefix}.bias": (c,), f"{prefix}.running_mean": (c,),
             f"{prefix}.running_var": (c,), f"{prefix}.num_batches_tracked": ()}

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from training.models.erf_pspnet import ERFPSPNet, NonBottleneck1d
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small forwards on the shared 2-core machine are faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_erfnet_encoder_structure():

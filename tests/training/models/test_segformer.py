@@ -7,16 +7,6 @@ import torch
 
 from training.models.segformer import SegFormer, segformer_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small forwards on the shared 2-core machine are faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TINY = {"hidden_sizes": [8, 16, 24, 32], "depths": [1, 1, 1, 1], "decoder_hidden_size": 16}
 
 
