@@ -76,7 +76,7 @@ def plot(out_dir: Path, latencies_ms: list[float], receipt_s: list[float], per_c
 
 def _where_frames_went(report: dict[str, Any]) -> list[str]:
     """Lines that tell lost frames in transport from frames dropped by the node, and flag a
-    replay process that was itself not scheduled (the machine, not the graph, was late)."""
+    replay process that itself stopped running (then it, not the graph, was late)."""
     lines = []
     node = report.get("node_diagnostics") or {}
     if "received" in node and "dropped" in node:
@@ -86,8 +86,9 @@ def _where_frames_went(report: dict[str, Any]) -> list[str]:
     host = report.get("host_stalls")
     if host:
         lines.append(f"Replay process scheduling: longest late wake-up of a {host['period_ms']:g} ms timer "
-                     f"{host['longest_ms']:.0f} ms, {host['over_100ms']} over 100 ms (late wake-ups mean the "
-                     f"machine stalled every process, the graph included).")
+                     f"{host['longest_ms']:.0f} ms, {host['over_100ms']} over 100 ms (a late wake-up means "
+                     f"this process itself was not running Python: a starved machine or a thread holding "
+                     f"the GIL).")
     return lines + [""] if lines else []
 
 

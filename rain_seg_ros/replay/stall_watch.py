@@ -1,6 +1,7 @@
-"""Notice when this process was not scheduled: a thread that sleeps a short period in a loop and
-records how late each wake-up came. Latency outliers that coincide with late wake-ups were
-caused by the machine (CPU starvation, a paused VM), not by the graph.
+"""Notice when this process stopped running Python: a thread that sleeps a short period in a loop
+and records how late each wake-up came. A late wake-up means the process was starved (a busy
+or paused machine) or another of its threads held the GIL (as rclpy's MultiThreadedExecutor
+did, docs/ros.md); latency outliers that coincide with one are not the graph's doing.
 
     >>> with StallWatch() as watch:
     ...     pass

@@ -50,19 +50,19 @@ def test_soak_rss_does_not_grow(tmp_path):
         masks = probe.received[topic]
 
         samples: list[tuple[float, int]] = []
-        sent, lost, start, next_sample, watch = 0, 0, time.monotonic(), 0.0, StallWatch().start()
-        while (elapsed := time.monotonic() - start) < SOAK_S:
-            msg.header.stamp.sec, msg.header.stamp.nanosec = sent // 1000, sent % 1000 * 1000
-            pub.publish(msg)
-            sent += 1
-            # <= 2 frames in flight: publish again once all but the newest are answered (or lost)
-            if not probe.wait_for(lambda: probe.counts[topic] + lost >= sent - 1, timeout_s=2.0):
-                lost += 1
-            if elapsed >= next_sample:
-                samples.append((elapsed, node.memory_info().rss))
-                next_sample += 1.0
-            del masks[:-5]  # keep the probe's own memory flat
-        watch.stop()
+        sent, lost, start, next_sample = 0, 0, time.monotonic(), 0.0
+        with StallWatch() as watch:
+            while (elapsed := time.monotonic() - start) < SOAK_S:
+                msg.header.stamp.sec, msg.header.stamp.nanosec = sent // 1000, sent % 1000 * 1000
+                pub.publish(msg)
+                sent += 1
+                # <= 2 frames in flight: publish again once all but the newest are answered (or lost)
+                if not probe.wait_for(lambda: probe.counts[topic] + lost >= sent - 1, timeout_s=2.0):
+                    lost += 1
+                if elapsed >= next_sample:
+                    samples.append((elapsed, node.memory_info().rss))
+                    next_sample += 1.0
+                del masks[:-5]  # keep the probe's own memory flat
         assert proc.poll() is None, (tmp_path / "bringup.log").read_text()
         probe.wait_for(lambda: len(probe.received["/diagnostics"]) > 0, 2.0)
     finally:
@@ -83,7 +83,7 @@ def test_soak_rss_does_not_grow(tmp_path):
     # machine (single-threaded executors everywhere). Two rclpy MultiThreadedExecutors once held
     # it at 5-90 fps (docs/ros.md "Known issues"); below 30 fps something serialises again.
     assert sent / SOAK_S > 30, (f"the graph kept up with only {sent / SOAK_S:.1f} fps; probe process "
-                                f"scheduling {watch.summary()} (stalls there mean a starved machine)")
+                                f"scheduling {watch.summary()} (stalls there: the probe was not running)")
     # With two frames in flight the node may drop the older one by design (newest wins), so a
     # few unanswered frames are expected; many would mean the graph stalls or loses frames.
     assert lost <= max(3, sent * 3 // 100), f"{lost} of {sent} frames never answered"
