@@ -14,6 +14,9 @@ training.dsanet.step), each term below is a mean over the batch:
 - no-rain (MSE, ours): ‖r_i‖², pulls the rain code of clean images to zero. The thesis
   derains with the clean twin's rain code, which does not exist at inference; pinning it to
   zero makes "no rain" a known code, so derain() and the runtime use G(b' ⊕ 0).
+- rain transfer (L1, ours): ‖G(b_i ⊕ r'_i) − x'_i‖₁, the clean background with its rainy
+  twin's rain code must give the rainy twin. It makes the rain code carry the rain: without
+  it G can rebuild x'_i from b'_i alone (the swap then moves no rain). 0 = the thesis's step.
 
 The thesis gives no weights; the defaults in LossConfig are ours.
 """
@@ -31,7 +34,8 @@ from training.losses.gan import generator_adv_loss
 
 @dataclass
 class LossConfig:
-    """Loss form and weights: total = feat·L_feat + bg·L_bg + adv·L_adv + rec·L_rec + norain·L_norain."""
+    """Loss form and weights: total = feat·L_feat + bg·L_bg + adv·L_adv + rec·L_rec
+    + norain·L_norain + transfer·L_transfer."""
 
     gan: Literal["bce", "lsgan", "hinge"] = "bce"
     feat: float = 1.0
@@ -39,6 +43,7 @@ class LossConfig:
     adv: float = 1.0
     rec: float = 10.0
     norain: float = 1.0
+    transfer: float = 0.0
 
 
 def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor,
@@ -59,9 +64,10 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
     rec = (F.l1_loss(out["cycled"].float(), rainy.float())
            + F.l1_loss(out["recon_clean"].float(), clean.float()))
     norain = out["r_clean"].float().pow(2).mean()
+    transfer = F.l1_loss(out["transferred"].float(), rainy.float())
     adv_b = generator_adv_loss(cfg.gan, disc_b(out["derained"]))
     adv_r = generator_adv_loss(cfg.gan, disc_r(torch.cat([out["swapped"], out["cycled"]])))
     total = (cfg.feat * feat + cfg.bg * bg + cfg.adv * (adv_b + adv_r)
-             + cfg.rec * rec + cfg.norain * norain)
-    return {"total": total, "feat": feat, "bg": bg, "rec": rec, "norain": norain,
+             + cfg.rec * rec + cfg.norain * norain + cfg.transfer * transfer)
+    return {"total": total, "feat": feat, "bg": bg, "rec": rec, "norain": norain, "transfer": transfer,
             "adv_b": adv_b, "adv_r": adv_r}

@@ -46,7 +46,7 @@ def test_generator_terms_hand_computed():
     rainy = const_images([(0.2, 0.8), (0.6, 0.4)])
     clean = const_images([(0.3, 0.1), (0.5, 0.0)])
     out = forward_dsanet(LookupEncoder(), LookupGenerator(), rainy, clean, shift=1)
-    w = LossConfig(gan="bce", feat=1, bg=1, adv=1, rec=1, norain=1)
+    w = LossConfig(gan="bce", feat=1, bg=1, adv=1, rec=1, norain=1, transfer=1)
     terms = generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w)
     # feature: ‖b'-b‖² = 0.01; round 2: the swapped image re-encodes to b' exactly (0), the
     # derained one to b' as well, so ‖b̂-b‖² adds another 0.01
@@ -55,6 +55,8 @@ def test_generator_terms_hand_computed():
     assert float(terms["bg"]) == pytest.approx(0.1 / 3, abs=1e-6)
     assert float(terms["rec"]) == pytest.approx(0.0, abs=1e-6)
     assert float(terms["norain"]) == pytest.approx((0.1 ** 2 + 0.0) / 2, abs=1e-6)
+    # transfer: G(b ⊕ r') = (b, r') vs rainy (b', r') -> |b-b'| = 0.1 on 1 of 3 channels
+    assert float(terms["transfer"]) == pytest.approx(0.1 / 3, abs=1e-6)
     assert float(terms["adv_b"]) == pytest.approx(np.log(2), rel=1e-6)
-    expected = sum(float(terms[k]) for k in ("feat", "bg", "rec", "norain", "adv_b", "adv_r"))
+    expected = sum(float(terms[k]) for k in ("feat", "bg", "rec", "norain", "transfer", "adv_b", "adv_r"))
     assert float(terms["total"]) == pytest.approx(expected, rel=1e-6)

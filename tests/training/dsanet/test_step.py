@@ -22,9 +22,18 @@ def test_ours_swaps_rain_between_pairs_and_back():
     # x̂_1 = G(b'_1 ⊕ r_1): rainy background with the clean twin's rain code
     assert _codes(out["derained"]) == [(0.1, 0.0), (0.2, 0.01), (0.3, 0.02)]
     assert _codes(out["recon_clean"]) == _codes(CLEAN)
+    # the pair's own rain on its clean twin: clean background, rainy twin's rain code
+    assert _codes(out["transferred"]) == [(0.15, 0.7), (0.25, 0.8), (0.35, 0.9)]
     # round 2 gives every background its own rain back
     assert _codes(out["cycled"]) == _codes(RAINY)
     assert torch.allclose(out["b_swapped"], out["b_rainy"])
+
+
+def test_zero_code_derains_and_self_reconstructs_with_zero():
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1, derain_code="zero")
+    assert _codes(out["derained"]) == [(0.1, 0.0), (0.2, 0.0), (0.3, 0.0)]
+    assert _codes(out["recon_clean"]) == [(0.15, 0.0), (0.25, 0.0), (0.35, 0.0)]
+    assert torch.allclose(out["r_clean"], CLEAN[:, 1:2, ::4, ::4])   # the code itself is E's
 
 
 def test_input1_never_exchanges_rain():
