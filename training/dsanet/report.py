@@ -8,7 +8,11 @@ For every run, on the held-out pairs (x' rainy, x clean):
 - derain: PSNR / SSIM (RGB and Y) of derain(x') vs x, next to those of x' itself;
 - rainify: x with the rain of another pair's rainy image (pair i takes i+1) at intensities
   0, 0.25, 0.5, 0.75, 1.0, scored against x (the background it should keep);
-- rainify-then-derain: derain(rainify(x, ref, 1.0)) vs x.
+- rainify-then-derain: derain(rainify(x, ref, 1.0)) vs x;
+- derain of the clean image itself (derain should leave it alone);
+- rain fidelity: rainify(x, x', 1.0), the clean image with its own rainy twin's rain, scored
+  against x' (the real rainy image), next to x itself against x' — above that baseline the
+  synthesised rain is the real rain, not just some change.
 Writes OUT/dsanet_results.json, OUT/dsanet_training_curves.png, OUT/dsanet_examples.png.
 """
 
@@ -32,7 +36,9 @@ INTENSITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 def evaluate_run(net: DSANet, pairs: Any, limit: int | None = None) -> dict[str, Any]:
     n = len(pairs) if limit is None else min(limit, len(pairs))
-    rows: dict[str, list[dict[str, float]]] = {"rainy_input": [], "derained": [], "rainify_then_derain": []}
+    rows: dict[str, list[dict[str, float]]] = {
+        "rainy_input": [], "derained": [], "rainify_then_derain": [], "derained_clean": [],
+        "twin_rain_vs_rainy": [], "clean_vs_rainy": []}
     rows |= {f"rainify_{t}": [] for t in INTENSITIES}
     for i in range(n):
         a, ref = pairs[i], pairs[(i + 1) % n]
@@ -40,6 +46,10 @@ def evaluate_run(net: DSANet, pairs: Any, limit: int | None = None) -> dict[str,
         target = to_uint8(clean[0])
         rows["rainy_input"].append(image_scores(to_uint8(rainy[0]), target))
         rows["derained"].append(image_scores(to_uint8(net.derain(rainy)[0]), target))
+        rows["derained_clean"].append(image_scores(to_uint8(net.derain(clean)[0]), target))
+        rainy_u8 = to_uint8(rainy[0])
+        rows["twin_rain_vs_rainy"].append(image_scores(to_uint8(net.rainify(clean, rainy, 1.0)[0]), rainy_u8))
+        rows["clean_vs_rainy"].append(image_scores(target, rainy_u8))
         codes = net.rain_codes(ref["rainy"][None])
         for t in INTENSITIES:
             out = net.rainify_with_codes(clean, codes, t)
@@ -56,6 +66,8 @@ def evaluate_run(net: DSANet, pairs: Any, limit: int | None = None) -> dict[str,
         "rainify_psnr_falls_with_intensity": all(a > b for a, b in zip(psnr_by_t, psnr_by_t[1:])),
         "rainify_then_derain_beats_rainified_psnr":
             means["rainify_then_derain"]["psnr_rgb"] > means["rainify_1.0"]["psnr_rgb"],
+        "twin_rain_closer_to_rainy_than_clean_psnr":
+            means["twin_rain_vs_rainy"]["psnr_rgb"] > means["clean_vs_rainy"]["psnr_rgb"],
     }
     return {"num_pairs": n, "scores": means, "checks": checks}
 
@@ -75,12 +87,15 @@ def plot_curves(runs: dict[str, Path], path: Path) -> None:
 
     keys = [("g/bg", "background L1 (derain)"), ("g/rec", "reconstruction L1"),
             ("g/feat", "feature MSE"), ("g/adv_b", "G adversarial (D_B)"),
-            ("d/total", "D loss (D_B + D_R)"), ("g/norain", "no-rain code")]
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6))
+            ("d/total", "D loss (D_B + D_R)"), ("g/norain", "no-rain code"),
+            ("g/transfer", "rain transfer L1"), ("g/adv_r", "G adversarial (D_R)")]
+    fig, axes = plt.subplots(2, 4, figsize=(15, 6))
     for ax, (key, title) in zip(axes.flat, keys):
         for name, run in runs.items():
             log = [json.loads(ln) for ln in (run / "losses.jsonl").read_text().splitlines() if ln.strip()]
-            ax.plot([r["step"] for r in log], [r[key] for r in log], label=name)
+            points = [(r["step"], r[key]) for r in log if key in r]   # older runs lack new terms
+            if points:
+                ax.plot(*zip(*points), label=name)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step", fontsize=8)
         ax.grid(alpha=0.3)

@@ -31,8 +31,11 @@ def test_report_writes_json_and_figures(tmp_path):
     assert set(result["runs"]) == {"ours", "input1"}
     ours = result["runs"]["ours"]
     assert ours["num_pairs"] == 3 and ours["steps"] == 2 and ours["mode"] == "ours"
-    keys = {"derained", "rainy_input", "rainify_0.25", "rainify_1.0", "rainify_then_derain"}
+    keys = {"derained", "rainy_input", "rainify_0.25", "rainify_1.0", "rainify_then_derain",
+            "derained_clean", "twin_rain_vs_rainy", "clean_vs_rainy"}
     assert keys <= set(ours["scores"])
     assert ours["scores"]["rainy_input"]["psnr_rgb"] == pytest.approx(np.mean(psnrs), abs=1e-3)
+    # PSNR is symmetric: the clean image against the rainy one scores as the rainy input does
+    assert ours["scores"]["clean_vs_rainy"]["psnr_rgb"] == pytest.approx(np.mean(psnrs), abs=1e-3)
     for png in ("dsanet_training_curves.png", "dsanet_examples.png"):
         assert (tmp_path / "docs" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
