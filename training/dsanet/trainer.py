@@ -90,7 +90,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
     scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    start = 0
+    start, elapsed = 0, 0.0   # steps done and their training seconds (carried across resumes)
     last = ckpt.latest_step_dir(ckpt_root) if cfg.resume else None
     if last is not None:
         states = ckpt.load_state_dicts(last)
@@ -102,6 +102,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         scaler_g.load_state_dict(state["scaler_g"])
         scaler_d.load_state_dict(state["scaler_d"])
         start = int(state["step"])
+        elapsed = float(state.get("elapsed_s", 0.0))   # absent in checkpoints before 2026-11-22
     elif (ckpt_root / "latest").exists():
         raise FileExistsError(f"{out_dir} already holds a run; pass resume=true or a new out_dir")
 
@@ -129,7 +130,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
                disable=not (dist.is_main and cfg.progress), dynamic_ncols=True)
     sums: dict[str, float] = {}
     count = 0
-    t0, step, step_dir = time.time(), start, last
+    t0, step, step_dir = time.time() - elapsed, start, last   # time_s counts all runs of this dir
     for step, batch in enumerate(loader, start=start + 1):
         rainy = batch["rainy"].to(dev, non_blocking=True)    # (B, 3, H, W)
         clean = batch["clean"].to(dev, non_blocking=True)    # (B, 3, H, W)
@@ -171,7 +172,8 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
             logger.image_grid("samples/rainy-derained-swapped-cycled-clean", _sample_rows(out, rainy, clean),
                               step, nrow=min(4, rainy.shape[0]))
         if step % cfg.save_every == 0 or step == cfg.steps:
-            train_state = {"step": step, "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            train_state = {"step": step, "elapsed_s": time.time() - t0,
+                           "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                            "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()}
             step_dir = _save(cfg, ckpt_root, step, nets, state=train_state, is_main=dist.is_main)
     bar.close()

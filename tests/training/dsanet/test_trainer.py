@@ -72,8 +72,11 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "killed")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run"
-    steps = [json.loads(ln)["step"] for ln in (tmp_path / "killed" / "losses.jsonl").read_text().splitlines()]
-    assert steps == [2, 4, 6]
+    log = [json.loads(ln) for ln in (tmp_path / "killed" / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [2, 4, 6]
+    # time_s carries on from the checkpoint: the training time of all steps, not of the last run
+    times = [r["time_s"] for r in log]
+    assert times == sorted(times) and times[2] > times[1], times
 
 
 def test_mode_ours_needs_two_pairs(tmp_path):
