@@ -96,7 +96,10 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
     no_rain = extra.get("no_rain_code", "zeros")
     if no_rain != "zeros":
         raise ValueError(f"{checkpoint}: no-rain code {no_rain!r} is not supported (only 'zeros')")
-    facts = {"code_channels": c, "no_rain_code": no_rain,
+    clean_code = extra.get("clean_rain_code", "own")   # absent in checkpoints before 2026-11-22
+    if clean_code not in ("own", "zeros"):
+        raise ValueError(f"{checkpoint}: clean_rain_code {clean_code!r} is not 'own' or 'zeros'")
+    facts = {"code_channels": c, "no_rain_code": no_rain, "clean_rain_code": clean_code,
              "encoder": f"{out_stem}_encoder", "generator": f"{out_stem}_generator",
              "rain_bank": f"{out_stem}_{RAIN_BANK_NAME}"}
     enc, gen = dsanet_artifacts((c, int(feature.shape[2]), int(feature.shape[3])), h, w,

@@ -4,8 +4,9 @@ DSANet's encoder E splits an image into a background code b (first C/2 channels)
 code r (last C/2); the generator G renders b ⊕ r. Training pins the rain code of clean
 images to zero ("no_rain_code": "zeros" in the sidecar), so:
     derain(x)                  = G(b ⊕ 0)
-    rainify(x, t, style=k)     = G(b ⊕ ((1 - t)·r_own + t·bank[k]))
-with r_own the input's own rain code (t = 0 reproduces the input) and bank[k] the k-th code
+    rainify(x, t, style=k)     = G(b ⊕ ((1 - t)·r_0 + t·bank[k]))
+with r_0 the code clean images were decoded with in training (sidecar "clean_rain_code": the
+input's own rain code, "own", or "zeros"; t = 0 reproduces a clean input) and bank[k] the k-th code
 of the bank made by `python -m training rainify`, resized once to the model's code size.
 Frames are resized to the exported size and the result back to the frame size (bilinear).
 
@@ -66,6 +67,9 @@ class WeatherModel:
                                 f"WeatherModel opens a DSANet encoder")
         if artifact.extra.get("no_rain_code", "zeros") != "zeros":
             raise ArtifactError(f"unsupported no-rain code {artifact.extra['no_rain_code']!r}")
+        if artifact.extra.get("clean_rain_code", "own") not in ("own", "zeros"):
+            raise ArtifactError(f"unsupported clean_rain_code {artifact.extra['clean_rain_code']!r}")
+        self._own_code = artifact.extra.get("clean_rain_code", "own") == "own"   # else zeros
         generator_path = encoder_path.with_name(artifact.extra["generator"] + encoder_path.suffix)
         bank_path = encoder_path.with_name(artifact.extra["rain_bank"])
         for path in (generator_path, bank_path):
@@ -94,10 +98,11 @@ class WeatherModel:
         batch, frames = preprocess([rgb], self.artifact)         # (1, 3, H, W) in [0, 1]
         feature = self.encoder.infer(batch)                      # (1, C, h, w)
         rain = feature[:, self._half:]
-        if style is None:
-            rain[:] = 0.0                                        # the no-rain code
+        if style is None or not self._own_code:
+            rain[:] = 0.0                                        # the no-rain / clean code
         else:
             rain *= 1.0 - intensity
+        if style is not None:
             rain += intensity * self.rain_codes[style]
         image = self.generator.infer(feature)                    # (1, 3, H, W) in [0, 1]
         return images_from_output(image, frames)[0]

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("training.dsanet.api") 
 H, W = 32, 64
 
 
-@pytest.fixture(scope="module")
-def real_dsanet(tmp_path_factory):
+@pytest.fixture(scope="module", params=["own", "zeros"])
+def real_dsanet(tmp_path_factory, request):
     from training.dsanet.api import DSANet
     from training.dsanet.bank import save_rain_bank
     from training.models import build_model
@@ -35,8 +35,9 @@ def real_dsanet(tmp_path_factory):
     save_checkpoint(run / "checkpoints", 1, {"encoder": (ModuleSpec("dsanet_encoder", config), enc),
                                              "generator": (ModuleSpec("dsanet_generator", config), gen)},
                     extra_meta={"task": "dsanet", "code_channels": 8, "no_rain_code": "zeros",
-                                "crop": [H, W]})
+                                "clean_rain_code": request.param, "crop": [H, W]})
     net = DSANet.from_checkpoint(run)
+    assert net.clean_rain_code == request.param
     refs = torch.rand(3, 3, H, W, generator=torch.Generator().manual_seed(1))
     codes = net.rain_codes(refs)                                      # (3, 4, H/4, W/4)
     save_rain_bank(run / "rain_bank.safetensors", codes, ["a", "b", "c"], net)

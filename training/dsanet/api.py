@@ -9,7 +9,9 @@ Example:
 
 "No rain" is the zero rain code: training pins the rain code of clean images to zero (the
 no-rain loss, see training.losses.dsanet), so derain is G(b' ⊕ 0). Rainify at intensity t
-uses the rain code (1 - t)·r_own + t·r_ref, r_own being the image's own (no-)rain code; rain
+uses the rain code (1 - t)·r_0 + t·r_ref, r_0 being the code clean images were decoded with in
+training (checkpoint metadata `clean_rain_code`): the image's own rain code ("own", the
+thesis's self-reconstruction G(b ⊕ r)) or zero ("zeros", runs with derain_code=zero); rain
 codes of another resolution are resized (bilinear) to the image's code size. Image sides need
 not be multiples of the code stride: inputs are reflect-padded and outputs cropped back.
 """
@@ -24,12 +26,17 @@ import torch.nn.functional as F
 from training.engine import checkpoint as ckpt
 from training.models.dsanet import DOWNSAMPLE, join_codes, split_codes
 
+CLEAN_RAIN_CODES = ("own", "zeros")   # checkpoint metadata clean_rain_code
+
 
 class DSANet:
     """Frozen E and G on one device; every method takes/returns (B, 3, H, W) in [0, 1]."""
 
     def __init__(self, encoder: torch.nn.Module, generator: torch.nn.Module,
-                 device: str | torch.device = "cpu", source: str = ""):
+                 device: str | torch.device = "cpu", source: str = "", clean_rain_code: str = "own"):
+        if clean_rain_code not in CLEAN_RAIN_CODES:
+            raise ValueError(f"clean_rain_code must be one of {CLEAN_RAIN_CODES}, got {clean_rain_code!r}")
+        self.clean_rain_code = clean_rain_code   # rainify's t = 0 code: the image's own, or zeros
         self.device = torch.device(device)
         self.encoder = encoder.to(self.device).eval()
         self.generator = generator.to(self.device).eval()
@@ -45,7 +52,8 @@ class DSANet:
         if meta.get("task") != "dsanet":
             raise ckpt.CheckpointError(f"{file} is not a DSANet checkpoint (task={meta.get('task')!r})")
         mods = ckpt.load_modules(file, ["encoder", "generator"], device=device)
-        return cls(mods["encoder"], mods["generator"], device, source=str(file))
+        return cls(mods["encoder"], mods["generator"], device, source=str(file),
+                   clean_rain_code=meta.get("clean_rain_code", "own"))   # absent before 2026-11-22
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,7 +83,7 @@ class DSANet:
         Args:
             clean: (B, 3, H, W) in [0, 1].
             rain_refs: (B or 1, 3, H', W') rainy references, any size.
-            intensity: scalar or (B,) in [0, 1]; 0 = the image's own (no-)rain code, 1 = the ref's.
+            intensity: scalar or (B,) in [0, 1]; 0 = the clean code (own or zeros), 1 = the ref's.
         """
         return self.rainify_with_codes(clean, self.rain_codes(rain_refs), intensity)
 
@@ -92,7 +100,8 @@ class DSANet:
         if codes.shape[-2:] != r_own.shape[-2:]:
             codes = F.interpolate(codes, size=r_own.shape[-2:], mode="bilinear", align_corners=False)
         t = t.reshape(-1, 1, 1, 1)
-        rain = (1.0 - t) * r_own + t * codes                   # broadcasts B or 1 refs
+        r_0 = r_own if self.clean_rain_code == "own" else torch.zeros_like(r_own)
+        rain = (1.0 - t) * r_0 + t * codes                     # broadcasts B or 1 refs
         return self.decode(b, rain, clean.shape[-2:])
 
 

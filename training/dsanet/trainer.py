@@ -204,8 +204,9 @@ def _save(cfg: DSANetTrainConfig, ckpt_root: Path, step: int, nets: dict[str, to
     specs = module_specs(cfg)
     if is_main:
         meta = {"task": "dsanet", "code_channels": cfg.model.code_channels, "mode": cfg.mode,
-                "downsample": cfg.model.downsample, "no_rain_code": "zeros", "crop": list(cfg.data.crop),
-                "dataset": cfg.data.dataset, "config": config_to_dict(cfg)}
+                "downsample": cfg.model.downsample, "no_rain_code": "zeros",
+                "clean_rain_code": "zeros" if cfg.derain_code == "zero" else "own",
+                "crop": list(cfg.data.crop), "dataset": cfg.data.dataset, "config": config_to_dict(cfg)}
         step_dir = ckpt.save_checkpoint(ckpt_root, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES},
                                         state, keep=cfg.keep, extra_meta=meta)
     distributed.barrier()   # no rank runs ahead of a checkpoint it might be killed before

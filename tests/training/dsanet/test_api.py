@@ -30,6 +30,18 @@ def test_rainify_interpolates_own_and_reference_rain_codes():
     assert torch.allclose(same, clean)
 
 
+def test_zeros_clean_code_interpolates_from_zero():
+    # a model trained with derain_code=zero decodes clean images with the zero code: t = 0 is derain
+    net = DSANet(LookupEncoder(), LookupGenerator(), clean_rain_code="zeros")
+    clean = const_images([(0.3, 0.1), (0.3, 0.1)], size=8)
+    ref = const_images([(0.9, 0.6)], size=8)
+    out = net.rainify(clean, ref, intensity=torch.tensor([0.0, 0.25]))
+    assert torch.allclose(out[0], net.derain(clean)[0])
+    assert torch.allclose(out[1, 1], torch.full((8, 8), 0.25 * 0.6))
+    with pytest.raises(ValueError, match="clean_rain_code"):
+        DSANet(LookupEncoder(), LookupGenerator(), clean_rain_code="mean")
+
+
 def test_derain_uses_the_zero_rain_code():
     rainy = const_images([(0.4, 0.9)], size=8)
     out = _mock().derain(rainy)

@@ -22,6 +22,7 @@ def test_run_directory_and_checkpoint(tmp_path):
     assert step_dir.name == "step_00000004"
     specs, meta, step = read_metadata(tmp_path / "run")
     assert step == 4 and meta["task"] == "dsanet" and meta["code_channels"] == 8
+    assert meta["clean_rain_code"] == "own"   # derain_code=twin: clean images keep their own code
     assert set(specs) == {"encoder", "generator", "disc_b", "disc_r"}
     assert specs["encoder"].kind == "dsanet_encoder" and specs["encoder"].config["code_channels"] == 8
     saved = (tmp_path / "run" / "config.yaml").read_text()
