@@ -67,9 +67,10 @@ class WeatherModel:
                                 f"WeatherModel opens a DSANet encoder")
         if artifact.extra.get("no_rain_code", "zeros") != "zeros":
             raise ArtifactError(f"unsupported no-rain code {artifact.extra['no_rain_code']!r}")
-        if artifact.extra.get("clean_rain_code", "own") not in ("own", "zeros"):
-            raise ArtifactError(f"unsupported clean_rain_code {artifact.extra['clean_rain_code']!r}")
-        self._own_code = artifact.extra.get("clean_rain_code", "own") == "own"   # else zeros
+        clean_code = artifact.extra.get("clean_rain_code", "own")   # rainify's t = 0 code
+        if clean_code not in ("own", "zeros"):
+            raise ArtifactError(f"unsupported clean_rain_code {clean_code!r}")
+        self._own_code = clean_code == "own"
         generator_path = encoder_path.with_name(artifact.extra["generator"] + encoder_path.suffix)
         bank_path = encoder_path.with_name(artifact.extra["rain_bank"])
         for path in (generator_path, bank_path):
