@@ -43,11 +43,10 @@ def evaluate_run(net: DSANet, pairs: Any, limit: int | None = None) -> dict[str,
     for i in range(n):
         a, ref = pairs[i], pairs[(i + 1) % n]
         rainy, clean = a["rainy"][None], a["clean"][None]            # (1, 3, H, W)
-        target = to_uint8(clean[0])
-        rows["rainy_input"].append(image_scores(to_uint8(rainy[0]), target))
+        target, rainy_u8 = to_uint8(clean[0]), to_uint8(rainy[0])
+        rows["rainy_input"].append(image_scores(rainy_u8, target))
         rows["derained"].append(image_scores(to_uint8(net.derain(rainy)[0]), target))
         rows["derained_clean"].append(image_scores(to_uint8(net.derain(clean)[0]), target))
-        rainy_u8 = to_uint8(rainy[0])
         rows["twin_rain_vs_rainy"].append(image_scores(to_uint8(net.rainify(clean, rainy, 1.0)[0]), rainy_u8))
         rows["clean_vs_rainy"].append(image_scores(target, rainy_u8))
         codes = net.rain_codes(ref["rainy"][None])

@@ -19,7 +19,8 @@ from training.models.dsanet import join_codes, split_codes
 
 
 def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: torch.Tensor,
-                   clean: torch.Tensor, shift: int, derain_code: str = "twin") -> dict[str, torch.Tensor]:
+                   clean: torch.Tensor, shift: int, derain_code: str = "twin",
+                   transfer: bool = True) -> dict[str, torch.Tensor]:
     """Both synthesis rounds of the spec for B pairs (rainy x', clean x), each (B, 3, H, W).
 
     derain_code: "twin" derains with the clean twin's rain code r_1 as the thesis does;
@@ -27,13 +28,14 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
     "twin", r_1 can carry the twin's own background into x̂_1, a leak only the no-rain loss
     (r_1 -> 0) closes. The same no-rain code decodes the clean self-reconstruction, so with
     "zero" G(b ⊕ 0) is trained on clean backgrounds too and derain leaves clean images alone.
+    transfer: also synthesise "transferred" (skipped when its loss weight is 0).
 
     Returns the codes and images the losses need:
         b_rainy, r_rainy, b_clean, r_clean   round-1 codes            (B, C/2, H/4, W/4)
         swapped   x̂'_12 = G(b'_1 ⊕ r'_2)     rain of the partner      (B, 3, H, W)
         derained  x̂_1   = G(b'_1 ⊕ r_1)      no-rain code of the twin (or 0)
         recon_clean x̃_1 = G(b_1 ⊕ r_1)       self-reconstruction (r_1 = 0 with "zero")
-        transferred     = G(b_1 ⊕ r'_1)      the pair's own rain on its clean twin ≈ x'_1
+        transferred     = G(b_1 ⊕ r'_1)      the pair's own rain on its clean twin ≈ x'_1 (if transfer)
         b_swapped, b_derained                round-2 background codes
         cycled    x̃'_1  = G(b̂'_1 ⊕ r̂'_1)    rain swapped back        ≈ x'_1
     """
@@ -46,12 +48,12 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
         raise ValueError(f"derain_code must be 'twin' or 'zero', got {derain_code!r}")
     r_none = r_clean if derain_code == "twin" else torch.zeros_like(r_clean)
 
-    # Round 1: the four syntheses share one generator call (instance norm is per sample).
-    g1 = generator(torch.cat([join_codes(b_rainy, r_partner),
-                              join_codes(b_rainy, r_none),
-                              join_codes(b_clean, r_none if derain_code == "zero" else r_clean),
-                              join_codes(b_clean, r_rainy)]))  # (4B, 3, H, W)
-    swapped, derained, recon_clean, transferred = g1[:n], g1[n:2 * n], g1[2 * n:3 * n], g1[3 * n:]
+    # Round 1: the syntheses share one generator call (instance norm is per sample).
+    codes = [join_codes(b_rainy, r_partner), join_codes(b_rainy, r_none), join_codes(b_clean, r_none)]
+    if transfer:
+        codes.append(join_codes(b_clean, r_rainy))
+    g1 = generator(torch.cat(codes))                          # (3B or 4B, 3, H, W)
+    swapped, derained, recon_clean = g1[:n], g1[n:2 * n], g1[2 * n:3 * n]
 
     # Round 2: re-encode, then give each background its own rain back. swapped[j] carries
     # the rain of pair j + shift, so pair i's rain sits in r_sw[i - shift].
@@ -60,9 +62,12 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
     b_derained, _ = split_codes(f2[n:])
     r_back = torch.roll(r_sw, shifts=shift, dims=0)
     cycled = generator(join_codes(b_swapped, r_back))        # (B, 3, H, W)
-    return {"b_rainy": b_rainy, "r_rainy": r_rainy, "b_clean": b_clean, "r_clean": r_clean,
-            "swapped": swapped, "derained": derained, "recon_clean": recon_clean,
-            "transferred": transferred, "b_swapped": b_swapped, "b_derained": b_derained, "cycled": cycled}
+    out = {"b_rainy": b_rainy, "r_rainy": r_rainy, "b_clean": b_clean, "r_clean": r_clean,
+           "swapped": swapped, "derained": derained, "recon_clean": recon_clean,
+           "b_swapped": b_swapped, "b_derained": b_derained, "cycled": cycled}
+    if transfer:
+        out["transferred"] = g1[3 * n:]
+    return out
 
 
 def discriminator_losses(disc_b: torch.nn.Module, disc_r: torch.nn.Module,

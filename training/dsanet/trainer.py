@@ -138,7 +138,8 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         # ---- generator step: E and G against frozen D_B, D_R ---------------------------
         _set_requires_grad(params_d, False)
         with autocast():
-            out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code)
+            out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code,
+                                 transfer=cfg.loss.transfer > 0)
             g = generator_losses(out, rainy, clean, nets["disc_b"], nets["disc_r"], cfg=cfg.loss)
         opt_g.zero_grad(set_to_none=True)
         scaler_g.scale(g["total"]).backward()

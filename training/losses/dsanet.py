@@ -64,7 +64,8 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
     rec = (F.l1_loss(out["cycled"].float(), rainy.float())
            + F.l1_loss(out["recon_clean"].float(), clean.float()))
     norain = out["r_clean"].float().pow(2).mean()
-    transfer = F.l1_loss(out["transferred"].float(), rainy.float())
+    transfer = F.l1_loss(out["transferred"].float(), rainy.float()) if "transferred" in out \
+        else torch.zeros((), device=rainy.device)   # not synthesised: its weight is 0
     adv_b = generator_adv_loss(cfg.gan, disc_b(out["derained"]))
     adv_r = generator_adv_loss(cfg.gan, disc_r(torch.cat([out["swapped"], out["cycled"]])))
     total = (cfg.feat * feat + cfg.bg * bg + cfg.adv * (adv_b + adv_r)

@@ -36,6 +36,13 @@ def test_zero_code_derains_and_self_reconstructs_with_zero():
     assert torch.allclose(out["r_clean"], CLEAN[:, 1:2, ::4, ::4])   # the code itself is E's
 
 
+def test_transfer_branch_skipped_when_off():
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1, transfer=False)
+    assert "transferred" not in out
+    assert _codes(out["swapped"]) == [(0.1, 0.8), (0.2, 0.9), (0.3, 0.7)]
+    assert _codes(out["recon_clean"]) == _codes(CLEAN)
+
+
 def test_input1_never_exchanges_rain():
     out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=0)
     assert _codes(out["swapped"]) == _codes(RAINY)
