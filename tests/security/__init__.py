@@ -1,0 +1,1 @@
+"""Hostile inputs: crafted model files, image bombs, pickles, YAML tags, truncated files."""
