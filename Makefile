@@ -15,7 +15,13 @@ TORCH_INDEX_URL ?=
 TORCH_VERSION := 2.13.0
 
 # DDS stays on loopback, always (FastDDS multicasts discovery out of the NIC otherwise).
+# Humble and older ignore the discovery range and need ROS_LOCALHOST_ONLY=1; from Iron on it is
+# deprecated (a warning per node), so it is set only there (same list: rain_seg_ros/dds_env.py).
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
+LOCALHOST_ONLY_DISTROS := ardent bouncy crystal dashing eloquent foxy galactic humble
+ifneq ($(filter $(ROS_DISTRO),$(LOCALHOST_ONLY_DISTROS)),)
+export ROS_LOCALHOST_ONLY := 1
+endif
 ifeq ($(origin ROS_DOMAIN_ID), undefined)
 export ROS_DOMAIN_ID := $(shell echo $$(( 100 + $$$$ % 90 )))
 endif

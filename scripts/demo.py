@@ -58,8 +58,11 @@ class Demo:
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
         self.log = out / "commands.sh"
+        from rain_seg_ros.dds_env import loopback_dds_env
+
+        dds_exports = " ".join(f"{k}={v}" for k, v in loopback_dds_env().items())
         self.log.write_text("#!/usr/bin/env bash\n# Commands run by `make demo`, in order.\nset -e\n"
-                            "export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST "
+                            f"export {dds_exports} "
                             f"ROS_DOMAIN_ID=${{ROS_DOMAIN_ID:-{os.environ['ROS_DOMAIN_ID']}}}\n")
         self.summary: dict[str, object] = {"stages_s": {}}
 
@@ -251,7 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny step counts and sizes (smoke test)")
     args = parser.parse_args(argv)
     # DDS stays on loopback with its own domain (the Makefile exports these; direct runs too).
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    from rain_seg_ros.dds_env import loopback_dds_env
+
+    for name, value in loopback_dds_env().items():
+        os.environ.setdefault(name, value)
     os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 90))
     sz = QUICK if args.quick else Sizes()
     out = args.out.resolve()
