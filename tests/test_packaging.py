@@ -79,6 +79,7 @@ ROSDEP_KEYS = {
     "matplotlib": "python3-matplotlib", "psutil": "python3-psutil",
     "onnxruntime": "python3-onnxruntime-pip",  # the CPU reference backend; no apt package
     "rosbags": "python3-rosbags-pip",
+    "lz4": "python3-rosbags-pip",  # rosbags' own dependency (bounded MCAP decompression); no rosdep key
     # No rosdep key in rosdistro yet (checked 2026-08): named by the -pip convention, see package.xml.
     "safetensors": "python3-safetensors-pip",
 }
