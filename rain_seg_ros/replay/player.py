@@ -23,6 +23,7 @@ from std_msgs.msg import Header
 from tqdm import tqdm
 
 from rain_seg_ros.codec import CodecError, image_to_array
+from rain_seg_ros.diagnostics import COUNTERS
 from rain_seg_ros.replay.bag_io import COMPRESSED, BagMessage
 
 RELIABLE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -36,6 +37,20 @@ class Collected:
     frame_ids: dict[int, str] = field(default_factory=dict)
     bad_outputs: int = 0
     node_diagnostics: dict[str, str] = field(default_factory=dict)  # last status of the segmenter
+    node_baseline: dict[str, str] = field(default_factory=dict)     # its status before the replay
+
+    def node_counters(self) -> dict[str, int] | None:
+        """The segmenter's counters (received, dropped, bad_frame, ...) over this replay: last
+        diagnostics minus those before it; None when the node published no diagnostics."""
+        if not self.node_diagnostics:
+            return None
+        out = {}
+        for key in COUNTERS:
+            try:
+                out[key] = int(self.node_diagnostics.get(key, "0")) - int(self.node_baseline.get(key, "0"))
+            except ValueError:
+                continue
+        return out
 
 
 def to_ros(message: BagMessage) -> Image | CompressedImage:
@@ -127,6 +142,12 @@ class ReplayPlayer(Node):
     def _wait_for_mask(self, stamp_ns: int, timeout_s: float) -> None:
         with self._arrived:
             self._arrived.wait_for(lambda: stamp_ns in self.collected.received_s, timeout=timeout_s)
+
+    def note_node_counters(self) -> None:
+        """Keep the node's current diagnostics as the baseline of this replay's counts."""
+        self.wait_for_fresh_diagnostics()
+        with self._lock:
+            self.collected.node_baseline = dict(self.collected.node_diagnostics)
 
     def wait_for_fresh_diagnostics(self, timeout_s: float = 1.5) -> None:
         """The node reports at 1 Hz: wait for a report that covers the whole replay."""

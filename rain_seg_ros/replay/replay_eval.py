@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from rain_seg_ros.codec import array_to_image_fields, image_to_array
+from rain_seg_ros.codec import array_to_image_fields
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, colorize
-from rain_seg_ros.replay.bag_io import COMPRESSED, BagMessage, image_message, read_topic, write_bag
+from rain_seg_ros.replay.bag_io import COMPRESSED, MAX_TOPIC_BYTES, BagMessage, image_message, write_bag
+from rain_seg_ros.replay.check_inputs import Inputs, prepare
 from rain_seg_ros.replay.metrics import confusion_matrix, scores_from_confusion
 from rain_seg_ros.replay.report import latency_breakdown, latency_summary, plot, write_report
 from rain_seg_ros.replay.stall_watch import StallWatch
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-outputs", action="store_true",
                    help="also subscribe color_mask, overlay and confidence next to the mask topic, so that "
                         "their cost shows in the latency")
+    p.add_argument("--max-bag-mib", type=int, default=MAX_TOPIC_BYTES >> 20,
+                   help="refuse an image topic larger than this (all its frames are held in memory)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
 
 
@@ -88,40 +91,14 @@ def stop_graph(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def load_ground_truth(opts: argparse.Namespace, frames: list[BagMessage]) -> dict[int, np.ndarray] | None:
-    """stamp_ns -> (H, W) uint8 train ids, or None when no ground truth was given."""
-    if opts.gt_topic:
-        return {m.stamp_ns: image_to_array(m.msg) for m in read_topic(opts.bag, opts.gt_topic)}
-    if opts.gt_dir is None:
-        return None
-    files = sorted(opts.gt_dir.glob("*.png"))
-    pairs: list[tuple[int, Path]]
-    if opts.gt_match == "order":
-        pairs = list(zip((m.stamp_ns for m in frames), files))
-    else:
-        by_stem = {f.stem: f for f in files}
-        pairs = [(m.stamp_ns, by_stem[str(m.stamp_ns)]) for m in frames if str(m.stamp_ns) in by_stem]
-    out = {}
-    for stamp, path in pairs:
-        label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if label is None or label.ndim != 2:
-            raise ValueError(f"{path} is not a single-channel label PNG")
-        out[stamp] = label
-    return out
-
-
-def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
+def evaluate(opts: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
+    """Play the checked inputs through the graph (started here with --model) and score them."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
     from rain_seg_ros.replay.player import ReplayPlayer
 
-    frames = read_topic(opts.bag, opts.image_topic)
-    if not frames:
-        raise ValueError(f"no messages on {opts.image_topic} in {opts.bag}")
-    if len({m.stamp_ns for m in frames}) != len(frames):
-        raise ValueError("frames share header stamps: masks could not be matched to frames")
-    gt = load_ground_truth(opts, frames)
+    frames, gt = inputs.frames, inputs.gt
     graph = start_graph(opts) if opts.model else None
     context = rclpy.Context()  # own context: callable from a process that already runs rclpy
     rclpy.init(context=context)
@@ -136,6 +113,7 @@ def evaluate(opts: argparse.Namespace) -> dict[str, Any]:
     try:
         player.wait_for_graph(opts.wait_s, graph)
         time.sleep(0.5)  # let the reverse (mask) direction finish matching too
+        player.note_node_counters()  # the node's counters before this replay (it may have run before)
         with StallWatch() as watch:
             player.play(frames, opts.rate, opts.frame_timeout_s, opts.drain_s)
         player.wait_for_fresh_diagnostics()
@@ -161,8 +139,7 @@ def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
     report: dict[str, Any] = {
         "bag": str(opts.bag), "image_topic": opts.image_topic, "mask_topic": opts.mask_topic,
         "rate": opts.rate,
-        "run": {"frames_sent": len(collected.sent_s), "masks_received": len(got),
-                "drop_rate": 1 - len(got) / max(len(collected.sent_s), 1),
+        "run": {**frame_outcomes(len(collected.sent_s), len(got), collected.node_counters()),
                 "output_fps": (len(receipts) - 1) / span if span > 0 else 0.0,
                 "bad_outputs": collected.bad_outputs},
         "latency_ms": latency_summary(latencies),
@@ -175,18 +152,37 @@ def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
     }
     if gt is not None:
         cm = np.zeros((opts.num_classes, opts.num_classes + 1), np.int64)
-        scored = [s for s in got if s in gt]
+        with_gt = [s for s in got if s in gt]
+        # A mask the size of its ground truth is scored; another size is counted (a graph that
+        # resizes wrongly), not a crash after the whole replay.
+        scored = [s for s in with_gt if collected.masks[s].shape == gt[s].shape]
         for s in scored:
             cm += confusion_matrix(collected.masks[s], gt[s], opts.num_classes)
         report["scores"] = {**scores_from_confusion(cm), "frames_scored": len(scored),
-                            "frames_without_gt": len([s for s in stamps if s not in gt])}
-    opts.out.mkdir(parents=True, exist_ok=True)
+                            "frames_without_gt": len([s for s in stamps if s not in gt]),
+                            "masks_of_wrong_size": len(with_gt) - len(scored)}
     if not opts.no_bag:
         report["output_bag"] = str(write_output_bag(opts.out / "masks_bag", frames, collected))
     names = plot(opts.out, latencies, receipts, report.get("scores", {}).get("per_class_iou"),
                  report["class_names"])
     write_report(opts.out, report, names)
     return report
+
+
+def frame_outcomes(sent: int, received: int, node: dict[str, int] | None) -> dict[str, Any]:
+    """Where the sent frames went. `node`: the segmenter's counters over this replay (None when it
+    published no diagnostics). Frames it rejected as bad (`bad_frame`) or failed on
+    (`processing_error`) are not drops: they are counted apart, and drop_rate covers the rest
+    (replaced by a newer frame in the node, or lost in transport)."""
+    rejected = failed = 0
+    if node is not None:
+        rejected = min(node.get("bad_frame", 0), sent - received)
+        failed = min(node.get("processing_error", 0), sent - received - rejected)
+    dropped = sent - received - rejected - failed
+    return {"frames_sent": sent, "masks_received": received,
+            "rejected": rejected if node is not None else None,
+            "processing_errors": failed if node is not None else None,
+            "dropped": dropped, "drop_rate": dropped / max(sent, 1)}
 
 
 def write_output_bag(path: Path, frames: list[BagMessage], collected: Any) -> Path:
@@ -208,13 +204,18 @@ def write_output_bag(path: Path, frames: list[BagMessage], collected: Any) -> Pa
 def main(argv: list[str] | None = None) -> int:
     opts = build_parser().parse_args(argv)
     try:
-        report = evaluate(opts)
+        inputs = prepare(opts)  # every check that needs no graph, before any ROS work
+        report = evaluate(opts, inputs)
     except (ValueError, TimeoutError, FileExistsError, RuntimeError) as err:
+        if opts.debug:
+            raise
         print(f"replay_eval: {err}", file=sys.stderr)
         return 1
     run, lat = report["run"], report["latency_ms"]
     miou = report.get("scores", {}).get("miou")
-    print(f"replay_eval: {run['masks_received']}/{run['frames_sent']} masks, {run['output_fps']:.2f} FPS, "
+    rejected = f", {run['rejected']} rejected as bad" if run["rejected"] else ""
+    print(f"replay_eval: {run['masks_received']}/{run['frames_sent']} masks{rejected}, "
+          f"{run['output_fps']:.2f} FPS, "
           f"latency p50 {lat['p50']:.1f} ms p95 {lat['p95']:.1f} ms p99 {lat['p99']:.1f} ms"
           + (f", mIoU {miou:.4f}" if miou is not None else "") + f" -> {opts.out}/report.md")
     return 0

@@ -79,10 +79,16 @@ def _where_frames_went(report: dict[str, Any]) -> list[str]:
     replay process that itself stopped running (then it, not the graph, was late)."""
     lines = []
     node = report.get("node_diagnostics") or {}
+    run = report["run"]
     if "received" in node and "dropped" in node:
         lines.append(f"Frames that reached segmentation_node: {node['received']} of "
-                     f"{report['run']['frames_sent']}; dropped there because a newer frame was waiting: "
+                     f"{run['frames_sent']}; dropped there because a newer frame was waiting: "
                      f"{node['dropped']}.")
+    if run.get("rejected"):
+        lines.append(f"Frames segmentation_node rejected as bad (not counted as dropped): {run['rejected']}"
+                     + (f"; its last error: `{node['last_error']}`." if node.get("last_error") else "."))
+    if run.get("processing_errors"):
+        lines.append(f"Frames segmentation_node failed to process: {run['processing_errors']}.")
     host = report.get("host_stalls")
     if host:
         lines.append(f"Replay process scheduling: longest late wake-up of a {host['period_ms']:g} ms timer "
@@ -90,6 +96,10 @@ def _where_frames_went(report: dict[str, Any]) -> list[str]:
                      f"this process itself was not running Python: a starved machine or a thread holding "
                      f"the GIL).")
     return lines + [""] if lines else []
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)  # None: the node published no diagnostics
 
 
 def write_report(out_dir: Path, report: dict[str, Any], plots: list[str]) -> tuple[Path, Path]:
@@ -103,10 +113,14 @@ def write_report(out_dir: Path, report: dict[str, Any], plots: list[str]) -> tup
         f"# Replay report: `{report['bag']}`", "",
         f"Image topic `{report['image_topic']}` -> mask topic `{report['mask_topic']}`; "
         f"rate {rate_text}.",
-        "", "| frames sent | masks received | drop rate | output FPS | latency p50 / p95 / p99 (ms) |",
-        "|---:|---:|---:|---:|---|",
-        f"| {run['frames_sent']} | {run['masks_received']} | {run['drop_rate']:.3f} "
+        "", "| frames sent | masks received | rejected | dropped | drop rate | output FPS "
+        "| latency p50 / p95 / p99 (ms) |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+        f"| {run['frames_sent']} | {run['masks_received']} | {_count(run.get('rejected'))} "
+        f"| {run['dropped']} | {run['drop_rate']:.3f} "
         f"| {run['output_fps']:.2f} | {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} |", "",
+        "Rejected: frames the node refused as bad (undecodable, wrong size); dropped: the rest of the "
+        "frames without a mask (replaced by a newer frame, or lost in transport).", "",
         "Latency runs from the replay's publish to the mask's arrival back in the replay process "
         "(transport both ways included).", "",
     ]

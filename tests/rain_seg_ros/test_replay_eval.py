@@ -113,4 +113,31 @@ def test_replay_sqlite_with_label_folder_at_recorded_rate(tmp_path, model):
 def test_replay_fails_cleanly_without_the_topic(tmp_path, capsys):
     make_bag(tmp_path / "drive", "mcap")
     assert main([str(tmp_path / "drive"), "--image-topic", "/nope", "--out", str(tmp_path / "r")]) == 1
-    assert "topic '/nope' not in" in capsys.readouterr().err
+    assert "--image-topic /nope: not in" in capsys.readouterr().err
+
+
+def test_frames_the_node_rejects_are_reported_apart_from_drops(tmp_path, model):
+    """Frames 1 and 4 carry half their pixel data: segmentation_node rejects them as bad frames
+    (counted in its diagnostics) and they must show as rejected, not as dropped."""
+    bad = {1, 4}
+    stamps = [T0 + i * 100_000_000 for i in range(N)]
+    images = []
+    for i, stamp in enumerate(stamps):
+        msg = image_message(stamp, "cam", array_to_image_fields(frame_and_truth(i)[0], "rgb8"))
+        if i in bad:
+            msg.data = msg.data[: msg.data.size // 2]
+        images.append((stamp, msg))
+    write_bag(tmp_path / "drive", {"/camera/image": images}, storage="mcap")
+    out = tmp_path / "report"
+    rc = main([str(tmp_path / "drive"), "--image-topic", "/camera/image", "--rate", "0",
+               "--frame-timeout-s", "0.5", "--drain-s", "0.5", "--model", str(model),
+               "--backend", "onnxruntime", "--out", str(out), "--no-bag"])
+    assert rc == 0
+    run = json.loads((out / "report.json").read_text())["run"]
+    good = N - len(bad)
+    assert (run["frames_sent"], run["masks_received"]) == (N, good)
+    assert (run["rejected"], run["dropped"]) == (len(bad), 0)
+    assert run["drop_rate"] == 0
+    markdown = (out / "report.md").read_text()
+    assert f"| {N} | {good} | {len(bad)} | 0 | 0.000 |" in markdown
+    assert f"rejected as bad (not counted as dropped): {len(bad)}" in markdown
