@@ -52,6 +52,7 @@ BAYER_TILE = {"bayer_rggb8": (0, 1, 1, 2), "bayer_bggr8": (2, 1, 1, 0),
               "bayer_gbrg8": (1, 2, 0, 1), "bayer_grbg8": (1, 0, 2, 1)}
 
 # Far beyond any camera, small enough that a hostile header cannot make us allocate GBs.
+# MAX_PIXELS is the default (and the ceiling) of the nodes' `max_image_pixels` parameter.
 MAX_SIDE = 16384
 MAX_PIXELS = 64 * 1024 * 1024
 
@@ -75,16 +76,27 @@ def encoding_info(encoding: str) -> EncodingInfo:
         raise CodecError(f"unsupported encoding {encoding!r}; supported: {sorted(ENCODINGS)}") from None
 
 
-def check_size(height: int, width: int) -> None:
-    """Reject empty and absurd image sizes before anything is allocated."""
+def check_size(height: int, width: int, max_pixels: int = MAX_PIXELS) -> None:
+    """Reject empty and absurd image sizes before anything is allocated.
+
+    Args:
+        max_pixels: the caller's cap (a node's `max_image_pixels`); never above MAX_PIXELS.
+    """
     if height <= 0 or width <= 0:
         raise CodecError(f"empty image {width}x{height}")
-    if height > MAX_SIDE or width > MAX_SIDE or height * width > MAX_PIXELS:
-        raise CodecError(f"absurd image size {width}x{height} (limit {MAX_SIDE} per side, {MAX_PIXELS} px)")
+    if height > MAX_SIDE or width > MAX_SIDE:
+        raise CodecError(f"image size {width}x{height} is over the limit of {MAX_SIDE} pixels per side")
+    limit = min(int(max_pixels), MAX_PIXELS)
+    if height * width > limit:
+        raise CodecError(f"image size {width}x{height} is over the limit of {limit} pixels "
+                         f"(max_image_pixels; at most {MAX_PIXELS})")
 
 
-def image_to_array(msg: Any) -> np.ndarray:
+def image_to_array(msg: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Image fields -> native array without row padding, host byte order.
+
+    Sizes, step and data length are checked before anything is allocated; the data must be
+    exactly step x height bytes, as sensor_msgs/Image defines it.
 
     Returns:
         (H, W) for mono/Bayer, (H, W, C) otherwise (C = 2 for packed YUV 4:2:2).
@@ -92,7 +104,7 @@ def image_to_array(msg: Any) -> np.ndarray:
     encoding = str(msg.encoding).lower()
     info = encoding_info(encoding)
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    check_size(height, width)
+    check_size(height, width, max_pixels)
     dtype = np.dtype(info.dtype)
     row_bytes = width * info.channels * dtype.itemsize
     if step < row_bytes:
@@ -105,8 +117,8 @@ def image_to_array(msg: Any) -> np.ndarray:
         raw = np.frombuffer(msg.data, dtype=np.uint8)
     except (TypeError, ValueError) as err:
         raise CodecError(f"image data is not a byte buffer: {err}") from None
-    if raw.size < step * height:
-        raise CodecError(f"data has {raw.size} bytes, step x height needs {step * height}")
+    if raw.size != step * height:
+        raise CodecError(f"data has {raw.size} bytes, step x height is {step * height}")
     rows = raw[: step * height].reshape(height, step)[:, :row_bytes]
     array = np.ascontiguousarray(rows).view(dtype)
     if dtype.itemsize > 1 and bool(msg.is_bigendian) != (sys.byteorder == "big"):
@@ -134,9 +146,9 @@ def array_to_rgb(array: np.ndarray, encoding: str) -> np.ndarray:
     return cv2.cvtColor(array, getattr(cv2, f"COLOR_Bayer{BAYER_CV[encoding]}2RGB"))
 
 
-def image_to_rgb(msg: Any) -> np.ndarray:
+def image_to_rgb(msg: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Image message (or fields) -> (H, W, 3) uint8 RGB with this codec."""
-    return np.ascontiguousarray(array_to_rgb(image_to_array(msg), str(msg.encoding)))
+    return np.ascontiguousarray(array_to_rgb(image_to_array(msg, max_pixels), str(msg.encoding)))
 
 
 def rgb_to_array(rgb: np.ndarray, encoding: str) -> np.ndarray:
@@ -206,11 +218,11 @@ def _cv_bridge() -> Any | None:
 _BRIDGE = _cv_bridge()
 
 
-def imgmsg_to_rgb(msg: Any) -> np.ndarray:
+def imgmsg_to_rgb(msg: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Image message -> (H, W, 3) uint8 RGB, through cv_bridge when it is importable."""
     if _BRIDGE is None:
-        return image_to_rgb(msg)
-    native = image_to_array(msg)  # same validation and CodecError either way
+        return image_to_rgb(msg, max_pixels)
+    native = image_to_array(msg, max_pixels)  # same validation and CodecError either way
     try:
         return np.ascontiguousarray(_BRIDGE.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
     except Exception:  # noqa: BLE001 - older cv_bridge lacks some encodings (yuv422_yuy2): decode here

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any
 
 import cv2
 import numpy as np
 
-from rain_seg_ros.codec import CodecError, check_size
+from rain_seg_ros.codec import MAX_PIXELS, CodecError, check_size
 
 FORMATS = ("jpeg", "png")
 
@@ -29,48 +30,94 @@ def compressed_kind(fmt: str) -> str:
     raise CodecError(f"unsupported CompressedImage format {fmt!r}; supported: {FORMATS}")
 
 
-def _header_size(buf: bytes) -> tuple[int, int] | None:
-    """(height, width) read from a PNG IHDR or JPEG SOF marker, or None if not found.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SOI = b"\xff\xd8\xff"  # SOI plus the first byte of the next marker
+# SOFn markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but are not frames.
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length field
+# Legit files have a few dozen segments before the frame header; a file of millions of tiny
+# segments would only cost CPU here, so it is refused.
+MAX_JPEG_SEGMENTS = 4096
+# libjpeg keeps up to 2 bytes per pixel and component (progressive coefficients): 1 (grey),
+# 3 (YCbCr/RGB) and 4 (CMYK/YCCK) are the layouts cameras write; more only multiplies memory.
+JPEG_COMPONENTS = (1, 3, 4)
+_FILL = re.compile(rb"\xff+")
 
-    Checked before decoding so that a tiny file claiming 60000x60000 pixels is refused
-    instead of making OpenCV allocate gigabytes.
+
+def jpeg_size(buf: memoryview) -> tuple[int, int]:
+    """(height, width) from the JPEG frame header (SOFn), wherever it is before the first scan.
+
+    Walks every marker segment from SOI the way libjpeg does (fill bytes, standalone markers,
+    lengths), so an APPn segment of any size cannot hide the size the decoder will allocate.
+    Anything unusual before the frame header is refused rather than decoded blind.
     """
-    if buf[:8] == b"\x89PNG\r\n\x1a\n" and len(buf) >= 24:
-        width, height = struct.unpack(">II", buf[16:24])
-        return height, width
-    i = 2
-    while buf[:2] == b"\xff\xd8" and i + 9 <= len(buf):
+    if bytes(buf[:3]) != JPEG_SOI:
+        raise CodecError("data labelled jpeg does not start with a JPEG SOI marker (FF D8 FF)")
+    i, n = 2, len(buf)
+    for _ in range(MAX_JPEG_SEGMENTS):
+        if i >= n:
+            raise CodecError("jpeg ends before its frame header (SOF): truncated")
         if buf[i] != 0xFF:
-            return None
-        marker = buf[i + 1]
-        if marker == 0xDA:  # start of scan: no frame header before the pixel data
-            return None
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            height, width = struct.unpack(">HH", buf[i + 5: i + 9])
+            raise CodecError(f"jpeg: expected a marker at byte {i}, found 0x{buf[i]:02X}")
+        fill = _FILL.match(buf, i)
+        assert fill is not None  # buf[i] is 0xFF
+        i = fill.end()  # past the 0xFF and any fill bytes
+        if i >= n:
+            raise CodecError("jpeg ends inside a marker: truncated")
+        marker = buf[i]
+        i += 1
+        if marker in STANDALONE_MARKERS:
+            continue
+        if marker in (0x00, 0xD8, 0xD9, 0xDA):
+            raise CodecError(f"jpeg: marker FF{marker:02X} before the frame header (SOF)")
+        length = int.from_bytes(buf[i:i + 2], "big") if i + 2 <= n else 0
+        if length < 2 or i + length > n:
+            raise CodecError(f"jpeg: segment FF{marker:02X} at byte {i - 2} is truncated or has a bad length")
+        if marker in SOF_MARKERS:
+            if length < 8:
+                raise CodecError(f"jpeg: frame header of {length} bytes is too short")
+            height, width, components = struct.unpack_from(">HHB", buf, i + 3)
+            if components not in JPEG_COMPONENTS or length != 8 + 3 * components:
+                raise CodecError(f"jpeg: frame header with {components} components is not supported")
             return height, width
-        i += 2 + struct.unpack(">H", buf[i + 2: i + 4])[0]
-    return None
+        i += length
+    raise CodecError(f"jpeg: no frame header (SOF) in the first {MAX_JPEG_SEGMENTS} segments")
 
 
-def compressed_to_rgb(fmt: str, data: Any) -> np.ndarray:
-    """CompressedImage fields -> (H, W, 3) uint8 RGB; 16-bit PNGs are scaled to 8 bit."""
-    compressed_kind(fmt)
+def png_size(buf: memoryview) -> tuple[int, int]:
+    """(height, width) from the PNG IHDR, which the format requires to be the first chunk."""
+    if bytes(buf[:8]) != PNG_SIGNATURE:
+        raise CodecError("data labelled png does not start with the PNG signature")
+    if len(buf) < 33:  # signature + IHDR chunk (length, type, 13 bytes, CRC)
+        raise CodecError(f"png of {len(buf)} bytes ends inside its header: truncated")
+    length, kind, width, height = struct.unpack_from(">I4sII", buf, 8)
+    if kind != b"IHDR" or length != 13:
+        raise CodecError("png: the first chunk is not a 13-byte IHDR")
+    return height, width
+
+
+def compressed_to_rgb(fmt: str, data: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """CompressedImage fields -> (H, W, 3) uint8 RGB; 16-bit PNGs are scaled to 8 bit.
+
+    Only the format the message states is decoded (its magic bytes must match), and the size
+    its header declares is checked against `max_pixels` before the decoder allocates anything.
+    """
+    kind = compressed_kind(fmt)
     try:
         buf = np.frombuffer(data, dtype=np.uint8)
     except (TypeError, ValueError) as err:
         raise CodecError(f"compressed data is not a byte buffer: {err}") from None
     if buf.size == 0:
         raise CodecError("empty CompressedImage data")
-    size = _header_size(buf[:65536].tobytes())
-    if size is not None:
-        check_size(*size)
+    view = memoryview(buf)
+    check_size(*(jpeg_size(view) if kind == "jpeg" else png_size(view)), max_pixels)
     try:
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as err:
         raise CodecError(f"could not decode {fmt}: {err}") from None
     if bgr is None:
         raise CodecError(f"corrupt or unreadable {fmt} data ({buf.size} bytes)")
-    check_size(bgr.shape[0], bgr.shape[1])
+    check_size(bgr.shape[0], bgr.shape[1], max_pixels)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
