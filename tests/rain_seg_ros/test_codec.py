@@ -152,7 +152,7 @@ def bad(**overrides):
 
 @pytest.mark.parametrize("frame", [
     bad(encoding="32FC1"), bad(encoding="nv12"), bad(encoding=None),
-    bad(data=bytes(47)), bad(data=b""), bad(height=0, data=b""), bad(width=0, step=0),
+    bad(data=bytes(47)), bad(data=bytes(49)), bad(data=b""), bad(height=0, data=b""), bad(width=0, step=0),
     bad(height=MAX_SIDE + 1), bad(width=100000, height=100000, step=300000),
     bad(step=11), bad(step=-12), bad(encoding="yuv422", width=3, step=6),
     bad(encoding="bayer_rggb8", width=1, height=1, step=1), bad(data=12345), bad(data="text"),
@@ -162,6 +162,14 @@ def test_bad_frames_raise_codec_error(frame):
         image_to_rgb(frame)
     with pytest.raises(CodecError):
         imgmsg_to_rgb(frame)
+
+
+def test_pixel_cap_is_the_callers():
+    frame = bad(height=100, width=100, step=300, data=bytes(30000))
+    assert image_to_rgb(frame, max_pixels=10000).shape == (100, 100, 3)
+    for decode in (image_to_rgb, imgmsg_to_rgb):
+        with pytest.raises(CodecError, match="max_image_pixels"):
+            decode(frame, max_pixels=9999)
 
 
 @settings(max_examples=150, deadline=None)

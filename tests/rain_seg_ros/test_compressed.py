@@ -86,6 +86,15 @@ def test_bad_compressed_raise_codec_error(fmt, data):
         compressed_to_rgb(fmt, data)
 
 
+def test_pixel_cap_applies_to_the_declared_size():
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    for kind in ("PNG", "JPEG"):
+        data = pil_bytes(rgb, kind)
+        assert compressed_to_rgb(kind, data, max_pixels=10000).shape == (100, 100, 3)
+        with pytest.raises(CodecError, match="max_image_pixels"):
+            compressed_to_rgb(kind, data, max_pixels=9999)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(["jpeg", "png"]), st.binary(max_size=300))
 def test_random_bytes_decode_or_raise_codec_error(fmt, junk):
