@@ -73,6 +73,30 @@ class Percentiles:
         return float(np.mean(self._values)) if self._values else float("nan")
 
 
+class KindThrottle:
+    """When to log an error of a given kind: at its first occurrence, then at most once per
+    `period_s`, saying how many of that kind went unlogged in between. One flood of one kind
+    then cannot hide the first occurrence of another.
+    """
+
+    def __init__(self, period_s: float = 5.0) -> None:
+        self.period_s = period_s
+        self._last_s: dict[str, float] = {}
+        self._unlogged: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def allow(self, kind: str, now_s: float | None = None) -> int | None:
+        """None: do not log this one. Otherwise log it; the int is how many were held back before it."""
+        now_s = time.monotonic() if now_s is None else now_s
+        with self._lock:
+            last = self._last_s.get(kind)
+            if last is not None and now_s - last < self.period_s:
+                self._unlogged[kind] += 1
+                return None
+            self._last_s[kind] = now_s
+            return self._unlogged.pop(kind, 0)
+
+
 COUNTERS = ("received", "published", "dropped", "bad_frame", "processing_error", "bad_parameter")
 TROUBLE = ("bad_frame", "processing_error", "bad_parameter")
 
@@ -81,7 +105,8 @@ class NodeStats:
     """Thread-safe counters, rates and latencies of one node.
 
     Counters used by the nodes: received, published, dropped (a newer frame replaced one
-    still waiting), bad_frame (CodecError), processing_error, bad_parameter.
+    still waiting), bad_frame (CodecError), processing_error (any other exception of one
+    frame), bad_parameter.
     """
 
     def __init__(self, backend: str = "", window_s: float = 5.0) -> None:
@@ -92,6 +117,7 @@ class NodeStats:
         self.latency_ms = Percentiles()
         self.stage_ms: dict[str, Percentiles] = {}
         self.last_error = ""
+        self.lasting_errors: dict[str, str] = {}  # key -> what is wrong until it is cleared
         self._troubled_at_last_level = 0
         self._lock = threading.Lock()
 
@@ -100,6 +126,16 @@ class NodeStats:
             self.counts[name] += n
             if error is not None:
                 self.last_error = f"{name}: {error}"[:300]
+
+    def set_lasting_error(self, key: str, error: str) -> None:
+        """A condition that persists (a parameter refused at start-up): ERROR until cleared."""
+        with self._lock:
+            self.lasting_errors[key] = error
+            self.last_error = f"{key}: {error}"[:300]
+
+    def clear_lasting_error(self, key: str) -> None:
+        with self._lock:
+            self.lasting_errors.pop(key, None)
 
     def frame_received(self, now_s: float | None = None) -> None:
         with self._lock:
@@ -138,12 +174,14 @@ class NodeStats:
             received = self.counts["received"]
             values["drop_rate"] = f"{self.counts['dropped'] / received:.4f}" if received else "0.0000"
             values["last_error"] = self.last_error
+            values["lasting_errors"] = "; ".join(f"{k}: {v}" for k, v in sorted(self.lasting_errors.items()))
         return values
 
     def level(self) -> int:
-        """diagnostic_msgs level: 1 (WARN) if bad input or errors arrived since the last call, else 0."""
+        """diagnostic_msgs level: 2 (ERROR) while a lasting error stands, 1 (WARN) if bad input or
+        errors arrived since the last call, else 0."""
         with self._lock:
             troubled = sum(self.counts[name] for name in TROUBLE)
             level = 1 if troubled > self._troubled_at_last_level else 0
             self._troubled_at_last_level = troubled
-        return level
+            return 2 if self.lasting_errors else level

@@ -1,17 +1,23 @@
-"""Pieces both nodes share: described parameters, QoS from parameters, diagnostics messages."""
+"""Pieces both nodes share: described parameters, QoS from parameters, frame decoding and
+error reporting, diagnostics messages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
 
-from rain_seg_ros.diagnostics import NodeStats
+from rain_seg_ros.codec import MAX_PIXELS, CodecError, imgmsg_to_rgb
+from rain_seg_ros.compressed import compressed_to_rgb
+from rain_seg_ros.diagnostics import KindThrottle, NodeStats
 
 
 class ModelLoadError(RuntimeError):
@@ -43,6 +49,12 @@ class Param:
                                                              to_value=float(self.high), step=0.0)]
         return d
 
+    def refusal(self, value: Any) -> str | None:
+        """Why `value` is not allowed (ranges are enforced by rclpy from the descriptor)."""
+        if self.choices and value not in self.choices:
+            return f"{self.name}={value!r} is not one of {', '.join(self.choices)}"
+        return None
+
 
 # QoS of the camera subscription: sensor-data by default (best effort, keep last 5).
 QOS_PARAMS = (
@@ -54,26 +66,78 @@ QOS_PARAMS = (
           read_only=True, choices=("best_effort", "reliable")),
     Param("output_qos_depth", 5, "History depth of the published images.", 1, 1000, read_only=True),
 )
+# Checked against the size a frame's header declares, before any pixel buffer is allocated.
+DECODE_PARAMS = (
+    Param("max_image_pixels", MAX_PIXELS, "Frames declaring more pixels than this are refused "
+          "before decoding (bounds the memory one frame can take).", 1, MAX_PIXELS, read_only=True),
+)
 
 
 def declare_params(node: Node, params: tuple[Param, ...], stats: NodeStats) -> dict[str, Any]:
     """Declare every parameter; a bad override (wrong type, out of range, unknown choice) is
-    logged, counted and replaced by the default instead of killing the node."""
+    logged, counted, flagged as a lasting error in the diagnostics and replaced by the default
+    instead of killing the node. Later changes to an unknown choice are refused the same way.
+    """
+    by_name = {p.name: p for p in params}
+    refused: dict[str, str] = {}
+
+    def choices_callback(changes: list[Parameter]) -> SetParametersResult:
+        # Registered before the nodes' own callbacks, so rclpy calls it last: once it accepts,
+        # the change is made and a start-up refusal of that parameter is over.
+        for change in changes:
+            reason = by_name[change.name].refusal(change.value) if change.name in by_name else None
+            if reason is not None:
+                refused[change.name] = reason
+                if change.name in values:  # a live change (start-up ones are counted below)
+                    stats.count("bad_parameter", error=reason)
+                return SetParametersResult(successful=False, reason=reason)
+        for change in changes:
+            stats.clear_lasting_error(change.name)
+        return SetParametersResult(successful=True)
+
     values: dict[str, Any] = {}
+    node.add_on_set_parameters_callback(choices_callback)
     for p in params:
         try:
             value = node.declare_parameter(p.name, p.default, p.descriptor()).value
         except ParameterException as err:
-            node.get_logger().error(f"parameter {p.name}: {err}; using default {p.default!r}")
-            stats.count("bad_parameter", error=str(err))
+            reason = refused.pop(p.name, None) or str(err)
+            node.get_logger().error(f"parameter {p.name}: {reason}; using the default {p.default!r}")
+            stats.count("bad_parameter", error=reason)
             value = node.declare_parameter(p.name, p.default, p.descriptor(), ignore_override=True).value
-        if p.choices and value not in p.choices:
-            node.get_logger().error(f"parameter {p.name}={value!r} is not one of {p.choices}; "
-                                    f"using default {p.default!r}")
-            stats.count("bad_parameter", error=f"{p.name}={value!r}")
-            value = p.default
+            stats.set_lasting_error(p.name, f"{reason}; using the default {p.default!r}")
         values[p.name] = value
     return values
+
+
+def decode_frame(msg: Image | CompressedImage, max_pixels: int) -> np.ndarray:
+    """Image or CompressedImage -> (H, W, 3) uint8 RGB; CodecError for anything malformed."""
+    if isinstance(msg, CompressedImage):
+        return compressed_to_rgb(msg.format, msg.data, max_pixels)
+    return imgmsg_to_rgb(msg, max_pixels)
+
+
+class FrameErrors:
+    """The worker's `on_error`: whatever one frame raised is counted (CodecError as bad_frame,
+    anything else as processing_error) and logged once per kind, then at most every `period_s`."""
+
+    def __init__(self, node: Node, stats: NodeStats, period_s: float = 5.0) -> None:
+        self._logger = node.get_logger()
+        self._stats = stats
+        self._throttle = KindThrottle(period_s)
+
+    def __call__(self, err: Exception) -> None:
+        kind = type(err).__name__
+        bad_input = isinstance(err, CodecError)
+        self._stats.count("bad_frame" if bad_input else "processing_error", error=f"{kind}: {err}")
+        held_back = self._throttle.allow(kind)
+        if held_back is None:
+            return
+        more = f" ({held_back} more of this kind since the last report)" if held_back else ""
+        if bad_input:
+            self._logger.warning(f"skipping bad frame: {err}{more}")
+        else:
+            self._logger.error(f"frame skipped, processing raised {kind}: {err}{more}")
 
 
 def qos_from_params(values: dict[str, Any], prefix: str = "") -> QoSProfile:
@@ -90,9 +154,11 @@ def diagnostics_message(node: Node, stats: NodeStats, hardware_id: str) -> Diagn
     """One DiagnosticArray with this node's status, named after its fully qualified name."""
     snapshot = stats.snapshot()
     level = stats.level()
+    message = {0: "ok", 1: f"bad input seen ({snapshot['last_error']})",
+               2: f"running with refused parameters ({snapshot['lasting_errors']})"}[level]
     status = DiagnosticStatus(
         level=bytes([level]), name=node.get_fully_qualified_name(), hardware_id=hardware_id,
-        message="ok" if level == 0 else f"bad input seen ({snapshot['last_error']})",
+        message=message,
         values=[KeyValue(key=k, value=v) for k, v in snapshot.items()])
     msg = DiagnosticArray(status=[status])
     msg.header.stamp = node.get_clock().now().to_msg()

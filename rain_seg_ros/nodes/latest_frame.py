@@ -2,10 +2,12 @@
 
 The subscription callback only hands the message over; decoding and inference run here so
 the executor never blocks. If a frame is still waiting when a newer one arrives, the older
-one is dropped and reported through `on_drop` (a node counts it in its diagnostics).
+one is dropped and reported through `on_drop` (a node counts it in its diagnostics). Whatever
+one frame raises goes to `on_error` and the thread goes on with the next frame: a thread that
+died would leave the node counting received frames and answering none.
 
     >>> done = []
-    >>> worker = LatestFrameWorker(done.append, on_drop=lambda: None)
+    >>> worker = LatestFrameWorker(done.append, on_drop=lambda: None, on_error=print)
     >>> worker.start(); worker.submit(1); worker.stop()
 """
 
@@ -13,15 +15,18 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 
 class LatestFrameWorker:
     def __init__(self, process: Callable[[Any], None], on_drop: Callable[[], None],
+                 on_error: Callable[[Exception], None],
                  min_period_s: Callable[[], float] = lambda: 0.0, name: str = "frame_worker") -> None:
         self._process = process
         self._on_drop = on_drop
+        self._on_error = on_error
         self._min_period_s = min_period_s  # read each frame: max_rate_hz can change at run time
         self._cond = threading.Condition()
         self._item: Any = None
@@ -65,4 +70,13 @@ class LatestFrameWorker:
                     return
                 item, self._item, self._has_item = self._item, None, False
             last_start = time.monotonic()
-            self._process(item)
+            try:
+                self._process(item)
+            except Exception as err:  # noqa: BLE001 - one frame's failure must not end the thread
+                self._report(err)
+
+    def _report(self, err: Exception) -> None:
+        try:
+            self._on_error(err)
+        except Exception:  # noqa: BLE001 - reporting failed too: still keep the thread alive
+            traceback.print_exc()

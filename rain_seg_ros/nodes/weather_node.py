@@ -23,14 +23,16 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CompressedImage, Image
 
-from rain_seg_ros.codec import CodecError, fill_image_msg, imgmsg_to_rgb, rgb_to_image_fields
-from rain_seg_ros.compressed import compressed_to_rgb
+from rain_seg_ros.codec import fill_image_msg, rgb_to_image_fields
 from rain_seg_ros.diagnostics import NodeStats
 from rain_seg_ros.nodes.common import (
+    DECODE_PARAMS,
     QOS_PARAMS,
+    FrameErrors,
     ModelLoadError,
     Param,
     declare_params,
+    decode_frame,
     diagnostics_message,
     qos_from_params,
 )
@@ -52,6 +54,7 @@ PARAMS = (
     Param("compressed_input", False, "Subscribe image/compressed instead of image.", read_only=True),
     Param("max_rate_hz", 0.0, "Upper bound on processed frames per second (0 = as fast as possible).",
           0.0, 1000.0),
+    *DECODE_PARAMS,
     *QOS_PARAMS,
 )
 
@@ -70,6 +73,7 @@ class WeatherNode(Node):
         self.pub = self.create_publisher(Image, "~/image", qos_from_params(self.params, prefix="output_"))
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.worker = LatestFrameWorker(self._process, on_drop=lambda: self.stats.count("dropped"),
+                                        on_error=FrameErrors(self, self.stats),
                                         min_period_s=self._min_period_s, name="weather_worker")
         in_qos = qos_from_params(self.params)
         if self.params["compressed_input"]:
@@ -93,12 +97,11 @@ class WeatherNode(Node):
             raise ModelLoadError(f"cannot load DSANet model {p['model_path']!r}: {err}") from err
 
     def parameters_callback(self, params: list[Parameter]) -> SetParametersResult:
-        """Live changes: refuse an unknown mode, or derain/rainify without a model."""
+        """Live changes: refuse derain/rainify without a model (declare_params refuses unknown modes)."""
         for p in params:
-            needs_model = p.value != "passthrough" and self.model is None
-            if p.name == "mode" and (p.value not in MODES or needs_model):
-                self.stats.count("bad_parameter", error=f"mode={p.value!r}")
-                reason = f"mode must be one of {MODES} (derain/rainify need a model)"
+            if p.name == "mode" and p.value in ("derain", "rainify") and self.model is None:
+                reason = f"mode {p.value!r} needs model_path (a DSANet encoder export)"
+                self.stats.count("bad_parameter", error=reason)
                 return SetParametersResult(successful=False, reason=reason)
         return SetParametersResult(successful=True)
 
@@ -111,24 +114,12 @@ class WeatherNode(Node):
         self.worker.submit((msg, time.monotonic()))
 
     def _process(self, item: tuple[Image | CompressedImage, float]) -> None:
+        """Runs on the worker; whatever it raises is counted and logged by FrameErrors."""
         msg, received_s = item
-        try:
-            if isinstance(msg, CompressedImage):
-                encoding, rgb = "rgb8", compressed_to_rgb(msg.format, msg.data)
-            else:
-                encoding, rgb = msg.encoding.lower(), imgmsg_to_rgb(msg)  # (H, W, 3) uint8
-        except CodecError as err:
-            self.stats.count("bad_frame", error=str(err))
-            self.get_logger().warning(f"skipping bad frame: {err}", throttle_duration_sec=5.0)
-            return
-        try:
-            out = self._apply(rgb)
-            fields = rgb_to_image_fields(out, encoding)
-            self.pub.publish(fill_image_msg(Image(), fields, msg.header))
-        except Exception as err:  # keep serving the next frame whatever one frame did
-            self.stats.count("processing_error", error=repr(err))
-            self.get_logger().error(f"processing failed: {err!r}", throttle_duration_sec=5.0)
-            return
+        rgb = decode_frame(msg, self.params["max_image_pixels"])  # (H, W, 3) uint8
+        encoding = "rgb8" if isinstance(msg, CompressedImage) else msg.encoding.lower()
+        fields = rgb_to_image_fields(self._apply(rgb), encoding)
+        self.pub.publish(fill_image_msg(Image(), fields, msg.header))
         self.stats.frame_published((time.monotonic() - received_s) * 1000)
 
     def _apply(self, rgb: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import statistics
 import numpy as np
 import pytest
 
-from rain_seg_ros.diagnostics import NodeStats, Percentiles, RateMeter
+from rain_seg_ros.diagnostics import KindThrottle, NodeStats, Percentiles, RateMeter
 
 
 @pytest.mark.parametrize("period_s", [0.01, 0.1, 2.5])
@@ -57,3 +57,22 @@ def test_snapshot_and_levels():
     stats.count("bad_frame", error="unsupported encoding '32FC1'")
     assert stats.level() == 1 and "32FC1" in stats.snapshot()["last_error"]
     assert stats.level() == 0  # WARN only while new trouble arrives
+
+
+def test_kind_throttle_logs_each_kind_first_then_once_per_period():
+    throttle = KindThrottle(period_s=5.0)
+    assert throttle.allow("CodecError", now_s=0.0) == 0
+    assert throttle.allow("RuntimeError", now_s=0.1) == 0  # a new kind is not held back by another
+    assert [throttle.allow("CodecError", now_s=t) for t in (1.0, 2.0, 4.9)] == [None, None, None]
+    assert throttle.allow("CodecError", now_s=5.0) == 3
+    assert throttle.allow("CodecError", now_s=6.0) is None
+    assert throttle.allow("RuntimeError", now_s=5.2) == 0
+
+
+def test_lasting_error_keeps_error_level_until_cleared():
+    stats = NodeStats()
+    stats.set_lasting_error("mode", "mode='rainfy' is not one of passthrough, derain, rainify")
+    assert stats.level() == 2 and stats.level() == 2
+    assert "rainfy" in stats.snapshot()["lasting_errors"]
+    stats.clear_lasting_error("mode")
+    assert stats.level() == 0 and stats.snapshot()["lasting_errors"] == ""

@@ -150,3 +150,57 @@ def test_bringup_wires_camera_weather_and_segmenter(tmp_path):
         g.close()
         stop_graph(proc)
         log.close()
+
+
+def test_unknown_mode_at_start_runs_passthrough_and_reports_an_error(tmp_path):
+    """mode:=rainfy with a model loaded: refused at start-up (not kept and rainified), ERROR in
+    the diagnostics until a valid mode is set."""
+    encoder = write_additive_dsanet(tmp_path)
+    g = InProcessGraph()
+    try:
+        node = g.add(WeatherNode(context=g.context, namespace="typo", parameter_overrides=[
+            Parameter("model_path", value=str(encoder)), Parameter("backend", value="onnxruntime"),
+            Parameter("device", value="cpu"), Parameter("mode", value="rainfy")]))
+        assert node.get_parameter("mode").value == "passthrough"
+        assert node.stats.counts["bad_parameter"] == 1
+        assert node.stats.level() == 2 and "rainfy" in node.stats.snapshot()["lasting_errors"]
+        probe = g.add(Probe(g.context))
+        probe.listen(Image, "/typo/weather_node/image")
+        pub = probe.create_publisher(Image, "/typo/image", RELIABLE)
+        wait_matched(pub)
+        msg = frame_msg(band_frame(H, W), "rgb8", 11, "typo")
+        pub.publish(msg)
+        assert bytes(by_stamp(probe, "/typo/weather_node/image", 11).data) == bytes(msg.data)
+        assert not node.set_parameters([Parameter("mode", value="rainfy")])[0].successful
+        assert node.stats.counts["bad_parameter"] == 2 and node.stats.level() == 2
+        assert node.set_parameters([Parameter("mode", value="derain")])[0].successful
+        assert node.stats.level() == 0 and node.stats.snapshot()["lasting_errors"] == ""
+    finally:
+        g.close()
+
+
+def test_any_exception_in_one_frame_is_counted_and_the_next_frame_served(graph, monkeypatch):
+    """A non-codec failure while decoding (here RuntimeError) used to end the worker thread."""
+    import rain_seg_ros.codec as codec
+
+    real = codec.image_to_array
+
+    def flaky(msg, *args, **kwargs):
+        if msg.header.frame_id == "boom":
+            raise RuntimeError("decoder exploded")
+        return real(msg, *args, **kwargs)
+
+    monkeypatch.setattr(codec, "image_to_array", flaky)
+    node = graph.weather
+    before = dict(node.stats.counts)
+    graph.wx_pub.publish(frame_msg(band_frame(H, W), "rgb8", 4100, "boom"))
+    deadline = time.monotonic() + 5
+    while node.stats.counts["processing_error"] == before.get("processing_error", 0):
+        assert time.monotonic() < deadline, "the failing frame was not counted"
+        time.sleep(0.01)
+    assert "RuntimeError" in node.stats.snapshot()["last_error"]
+    good = frame_msg(band_frame(H, W), "rgb8", 4101, "after_boom")
+    graph.wx_pub.publish(good)
+    out = by_stamp(graph.probe, "/wx/weather_node/image", 4101, timeout_s=5.0)
+    assert bytes(out.data) == bytes(good.data)
+    assert node.stats.counts["bad_frame"] == before.get("bad_frame", 0)
