@@ -28,7 +28,9 @@ from rain_seg_ros.codec import array_to_image_fields as fields_of
 from rain_seg_ros.compressed import compressed_to_rgb
 from rain_seg_ros.diagnostics import NodeStats
 from rain_seg_ros.nodes.common import (
+    DECODE_PARAMS,
     QOS_PARAMS,
+    FrameErrors,
     ModelLoadError,
     Param,
     declare_params,
@@ -53,6 +55,7 @@ PARAMS = (
     Param("overlay_alpha", 0.5, "Weight of the class colours in ~/overlay.", 0.0, 1.0),
     Param("max_rate_hz", 0.0, "Upper bound on processed frames per second (0 = as fast as possible).",
           0.0, 1000.0),
+    *DECODE_PARAMS,
     *QOS_PARAMS,
 )
 
@@ -74,6 +77,7 @@ class SegmentationNode(Node):
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
         self.worker = LatestFrameWorker(self._process, on_drop=lambda: self.stats.count("dropped"),
+                                        on_error=FrameErrors(self, self.stats),
                                         min_period_s=self._min_period_s, name="segmentation_worker")
         in_qos = qos_from_params(self.params)
         if self.params["compressed_input"]:
@@ -118,9 +122,9 @@ class SegmentationNode(Node):
         t0 = time.monotonic()
         try:
             if isinstance(msg, CompressedImage):
-                rgb = compressed_to_rgb(msg.format, msg.data)
+                rgb = compressed_to_rgb(msg.format, msg.data, self.params["max_image_pixels"])
             else:
-                rgb = imgmsg_to_rgb(msg)  # (H, W, 3) uint8
+                rgb = imgmsg_to_rgb(msg, self.params["max_image_pixels"])  # (H, W, 3) uint8
         except CodecError as err:
             self.stats.count("bad_frame", error=str(err))
             self.get_logger().warning(f"skipping bad frame: {err}", throttle_duration_sec=5.0)
