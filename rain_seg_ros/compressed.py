@@ -109,7 +109,7 @@ def compressed_to_rgb(fmt: str, data: Any, max_pixels: int = MAX_PIXELS) -> np.n
         raise CodecError(f"compressed data is not a byte buffer: {err}") from None
     if buf.size == 0:
         raise CodecError("empty CompressedImage data")
-    view = memoryview(buf)
+    view = buf.data  # a memoryview: the marker walk reads it without copying
     check_size(*(jpeg_size(view) if kind == "jpeg" else png_size(view)), max_pixels)
     try:
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
