@@ -59,9 +59,8 @@ def jpeg_size(buf: memoryview) -> tuple[int, int]:
             raise CodecError("jpeg ends before its frame header (SOF): truncated")
         if buf[i] != 0xFF:
             raise CodecError(f"jpeg: expected a marker at byte {i}, found 0x{buf[i]:02X}")
-        fill = _FILL.match(buf, i)
-        assert fill is not None  # buf[i] is 0xFF
-        i = fill.end()  # past the 0xFF and any fill bytes
+        fill = _FILL.match(buf, i)  # buf[i] is 0xFF, so this matches
+        i = fill.end() if fill else i + 1  # past the 0xFF and any fill bytes
         if i >= n:
             raise CodecError("jpeg ends inside a marker: truncated")
         marker = buf[i]
@@ -77,8 +76,10 @@ def jpeg_size(buf: memoryview) -> tuple[int, int]:
             if length < 8:
                 raise CodecError(f"jpeg: frame header of {length} bytes is too short")
             height, width, components = struct.unpack_from(">HHB", buf, i + 3)
-            if components not in JPEG_COMPONENTS or length != 8 + 3 * components:
-                raise CodecError(f"jpeg: frame header with {components} components is not supported")
+            if components not in JPEG_COMPONENTS:
+                raise CodecError(f"jpeg: {components} colour components are not supported")
+            if length != 8 + 3 * components:
+                raise CodecError(f"jpeg: frame header of {length} bytes does not fit {components} components")
             return height, width
         i += length
     raise CodecError(f"jpeg: no frame header (SOF) in the first {MAX_JPEG_SEGMENTS} segments")
