@@ -40,18 +40,20 @@ class Segmenter:
 
     Args:
         model_path: .onnx / .pt2 / .engine with its sidecar (task "segmentation").
-        backend, device, engine_cache_dir, precision: as for rain_seg_ros.backends.open_backend.
+        backend, device, engine_cache_dir, precision, trust_pt2: as for
+            rain_seg_ros.backends.open_backend (trust_pt2: a .pt2 is code; load it only if trusted).
         min_confidence: pixels whose winning-class probability is below this get the
             sidecar's ignore index (0 keeps all).
     """
 
     def __init__(self, model_path: str | Path, backend: str = "auto", device: str = "auto",
                  engine_cache_dir: str | Path | None = None, min_confidence: float = 0.0,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", trust_pt2: bool = False) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
         self.runner = open_backend(model_path, backend=backend, device=device,
-                                   engine_cache_dir=engine_cache_dir, precision=precision)
+                                   engine_cache_dir=engine_cache_dir, precision=precision,
+                                   trust_pt2=trust_pt2)
         self.artifact = self.runner.artifact
         if self.artifact.task != "segmentation":
             self.runner.close()

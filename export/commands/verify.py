@@ -5,9 +5,13 @@ preprocessing (the sidecar's). Prints the max absolute and relative error and, f
 segmenters, the label (argmax) agreement; exits 1 when a tolerance is exceeded.
 DSANet generators are fed the PyTorch encoder's features of the same images.
 
+A `.pt2` is a PyTorch program that can run code when loaded: it is verified only with
+--trust-pt2 (for a file you made or trust); without it the command refuses before loading.
+
 Example:
     python -m export verify --model artifacts/segformer.onnx --checkpoint runs/segformer \
         --images data/cityscapes/leftImg8bit/val --max-images 8
+    python -m export verify --model artifacts/segformer.pt2 --checkpoint runs/segformer --trust-pt2
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch
 from export.commands.onnx import EXPORT_ERRORS
 from export.parity import EMPTY, ParityReport, compare
 from rain_seg_ros.artifact import load_artifact
-from rain_seg_ros.backends import BACKENDS, open_backend
+from rain_seg_ros.backends import BACKENDS, BackendError, UntrustedModelError, check_model_path, open_backend
 from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
 from training.engine.checkpoint import file_sha256, load_modules, resolve_checkpoint
 
@@ -43,15 +47,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--min-agreement", type=float, default=0.999,
                         help="segmenters: min fraction of equal labels (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trust-pt2", action="store_true",
+                        help="allow loading a .pt2 --model: it is a PyTorch program and can run code "
+                             "when loaded, so give this only for files you made or trust")
     args = parser.parse_args(argv)
     if args.num_random < 0 or args.max_images < 1 or args.rtol <= 0 or not 0 <= args.min_agreement <= 1:
         parser.error("need --num-random >= 0, --max-images >= 1, --rtol > 0, 0 <= --min-agreement <= 1")
-    if not args.model.is_file():
-        parser.error(f"--model {args.model} does not exist")
     try:
+        check_model_path(args.model)
+        if args.model.suffix == ".pt2" and not args.trust_pt2:  # refuse before anything reads it
+            raise UntrustedModelError(args.model)
         return run(args)
-    except EXPORT_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (*EXPORT_ERRORS, BackendError) as exc:
+        print(f"error: --model: {exc}" if isinstance(exc, BackendError) else f"error: {exc}",
+              file=sys.stderr)
         return 2
 
 
@@ -72,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
     labels_axis = 1 if artifact.task == "segmentation" else None
 
     total = EMPTY
-    with open_backend(args.model, backend=args.backend, device=args.device) as runner:
-        print(f"verify {args.model} ({runner.name} on {runner.device}) against {args.checkpoint}")
+    with open_backend(args.model, backend=args.backend, device=args.device,
+                      trust_pt2=args.trust_pt2) as runner:
+        print(f"verify {runner.model_path} ({runner.name} on {runner.device}) against {args.checkpoint}")
         for source, images in sources.items():
             report: ParityReport = EMPTY
             # a static-batch model needs full batches; a dynamic one takes the remainder too

@@ -25,6 +25,15 @@ class BackendError(RuntimeError):
     """A backend cannot be opened here (library missing, no GPU, wrong file type) or failed."""
 
 
+class UntrustedModelError(BackendError):
+    """A `.pt2` was asked for without the caller saying it trusts the file (it can run code)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} is a PyTorch program and can run code when loaded; "
+                         f"pass trust_pt2 / --trust-pt2 if you trust its source")
+
+
 class Backend(ABC):
     """Lifecycle: __init__ loads, infer runs, close releases. Subclasses set `name` and `device`."""
 

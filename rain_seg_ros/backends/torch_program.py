@@ -1,7 +1,11 @@
 """PyTorch runner for `name.pt2` programs (torch.export.save), on CPU or CUDA.
 
-Loading a .pt2 deserialises a graph, not pickled Python code, so it is as safe to load as
-an ONNX file.
+A .pt2 is code, not data: torch.export.load (torch 2.13) unpickles its sample inputs (it retries
+with torch.load(weights_only=False) when the safe load fails), weights and constants flagged
+for pickle, and opaque objects with pickle.loads, so a crafted .pt2 runs arbitrary code the
+moment it is loaded. torch offers no loader that cannot unpickle (load_pt2 has no weights_only
+switch), so the protection is the opt-in: this runner refuses unless the caller says it trusts
+the file (`trusted=True`, from open_backend's trust_pt2). Prefer ONNX for files from elsewhere.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rain_seg_ros.backends.base import Backend, BackendError
+from rain_seg_ros.backends.base import Backend, BackendError, UntrustedModelError
 
 
 def cuda_available() -> bool:
@@ -26,6 +30,7 @@ class TorchProgramBackend(Backend):
 
     Args:
         model_path: the .pt2 file (sidecar next to it).
+        trusted: the caller vouches for the file's source; without it nothing is loaded.
         device: "cpu", "cuda" or "cuda:N".
         half: run in float16 (CUDA only); inputs are cast in and outputs cast back to float32.
             Programs compiled by `export torch-tensorrt` take their precision from the sidecar.
@@ -33,7 +38,10 @@ class TorchProgramBackend(Backend):
 
     name = "torch"
 
-    def __init__(self, model_path: str | Path, device: str = "cpu", half: bool = False) -> None:
+    def __init__(self, model_path: str | Path, device: str = "cpu", half: bool = False,
+                 trusted: bool = False) -> None:
+        if not trusted:  # before anything reads the file
+            raise UntrustedModelError(Path(model_path))
         super().__init__(model_path, device)
         if self.model_path.suffix != ".pt2":
             raise BackendError(f"the torch backend runs .pt2 programs, got {self.model_path.name}")

@@ -39,12 +39,13 @@ def image_dir(tmp_path_factory):
 @pytest.mark.parametrize("suffix", [".onnx", ".pt2"])
 def test_verify_passes_for_the_true_checkpoint(seg_exports, seg_checkpoint, image_dir, suffix, capsys):
     backend = "onnxruntime" if suffix == ".onnx" else "torch"
+    trust = ["--trust-pt2"] if suffix == ".pt2" else []   # we made this .pt2: the trusted path
     code = export_main(["verify", "--model", str(seg_exports / f"seg{suffix}"), "--checkpoint",
-                        str(seg_checkpoint), "--images", str(image_dir), "--backend", backend])
+                        str(seg_checkpoint), "--images", str(image_dir), "--backend", backend, *trust])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "random    4 samples" in out and "images    3 samples" in out and "label agreement" in out
-    assert "PASS" in out
+    assert "PASS" in out and f"seg{suffix} ({backend} on cpu)" in out
 
 
 def test_verify_fails_against_another_checkpoint(seg_exports, tmp_path, capsys):

@@ -108,3 +108,22 @@ def write_dsanet_onnx(folder: Path, height: int, width: int, code_channels: int,
     save_file({"rain_codes": bank}, str(folder / f"{stem}_rain_bank.safetensors"),
               metadata={"format": "rain_seg_ros.rain_bank/1"})
     return {"we": we, "wg": wg, "bank": bank}
+
+
+def write_conv_pt2(path: Path, artifact: Artifact, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The same 1x1 conv as write_conv_onnx, as a torch.export program (dynamic batch) + sidecar."""
+    import torch
+
+    c = artifact.output.shape[1]
+    assert isinstance(c, int)
+    weight, bias = conv_weights(c, seed)
+    conv = torch.nn.Conv2d(3, c, 1).eval()
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(weight)[:, :, None, None])
+        conv.bias.copy_(torch.from_numpy(bias))
+    h, w = artifact.input_size
+    program = torch.export.export(conv, (torch.zeros(2, 3, h, w),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=64)},))
+    torch.export.save(program, str(path))
+    write_artifact(artifact, path)
+    return weight, bias

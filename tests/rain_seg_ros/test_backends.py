@@ -8,22 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from rain_seg_ros.artifact import write_artifact
 from rain_seg_ros.backends import BackendError, choose_backend, open_backend
 
-from .runtime_fixtures import seg_artifact, write_conv_onnx
-
-
-class _Conv1x1(torch.nn.Module):
-    def __init__(self, weight: np.ndarray, bias: np.ndarray) -> None:
-        super().__init__()
-        self.conv = torch.nn.Conv2d(3, weight.shape[0], 1)
-        with torch.no_grad():
-            self.conv.weight.copy_(torch.from_numpy(weight)[:, :, None, None])
-            self.conv.bias.copy_(torch.from_numpy(bias))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+from .runtime_fixtures import seg_artifact, write_conv_onnx, write_conv_pt2
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +19,7 @@ def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     art = seg_artifact(8, 16, 4)
     weight, bias = write_conv_onnx(folder / "m.onnx", art)
-    x = torch.zeros(2, 3, 8, 16)
-    program = torch.export.export(_Conv1x1(weight, bias).eval(), (x,),
-                                  dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=64)},))
-    torch.export.save(program, str(folder / "m.pt2"))
-    write_artifact(art, folder / "m.pt2")
+    assert all(np.array_equal(a, b) for a, b in zip(write_conv_pt2(folder / "m.pt2", art), (weight, bias)))
     return folder, weight, bias
 
 
@@ -48,17 +31,19 @@ def _expected(batch: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.nda
 def test_backend_output_matches_numpy(models, backend, suffix):
     folder, weight, bias = models
     batch = np.random.default_rng(0).normal(size=(3, 3, 8, 16)).astype(np.float32)
-    with open_backend(folder / f"m{suffix}", backend=backend, device="cpu") as runner:
+    with open_backend(folder / f"m{suffix}", backend=backend, device="cpu", trust_pt2=True) as runner:
         assert runner.name == backend and runner.device == "cpu"
         out = runner.infer(batch)
     assert out.shape == (3, 4, 8, 16) and out.dtype == np.float32
     np.testing.assert_allclose(out, _expected(batch, weight, bias), rtol=1e-5, atol=1e-5)
 
 
-def test_explicit_backend_uses_the_sibling_artifact(models):
+def test_explicit_backend_uses_the_sibling_onnx_but_never_a_sibling_pt2(models):
     folder, _, _ = models
-    with open_backend(folder / "m.onnx", backend="torch", device="cpu") as runner:
-        assert runner.model_path.suffix == ".pt2"
+    with open_backend(folder / "m.pt2", backend="onnxruntime", device="cpu") as runner:
+        assert runner.model_path == folder / "m.onnx"
+    with pytest.raises(BackendError, match="name the .pt2 file itself as the model"):
+        open_backend(folder / "m.onnx", backend="torch", device="cpu", trust_pt2=True)
 
 
 def test_auto_picks_onnxruntime_cpu_here_and_logs_why(models, caplog, monkeypatch):
@@ -89,8 +74,9 @@ def test_auto_priority_order_with_faked_gpus(models, monkeypatch):
     monkeypatch.setattr(backends, "_tensorrt_usable", lambda: False)
     assert choose_backend(folder / "m.onnx", "cuda:1")[:2] == ("onnxruntime", "cuda:1")
     monkeypatch.setattr(ort_backend, "cuda_available", lambda: False)
-    assert choose_backend(folder / "m.onnx")[:2] == ("torch", "cuda")
-    assert choose_backend(folder / "m.onnx", "cpu")[:2] == ("onnxruntime", "cpu")
+    assert choose_backend(folder / "m.pt2", trust_pt2=True)[:2] == ("torch", "cuda")
+    assert choose_backend(folder / "m.onnx", trust_pt2=True)[:2] == ("onnxruntime", "cpu")  # .pt2 not named
+    assert choose_backend(folder / "m.pt2", "cpu", trust_pt2=True)[:2] == ("onnxruntime", "cpu")
 
 
 def test_lifecycle_and_input_errors(models):
@@ -111,7 +97,7 @@ def test_clear_errors_for_what_this_machine_cannot_do(models, tmp_path):
         open_backend(tmp_path / "missing.onnx")
     if not torch.cuda.is_available():
         with pytest.raises(BackendError, match="cuda"):
-            open_backend(folder / "m.pt2", backend="torch", device="cuda")
+            open_backend(folder / "m.pt2", backend="torch", device="cuda", trust_pt2=True)
         with pytest.raises(BackendError, match="CUDA"):
             open_backend(folder / "m.onnx", backend="onnxruntime", device="cuda")
     with pytest.raises(BackendError, match="unknown precision"):
@@ -119,10 +105,31 @@ def test_clear_errors_for_what_this_machine_cannot_do(models, tmp_path):
     with pytest.raises(BackendError, match="exported precision"):
         open_backend(folder / "m.onnx", backend="onnxruntime", precision="fp16")
     with pytest.raises(BackendError, match="TensorRT backend only"):
-        open_backend(folder / "m.pt2", backend="torch", precision="int8")
+        open_backend(folder / "m.pt2", backend="torch", precision="int8", trust_pt2=True)
     with pytest.raises(BackendError, match="only offered on CUDA"):
-        open_backend(folder / "m.pt2", backend="torch", device="cpu", precision="fp16")
-    (tmp_path / "only.onnx").write_bytes((folder / "m.onnx").read_bytes())
+        open_backend(folder / "m.pt2", backend="torch", device="cpu", precision="fp16", trust_pt2=True)
+    (tmp_path / "only.pt2").write_bytes((folder / "m.pt2").read_bytes())
     (tmp_path / "only.json").write_bytes((folder / "m.json").read_bytes())
-    with pytest.raises(BackendError, match="needs only.pt2"):
-        open_backend(tmp_path / "only.onnx", backend="torch")
+    with pytest.raises(BackendError, match="needs only.onnx"):
+        open_backend(tmp_path / "only.pt2", backend="onnxruntime")
+
+
+def test_model_path_mistakes_get_one_line_saying_what_to_name(models, tmp_path):
+    """Each mistake is refused with its own message; none silently serves another file."""
+    folder, _, _ = models
+    cases = [
+        ("", "no model file named: give an exported model (.onnx, .pt2 or .engine with its .json sidecar)"),
+        (folder, f"{folder} is a directory: name the exported model file in it (.onnx, .pt2 or .engine)"),
+        (folder / "m.json", f"{folder / 'm.json'} is a sidecar: name the model file (m.onnx), "
+                            f"not its sidecar"),
+        (tmp_path / "nope.onnx", f"model file {tmp_path / 'nope.onnx'} does not exist: check the path, "
+                                 f"or export one with python -m export onnx|pt2"),
+    ]
+    (tmp_path / "m.txt").write_text("x")
+    cases.append((tmp_path / "m.txt", f"{tmp_path / 'm.txt'} is not an exported model: "
+                                      f"name an .onnx, .pt2 or .engine file"))
+    for model_path, message in cases:
+        for backend in ("auto", "onnxruntime"):
+            with pytest.raises(BackendError) as err:
+                open_backend(model_path, backend=backend, device="cpu")
+            assert str(err.value) == message and "\n" not in message
