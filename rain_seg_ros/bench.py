@@ -4,13 +4,15 @@ For every model (an exported `.onnx`/`.pt2` stem with its sidecar) and backend, 
   bare  runner.infer on a preprocessed batch (the model alone, host<->device copies included)
   e2e   Segmenter.segment_batch on uint8 RGB frames (preprocess + model + argmax/confidence/resize)
 and reports p50/p90/p99 latency, throughput, the model's FLOPs (torch.utils.flop_counter on
-the `.pt2` program, per image) and achieved GFLOP/s (bare p50). Machine facts (CPU model,
-cores, load average before/after) go into the Markdown and JSON outputs, since timings on a
-shared machine mean little without them. Models for it: `python -m export.bench_models`.
+the `.pt2` program, per image) and achieved GFLOP/s (bare p50). A `.pt2` is a PyTorch program
+that can run code when loaded: the torch backends and the FLOP count need --trust-pt2.
+Machine facts (CPU model, cores, load average before/after) go into the Markdown and JSON
+outputs, since timings on a shared machine mean little without them. Models for it:
+`python -m export.bench_models`.
 
 Example:
     python -m export.bench_models --out artifacts/bench --sizes 256x512 512x1024
-    python -m rain_seg_ros.bench --models artifacts/bench --backends onnxruntime torch \
+    python -m rain_seg_ros.bench --models artifacts/bench --backends onnxruntime torch --trust-pt2 \
         --warmup 5 --iters 50 --out-dir docs/benchmarks --name cpu
 """
 
@@ -81,9 +83,10 @@ def machine_facts() -> dict[str, object]:
     return facts
 
 
-def count_flops(pt2_path: Path) -> float | None:
-    """FLOPs of one image through the .pt2 program (FlopCounterMode counts a multiply-add as 2)."""
-    if not pt2_path.is_file():
+def count_flops(pt2_path: Path, trust_pt2: bool = False) -> float | None:
+    """FLOPs of one image through the .pt2 program (FlopCounterMode counts a multiply-add as 2);
+    None without the file or without trust (loading a .pt2 can run code)."""
+    if not pt2_path.is_file() or not trust_pt2:
         return None
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -120,12 +123,12 @@ def make_row(setting: dict[str, Any], mode: str, times: np.ndarray, flops: float
 
 
 def bench_model(stem: Path, backend: str, *, device: str, batch: int, warmup: int, iters: int,
-                flops: float | None) -> list[Row]:
+                flops: float | None, trust_pt2: bool = False) -> list[Row]:
     """Bare and end-to-end rows for one model file stem and one backend."""
     path = stem.with_suffix(SUFFIX[backend])
     half = backend == "torch-fp16"
     with Segmenter(path, backend="torch" if half else backend, device=device,
-                   precision="fp16" if half else "auto") as seg:
+                   precision="fp16" if half else "auto", trust_pt2=trust_pt2) as seg:
         art = seg.artifact
         h, w = art.input_size
         if not art.dynamic_batch and art.input.shape[0] != batch:
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rain_seg_ros.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", type=Path, required=True, help="model files or folders")
-    parser.add_argument("--backends", nargs="+", default=["onnxruntime", "torch"], choices=sorted(SUFFIX))
+    parser.add_argument("--backends", nargs="+", default=["onnxruntime"], choices=sorted(SUFFIX))
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=5)
@@ -180,9 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     parser.add_argument("--out-dir", type=Path, default=Path("docs/benchmarks"))
     parser.add_argument("--name", default="results", help="output file stem (NAME.md, NAME.json)")
+    parser.add_argument("--trust-pt2", action="store_true",
+                        help="load .pt2 programs (torch backends, FLOP count); they can run code when "
+                             "loaded, so give this only for files you made or trust")
     args = parser.parse_args(argv)
     if args.batch < 1 or args.iters < 1 or args.warmup < 0:
         parser.error("need --batch >= 1, --iters >= 1, --warmup >= 0")
+    torch_backends = [b for b in args.backends if SUFFIX[b] == ".pt2"]
+    if torch_backends and not args.trust_pt2:
+        parser.error(f"--backends {' '.join(torch_backends)} load .pt2 programs, which can run code when "
+                     f"loaded: add --trust-pt2 if you trust their source")
     if args.threads:
         import torch
 
@@ -195,12 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     for stem in tqdm(stems, desc="models", unit="model"):
-        flops = count_flops(stem.with_suffix(".pt2"))
+        flops = count_flops(stem.with_suffix(".pt2"), args.trust_pt2)
         for backend in args.backends:
             if not stem.with_suffix(SUFFIX[backend]).is_file():
                 continue
             rows += bench_model(stem, backend, device=args.device, batch=args.batch, warmup=args.warmup,
-                                iters=args.iters, flops=flops)
+                                iters=args.iters, flops=flops, trust_pt2=args.trust_pt2)
     facts = machine_facts()
     facts["loadavg_before"] = [round(v, 2) for v in load_before]
     facts["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]

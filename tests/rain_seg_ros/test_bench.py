@@ -12,7 +12,7 @@ from rain_seg_ros.artifact import write_artifact
 from rain_seg_ros.bench import main as bench_main
 from rain_seg_ros.bench import make_row
 
-from .runtime_fixtures import seg_artifact, write_conv_onnx
+from .runtime_fixtures import seg_artifact, write_conv_onnx, write_conv_pt2
 
 H, W, C = 32, 64, 5
 
@@ -34,7 +34,7 @@ def tiny_models(tmp_path_factory):
 
 def test_bench_writes_markdown_and_json_with_machine_facts(tiny_models, tmp_path):
     argv = ["--models", str(tiny_models), "--backends", "onnxruntime", "torch", "--warmup", "1",
-            "--iters", "5", "--out-dir", str(tmp_path), "--name", "tiny"]
+            "--iters", "5", "--out-dir", str(tmp_path), "--name", "tiny", "--trust-pt2"]
     assert bench_main(argv) == 0
     data = json.loads((tmp_path / "tiny.json").read_text())
     rows = data["rows"]
@@ -63,3 +63,23 @@ def test_row_statistics_match_numpy():
 def test_bench_refuses_folders_without_models(tmp_path):
     with pytest.raises(SystemExit):
         bench_main(["--models", str(tmp_path), "--out-dir", str(tmp_path)])
+
+
+def test_bench_loads_no_pt2_without_trust(tmp_path, capsys):
+    """A crafted .pt2 beside the .onnx: neither the FLOP count nor a torch row may load it."""
+    from tests.security.test_pt2 import make_evil_pt2
+
+    models, marker = tmp_path / "models", tmp_path / "MARKER"
+    models.mkdir()
+    art = seg_artifact(H, W, C, batch=1)
+    write_conv_onnx(models / f"tiny-{H}x{W}.onnx", art)
+    write_conv_pt2(tmp_path / "genuine.pt2", art)
+    make_evil_pt2(tmp_path / "genuine.pt2", models / f"tiny-{H}x{W}.pt2", marker)
+    argv = ["--models", str(models), "--warmup", "0", "--iters", "2", "--out-dir", str(tmp_path)]
+    assert bench_main(argv) == 0                                  # default: onnxruntime only
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert {r["backend"] for r in rows} == {"onnxruntime"} and all(r["gflops"] is None for r in rows)
+    with pytest.raises(SystemExit) as exc:
+        bench_main([*argv, "--backends", "torch"])
+    assert exc.value.code == 2 and "add --trust-pt2 if you trust their source" in capsys.readouterr().err
+    assert not marker.exists()
