@@ -7,11 +7,16 @@ Publishes `~/mask` (mono8 train ids, 255 = ignore, camera resolution), `~/color_
 `~/overlay` (rgb8), `~/confidence` (mono8) and `/diagnostics` at 1 Hz. Every output carries
 the input header. Decoding and inference run on a worker thread that always takes the newest
 frame; frames replaced while waiting are counted as dropped.
+
+A `.pt2` model_path is a PyTorch program that can run code when loaded: the node loads it only
+with `trust_pt2_model:=true`; otherwise it refuses, or (backend auto) serves the .onnx/.engine of
+the same stem when there is one.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any
 
@@ -40,14 +45,18 @@ from rain_seg_ros.nodes.common import (
 from rain_seg_ros.nodes.latest_frame import LatestFrameWorker
 
 OUTPUTS = ("mask", "color_mask", "overlay", "confidence")
+CLOSE_WAIT_S = 30.0  # shutdown waits this long for an inference in progress before leaving the backend open
 PARAMS = (
     Param("model_path", "", "Exported segmentation model (.onnx/.pt2/.engine with its .json sidecar).",
+          read_only=True),
+    Param("trust_pt2_model", False, "Allow a .pt2 model_path. A .pt2 is a PyTorch program: loading it "
+          "can run arbitrary code, so set true only for files from a source you trust; ONNX needs no trust.",
           read_only=True),
     Param("backend", "auto", "Inference backend.", read_only=True,
           choices=("auto", "onnxruntime", "torch", "tensorrt")),
     Param("device", "auto", "Device for the backend: auto, cpu, cuda or cuda:N.", read_only=True),
-    Param("engine_cache_dir", "", "Where TensorRT engines are cached (empty: next to the model).",
-          read_only=True),
+    Param("engine_cache_dir", "", "Where TensorRT engines built from the ONNX model are cached (empty: "
+          "$XDG_CACHE_HOME/rain_seg_ros/engines, i.e. ~/.cache/rain_seg_ros/engines).", read_only=True),
     Param("compressed_input", False, "Subscribe image/compressed (CompressedImage) instead of image.",
           read_only=True),
     Param("outputs", list(OUTPUTS), "Outputs to advertise (subset of mask, color_mask, overlay, "
@@ -64,6 +73,7 @@ class SegmentationNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("segmentation_node", **kwargs)
         self.stats = NodeStats()
+        self._infer_lock = threading.Lock()  # held around inference; closing the backend takes it too
         self.params = declare_params(self, PARAMS, self.stats)
         self.segmenter = self._open_segmenter()
         self.stats.backend = self.backend_name
@@ -91,15 +101,24 @@ class SegmentationNode(Node):
                                f"publishing {', '.join(self.pubs)}")
 
     def _open_segmenter(self) -> Any:
+        from rain_seg_ros.backends import UntrustedModelError
         from rain_seg_ros.segmenter import Segmenter  # heavy: onnxruntime / torch / tensorrt
 
         path = self.params["model_path"]
+        if not path.strip():
+            raise ModelLoadError("parameter model_path is not set: pass -p model_path:=/path/model.onnx "
+                                 "(an exported model with its .json sidecar)")
         try:
             segmenter = Segmenter(path, backend=self.params["backend"], device=self.params["device"],
-                                  engine_cache_dir=self.params["engine_cache_dir"] or None)
+                                  engine_cache_dir=self.params["engine_cache_dir"] or None,
+                                  trust_pt2=self.params["trust_pt2_model"])
+        except UntrustedModelError as err:
+            raise ModelLoadError(f"cannot load segmentation model: model_path {err.path} is a PyTorch "
+                                 f"program and can run code when loaded; set trust_pt2_model:=true only "
+                                 f"if you trust its source, or export and use an .onnx") from err
         except Exception as err:  # any failure here means: this model cannot be served
-            raise ModelLoadError(f"cannot load segmentation model {path!r} "
-                                 f"(backend {self.params['backend']}): {err}") from err
+            raise ModelLoadError(f"cannot load segmentation model (model_path {path!r}, "
+                                 f"backend {self.params['backend']}): {err}") from err
         self.backend_name = segmenter.backend_name
         return segmenter
 
@@ -131,7 +150,8 @@ class SegmentationNode(Node):
             return
         stages["decode"] = (time.monotonic() - t0) * 1000
         try:
-            result = self.segmenter.segment(rgb)
+            with self._infer_lock:
+                result = self.segmenter.segment(rgb)
             t1 = time.monotonic()
             self._publish(msg.header, rgb, result.mask, result.confidence)
         except Exception as err:  # keep serving the next frame whatever one frame did
@@ -165,7 +185,16 @@ class SegmentationNode(Node):
 
     def destroy_node(self) -> None:
         self.worker.stop()
-        self.segmenter.close()
+        # The worker's join gives up after a timeout, so it may still be inside segment(): close the
+        # backend only once no inference holds it (freeing a TensorRT/CUDA runner mid-call can crash).
+        if self._infer_lock.acquire(timeout=CLOSE_WAIT_S):
+            try:
+                self.segmenter.close()
+            finally:
+                self._infer_lock.release()
+        else:
+            self.get_logger().error(f"inference still running after {CLOSE_WAIT_S:.0f} s at shutdown; "
+                                    f"leaving the backend open")
         super().destroy_node()
 
 
