@@ -22,6 +22,8 @@ ARGUMENTS = {
     "compressed": ("false", "Subscribe <camera_topic>/compressed (sensor_msgs/CompressedImage)."),
     "model": ("", "Exported segmentation model (.onnx/.pt2/.engine + .json sidecar); sets model_path."),
     "backend": ("auto", "Inference backend: auto, onnxruntime, torch or tensorrt; sets backend."),
+    "trust_pt2_model": ("false", "true lets segmentation_node load a .pt2 model (a PyTorch program that "
+                        "can run code when loaded): only for files you trust; sets trust_pt2_model."),
     "enable_weather": ("false", "Run weather_node in front of segmentation_node."),
     "weather_mode": ("passthrough", "weather_node mode: passthrough, derain or rainify."),
     "weather_model": ("", "DSANet encoder export for weather_node (derain/rainify); sets its model_path."),
@@ -37,7 +39,9 @@ def generate_launch_description() -> LaunchDescription:
     compressed_in = PythonExpression(["'/compressed' if '", arg["compressed"], "'.lower() == 'true' else ''"])
     camera = [arg["camera_topic"], compressed_in]
     # value_type=str: an empty model stays "" (YAML would read it as null)
-    seg_params = [arg["params_file"], {"backend": ParameterValue(arg["backend"], value_type=str)}]
+    seg_params = [arg["params_file"], {"backend": ParameterValue(arg["backend"], value_type=str),
+                                       "trust_pt2_model": ParameterValue(arg["trust_pt2_model"],
+                                                                         value_type=bool)}]
     model_override = [{"model_path": ParameterValue(arg["model"], value_type=str)}]
 
     weather_node = Node(

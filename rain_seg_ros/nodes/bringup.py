@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compressed", action="store_true", help="subscribe <camera-topic>/compressed")
     parser.add_argument("--model", help="segmentation model; overrides model_path from --params")
     parser.add_argument("--backend", help="auto | onnxruntime | torch | tensorrt; overrides --params")
+    parser.add_argument("--trust-pt2", action="store_true",
+                        help="let segmentation_node load a .pt2 --model (sets trust_pt2_model): a .pt2 is a "
+                             "PyTorch program that can run code when loaded; only for files you trust")
     parser.add_argument("--weather", action="store_true", help="run weather_node in front of the segmenter")
     parser.add_argument("--weather-mode", help="passthrough | derain | rainify; overrides --params")
     parser.add_argument("--weather-model", help="DSANet encoder export for weather_node; overrides --params")
@@ -81,6 +84,8 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
         seg_overrides["model_path"] = opts.model
     if opts.backend:
         seg_overrides["backend"] = opts.backend
+    if opts.trust_pt2:
+        seg_overrides["trust_pt2_model"] = True
     for item in opts.param:
         name, sep, value = item.partition("=")
         if not sep:

@@ -166,3 +166,24 @@ def test_backend_is_closed_only_after_the_inference_in_progress(graph, tmp_path)
     node.destroy_node()
     assert slow.events == ["start", "end", "close"]
     assert node.stats.counts.get("processing_error", 0) == 0
+
+
+def test_bringup_trust_pt2_flag_reaches_the_node(tmp_path):
+    import rclpy
+
+    from rain_seg_ros.nodes.bringup import build_nodes, build_parser
+
+    model = tmp_path / "m.pt2"
+    write_conv_pt2(model, seg_artifact(8, 16, 4))
+    params = REPO / "config" / "perception.yaml"
+    rclpy.init()
+    try:
+        with pytest.raises(ModelLoadError, match="set trust_pt2_model:=true"):
+            build_nodes(build_parser().parse_args(["--params", str(params), "--model", str(model)]))
+        nodes = build_nodes(build_parser().parse_args(["--params", str(params), "--model", str(model),
+                                                       "--trust-pt2"]))
+        assert [n.backend_name for n in nodes] == ["torch"]
+        for node in nodes:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
