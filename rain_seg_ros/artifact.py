@@ -23,6 +23,7 @@ TASKS = ("segmentation", "dsanet_encoder", "dsanet_generator")
 RESIZE_POLICIES = ("stretch", "letterbox")
 COLOR_ORDERS = ("RGB", "BGR")
 MODEL_SUFFIXES = (".onnx", ".pt2", ".engine")
+MAX_SIDECAR_BYTES = 4 * 2**20  # a real sidecar is a few kB; a bigger one is refused before it is parsed
 
 
 class ArtifactError(ValueError):
@@ -103,9 +104,9 @@ class Artifact:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Artifact:
-        if data.get("format") != FORMAT:
-            raise ArtifactError(f"not a rain_seg_ros sidecar (format={data.get('format')!r}, "
-                                f"expected {FORMAT})")
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ArtifactError(f"not a rain_seg_ros sidecar (format={found!r}, expected {FORMAT})")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known - {"format"}
         if unknown:
@@ -116,7 +117,7 @@ class Artifact:
             kwargs["outputs"] = [TensorSpec(**t) for t in data["outputs"]]
             kwargs["palette"] = [tuple(c) for c in data.get("palette", [])]
             return cls(**kwargs)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"malformed sidecar: {exc}") from exc
 
 
@@ -133,9 +134,14 @@ def load_artifact(model_path: str | Path) -> Artifact:
     if not path.is_file():
         raise ArtifactError(f"no sidecar {path} for {model_path}; export writes it next to the model "
                             f"(python -m export onnx|pt2 ...)")
+    with path.open("rb") as f:
+        raw = f.read(MAX_SIDECAR_BYTES + 1)  # bounded even if the file grows or lies about its size
+    if len(raw) > MAX_SIDECAR_BYTES:
+        raise ArtifactError(f"{path} is larger than {MAX_SIDECAR_BYTES} bytes: not a sidecar written by "
+                            f"python -m export; re-export the model")
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ArtifactError(f"{path}: not valid JSON ({exc})") from exc
     return Artifact.from_dict(data)
 

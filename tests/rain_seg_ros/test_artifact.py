@@ -56,3 +56,35 @@ def test_invalid_json_is_reported(tmp_path):
     (tmp_path / "m.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="not valid JSON"):
         load_artifact(tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"[1, 2]", "not a rain_seg_ros sidecar"),                     # JSON, but not an object
+    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),           # nesting past the recursion limit
+    (b"\xff\xfe\x00binary", "not valid JSON"),                     # not UTF-8
+])
+def test_hostile_sidecars_get_one_artifact_error(tmp_path, content, message):
+    (tmp_path / "m.json").write_bytes(content)
+    with pytest.raises(ArtifactError, match=message) as err:
+        load_artifact(tmp_path / "m.onnx")
+    assert "\n" not in str(err.value)
+
+
+def test_wrongly_typed_values_are_a_malformed_sidecar(tmp_path):
+    path = write_artifact(seg_artifact(8, 8, 3), tmp_path / "m.onnx")
+    data = json.loads(path.read_text())
+    data["mean"] = ["a", "b", "c"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match="malformed sidecar"):
+        load_artifact(tmp_path / "m.onnx")
+
+
+def test_an_oversized_sidecar_is_refused_unparsed(tmp_path, monkeypatch):
+    import rain_seg_ros.artifact as artifact
+
+    path = write_artifact(seg_artifact(8, 8, 3), tmp_path / "m.onnx")
+    monkeypatch.setattr(artifact, "MAX_SIDECAR_BYTES", path.stat().st_size - 1)
+    with pytest.raises(ArtifactError, match="re-export the model"):
+        load_artifact(tmp_path / "m.onnx")
+    monkeypatch.setattr(artifact, "MAX_SIDECAR_BYTES", path.stat().st_size)
+    assert load_artifact(tmp_path / "m.onnx").num_classes == 3
