@@ -22,5 +22,5 @@ def test_export_bench_model_writes_both_formats_with_a_random_weights_sidecar(tm
     assert art.exporter["opset"] == "18"   # kept from the ONNX export in the shared sidecar
     x = np.random.default_rng(0).standard_normal((1, 3, 32, 64)).astype(np.float32)
     with open_backend(files[0], backend="onnxruntime", device="cpu") as a, \
-            open_backend(files[1], backend="torch", device="cpu") as b:
+            open_backend(files[1], backend="torch", device="cpu", trust_pt2=True) as b:
         np.testing.assert_allclose(a.infer(x), b.infer(x), atol=1e-4)

@@ -68,7 +68,7 @@ def test_exported_model_matches_pytorch(seg_exports, seg_checkpoint, suffix, bat
     with torch.no_grad():
         ref = model(x).numpy()
     with open_backend(seg_exports / f"seg{suffix}", backend="onnxruntime" if suffix == ".onnx" else "torch",
-                      device="cpu") as runner:
+                      device="cpu", trust_pt2=True) as runner:   # our own export: trusted
         out = runner.infer(x.numpy())
     assert out.shape == ref.shape
     np.testing.assert_allclose(out, ref, atol=1e-4, rtol=1e-4)
