@@ -1,9 +1,11 @@
 """`python -m training evaluate-images` — PSNR / SSIM of restored images against references.
 
-Pairs files by name like evaluate-masks (stem, or the last number in the name so Rain100H's
-`rain-12.png` meets `norain-12.png`; several predictions may share one reference, as in
-Rain1400's `1_1.jpg` .. `1_14.jpg` for `1.jpg`), scores each pair on the 0..255 scale with
-training/metrics/restoration.py, and prints the means over pairs as JSON on stdout.
+Pairs files by the rules of training/metrics/files.py: the same stem; a stem followed by
+"_", "-" or "." (Rain1400's `1_1.jpg` .. `1_14.jpg` share `1.jpg`); or Rain100H/L's names
+(`rain-12.png` and the release's `norain-12x2.png` against `norain-12.png`). A file left
+unmatched on either side, or a reference claimed twice, is an error that lists the names:
+a mean over the wrong pairs is worse than no number. Each pair is scored on the 0..255 scale
+with training/metrics/restoration.py and the means over pairs are printed as JSON on stdout.
 `--y-channel` scores the BT.601 Y channel (the deraining papers' convention), otherwise RGB
 (SSIM averaged over the three channels). Identical pairs have infinite PSNR: they are counted
 in `num_identical` and left out of the PSNR mean (the SSIM mean keeps them, at 1.0).
@@ -28,6 +30,7 @@ from tqdm import tqdm
 
 from training.metrics.files import (
     IMAGE_EXTENSIONS,
+    MATCH_MODES,
     describe_unmatched,
     list_files,
     match_files,
@@ -42,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pred", required=True, type=Path, help="folder of restored (or degraded) images")
     p.add_argument("--gt", required=True, type=Path, help="folder of reference images")
     p.add_argument("--y-channel", action="store_true", help="score the Y channel of YCbCr (BT.601)")
-    p.add_argument("--match", choices=("auto", "stem", "number"), default="auto",
-                   help="pair by file stem, by the last number in the name, or stem then number")
+    p.add_argument("--match", choices=MATCH_MODES, default="auto",
+                   help="pair by stem then Rain100 names (auto), by one of them, or by the last "
+                        "number in the name (number: only when the names carry nothing else)")
     p.add_argument("--gt-suffix", default="", help="stripped from reference stems before matching")
     p.add_argument("--pred-suffix", default=None,
                    help="only predictions whose stem ends with this, matched exactly after removing it")
@@ -59,9 +63,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if not matching.pairs:
         raise ValueError(f"no image in {args.pred} ({len(pred_files)} files) matches one in {args.gt} "
                          f"({len(gt_files)} files); check --match / --gt-suffix / --pred-suffix")
-    for files, side in ((matching.unmatched_gt, "reference"), (matching.unmatched_pred, "prediction")):
-        if files:
-            print(f"warning: {describe_unmatched(files, side)}", file=sys.stderr)
+    unmatched = [describe_unmatched(files, side) for files, side in
+                 ((matching.unmatched_pred, "prediction"), (matching.unmatched_gt, "reference")) if files]
+    if unmatched:
+        raise ValueError("; ".join(unmatched) + " (pairing rules: docs/metrics.md; "
+                         "--pred-suffix / --gt-suffix select the files that count)")
 
     per_image: list[dict[str, Any]] = []
     for pred_path, gt_path in tqdm(matching.pairs, desc="evaluate-images", unit="img", file=sys.stderr):
@@ -81,8 +87,6 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "num_identical": len(per_image) - len(finite),
         "y_channel": bool(args.y_channel),
         "matched_by": matching.mode,
-        "unmatched_gt": len(matching.unmatched_gt),
-        "unmatched_pred": len(matching.unmatched_pred),
     }
     if args.per_image:
         result["per_image"] = [{**r, "psnr": r["psnr"] if math.isfinite(r["psnr"]) else None}

@@ -127,7 +127,7 @@ def test_evaluate_images_matches_skimage(tmp_path, capsys):
         ref_psnr, ref_ssim = sk(flag)
         assert out["psnr"] == pytest.approx(ref_psnr, abs=1e-6)
         assert out["ssim"] == pytest.approx(ref_ssim, abs=1e-6)
-        assert out["num_images"] == 4 and out["num_identical"] == 1 and out["matched_by"] == "number"
+        assert out["num_images"] == 4 and out["num_identical"] == 1 and out["matched_by"] == "rain100"
         assert out["y_channel"] is flag
         assert [r["psnr"] is None for r in out["per_image"]] == [False, False, False, True]
     assert not math.isclose(sk(True)[0], sk(False)[0])  # the two modes really differ

@@ -47,13 +47,33 @@ def test_two_predictions_for_one_gt_is_an_error_unless_shared():
     assert names(shared.pairs) == [("1_1.png", "1.png"), ("1_2.png", "1.png")]
 
 
-def test_number_matching_for_rain100h_names():
-    pred, gt = paths("rain-1.png", "rain-12.png", "rain-3.png"), paths("norain-1.png", "norain-12.png")
-    m = match_files(pred, gt)  # auto: no stem matches, so the numbers are used
-    assert m.mode == "number"
-    assert names(m.pairs) == [("rain-1.png", "norain-1.png"), ("rain-12.png", "norain-12.png")]
-    assert [p.name for p in m.unmatched_pred] == ["rain-3.png"]
+def test_rain100_names_pair_by_the_dataset_rule_not_the_last_number():
+    # JORDER's release names the rainy image norain-<k>x2.png: its last number is the scale.
+    pred = paths("norain-1x2.png", "norain-2x2.png", "rain-012.png", "rain-3.png")
+    gt = paths("norain-1.png", "norain-2.png", "norain-12.png")
+    m = match_files(pred, gt)
+    assert m.mode == "rain100"
+    assert sorted(names(m.pairs)) == [("norain-1x2.png", "norain-1.png"), ("norain-2x2.png", "norain-2.png"),
+                                      ("rain-012.png", "norain-12.png")]
+    assert [p.name for p in m.unmatched_pred] == ["rain-3.png"] and m.unmatched_gt == []
     assert match_files(pred, gt, mode="stem").pairs == []
+
+
+def test_rainy_files_in_a_reference_folder_are_not_references():
+    # PReNet's flat Rain100H: rain-001.png next to norain-001.png; an output named rain-001.png
+    # must meet norain-001.png, not the rainy input of the same name.
+    m = match_files(paths("out/rain-001.png"), paths("Rain100H/rain-001.png", "Rain100H/norain-001.png"))
+    assert names(m.pairs) == [("rain-001.png", "norain-001.png")] and m.unmatched_gt == []
+
+
+def test_a_reference_claimed_twice_is_an_error():
+    with pytest.raises(ValueError, match="2 predictions match ground truth norain-2.png"):
+        match_files(paths("norain-1x2.png", "norain-2x2.png"), paths("norain-1.png", "norain-2.png"),
+                    mode="number", shared_gt=True)
+    # An exact name wins; the Rain100 name for the same reference is left unmatched.
+    m = match_files(paths("norain-1.png", "rain-1.png"), paths("norain-1.png"), shared_gt=True)
+    assert names(m.pairs) == [("norain-1.png", "norain-1.png")]
+    assert [p.name for p in m.unmatched_pred] == ["rain-1.png"]
 
 
 def test_duplicate_keys_are_an_error():
