@@ -4,9 +4,12 @@ Rain100H / Rain100L (JORDER, Yang et al. 2017, http://www.icst.pku.edu.cn/struct
     official: rain_data_<train|test>_<Heavy|Light>/rain/X2/norain-<k>x2.png + norain/norain-<k>.png
     also accepted: <dir>/rain/rain-<k>.png or <dir>/rainy/rain-<k>.png (+ norain/norain-<k>.png; the
     generate-scenes layout OUT/rain_pairs/<split>/...), rain/norain-<k>x2.png without X2/, and
-    PReNet's flat folders (RainTrainH, Rain100H: rain-<k>.png next to norain-<k>.png).
+    PReNet's flat folders (RainTrainH, Rain100H: rain-<k>.png next to norain-<k>.png), and
+    MPRNet/Restormer's <dir>/input/<name> + <dir>/target/<name> (same file names; rain-<k> /
+    norain-<k> names pair by k).
     <dir> is looked up as ROOT/<split>, ROOT/rain_pairs/<split>, ROOT/rain_data_<split>_<Heavy|Light>,
-    PReNet's ROOT/<RainTrainH|Rain100H>, then ROOT itself.
+    PReNet's ROOT/<RainTrainH|Rain100H> and ROOT/<train|test>/<RainTrainH|Rain100H> (its
+    `datasets/` folder), ROOT/<split>/rain_data_<split>_<Heavy|Light>, then ROOT itself.
 Rain1400 (DDN, Fu et al. 2017; 14 rainy versions of each clean image):
     ROOT/[rainy_image_dataset/]<training|testing>/rainy_image/<k>_<j>.jpg + ground_truth/<k>.jpg
 Paired folder: ROOT/[<split>/]<rainy dir>/<name>.<ext> + <clean dir>/<name>.<ext>, matched by file stem;
@@ -52,6 +55,11 @@ def _match_numbered(rainy: dict[int, Path], clean: dict[int, Path], where: str) 
 
 def _rain100_layout(folder: Path) -> list[PairItem] | None:
     """Pairs of one Rain100-style folder, or None when the folder does not look like one."""
+    if (folder / "input").is_dir() and (folder / "target").is_dir():  # MPRNet / Restormer
+        rainy = _numbered(folder / "input", _RAINY)
+        if rainy:
+            return _match_numbered(rainy, _numbered(folder / "target", _CLEAN), f"rain100 {folder}")
+        return find_paired_folder(folder, "", "input", "target")
     clean_dir = folder / "norain"
     for sub in ("rain/X2", "rain", "rainy"):
         rainy_dir = folder / sub
@@ -68,7 +76,7 @@ def _rain100_layout(folder: Path) -> list[PairItem] | None:
 def find_rain100(root: Path, split: str, heavy: bool = True) -> list[PairItem]:
     official, prenet = RAIN100_DIRS.get((split, "H" if heavy else "L"), ("", ""))
     candidates = [root / split, root / "rain_pairs" / split]
-    candidates += [root / name for name in (official, prenet) if name]
+    candidates += [base / name for base in (root, root / split) for name in (official, prenet) if name]
     candidates.append(root)
     for folder in candidates:
         items = _rain100_layout(folder)
@@ -76,7 +84,8 @@ def find_rain100(root: Path, split: str, heavy: bool = True) -> list[PairItem]:
             return items
     raise DatasetLayoutError(
         f"rain100{'h' if heavy else 'l'}: no rain/rain-<k>.png (or rain/X2/norain-<k>x2.png, rainy/...) "
-        f"with norain/norain-<k>.png, nor flat rain-<k>.png + norain-<k>.png, in any of "
+        f"with norain/norain-<k>.png, nor flat rain-<k>.png + norain-<k>.png, nor input/ + target/, "
+        f"in any of "
         + ", ".join(str(c) for c in candidates))
 
 

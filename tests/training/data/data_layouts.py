@@ -77,3 +77,23 @@ def write_side_by_side(path: Path, rng: np.random.Generator) -> tuple[np.ndarray
     Image.fromarray(array).save(path, quality=100)
     array = np.asarray(Image.open(path).convert("RGB"))  # what a JPEG decoder gives back
     return array[:, :W], array[:, W:]
+
+
+def write_rain100_prenet(folder: Path, count: int, rng: np.random.Generator,
+                         digits: int = 1) -> dict[int, tuple]:
+    """PReNet's datasets/<train|test>/<RainTrainH|Rain100H>/: rain-<k>.png next to norain-<k>.png
+    (its test copies number 001..100)."""
+    written = {}
+    for k in range(1, count + 1):
+        rainy = write_rgb(folder / f"rain-{k:0{digits}d}.png", rng)
+        clean = write_rgb(folder / f"norain-{k:0{digits}d}.png", rng)
+        written[k] = (rainy, clean)
+    return written
+
+
+def write_input_target(folder: Path, names: list[str], rng: np.random.Generator) -> dict[str, tuple]:
+    """MPRNet / Restormer: <dir>/input/<name> + <dir>/target/<name>, the same file name on both sides."""
+    written = {}
+    for name in names:
+        written[name] = (write_rgb(folder / "input" / name, rng), write_rgb(folder / "target" / name, rng))
+    return written
