@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-segmenter": ("training.commands.train_segmenter",
                         "train or fine-tune DeepLabV3 / SegFormer / ERF-PSPNet"),
     "evaluate": ("training.commands.evaluate", "evaluate a segmenter checkpoint on a dataset"),
+    "import-checkpoint": ("training.commands.import_checkpoint",
+                          "a pretrained HF SegFormer folder or torchvision DeepLabV3 .pth as a checkpoint"),
     "experiment": ("training.commands.experiment", "the thesis's rain comparison, end to end"),
 }
 

@@ -5,6 +5,10 @@
 `classifier.0.project.0.weight`, `classifier.4.weight`, ...), so `init_from=<file>.pth`
 loads a torchvision checkpoint with no conversion. torchvision's `aux_classifier.*` (an FCN
 head on layer3) is not part of this model's forward contract; its keys are skipped.
+`.pth` files are read with `torch.load(weights_only=True)`: a pickle that would build other
+objects (run code) is refused, and so is a file larger than any DeepLabV3.
+`import_torchvision_deeplabv3(file)` takes such a file whole, every weight included (the
+`import-checkpoint` command), with the constructor kwargs that rebuild it.
 
 Example:
     model = DeepLabV3(num_classes=19, backbone="resnet50", output_stride=8,
@@ -15,7 +19,10 @@ Example:
 from __future__ import annotations
 
 import logging
+import pickle
+import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +31,10 @@ from torch import nn
 from training.models.resnet import ResNetBackbone
 
 log = logging.getLogger(__name__)
+
+# torchvision's largest DeepLabV3 file (ResNet-101) is ~250 MB: anything far beyond is not one.
+MAX_PTH_BYTES = 2 << 30
+RESNET_BY_LAYER3_BLOCKS = {6: "resnet50", 23: "resnet101"}
 
 
 class ASPPConv(nn.Sequential):
@@ -111,17 +122,40 @@ class DeepLabV3(nn.Module):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def _read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of a torchvision-layout `.pth` (weights_only: no code runs), `module.` prefixes removed.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: too large, not a PyTorch file, a pickle holding more than tensors, or not a
+            flat dict of tensors (one line naming the file).
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"DeepLabV3 init_from: no such file {path}")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+        raise FileNotFoundError(f"DeepLabV3 weights: no such file {path}")
+    if path.stat().st_size > MAX_PTH_BYTES:
+        raise ValueError(f"{path}: {path.stat().st_size} bytes is more than any DeepLabV3 "
+                         f"({MAX_PTH_BYTES} at most): refused")
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message suggests weights_only=False: never, for a file from elsewhere.
+        blocked = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line), None)
+        if blocked is None:
+            raise ValueError(f"{path}: not a PyTorch weights file (the weights-only unpickler "
+                             "cannot read it)") from exc
+        raise ValueError(f"{path}: refused: it pickles objects other than tensors ({blocked[:100]}); "
+                         "loading it could run code, only plain state dicts are read") from exc
+    except Exception as exc:  # the restricted unpickler fails on garbage with any error type
+        raise ValueError(f"{path}: not a PyTorch weights file ({str(exc).splitlines()[0][:120]})") from exc
     for key in ("model", "state_dict"):  # training scripts often nest the weights
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"{path}: not a state dict of tensors")
-    state = {k.removeprefix("module."): v for k, v in obj.items()}  # DDP-saved files
+    state = {str(k).removeprefix("module."): v for k, v in obj.items()}  # DDP-saved files
     if not any(k.startswith("backbone.") for k in state) and "conv1.weight" in state:
         # An ImageNet ResNet file (torchvision resnet50): it fills the backbone only.
         state = {f"backbone.{k}": v for k, v in state.items() if not k.startswith("fc.")}
@@ -134,7 +168,12 @@ def load_torchvision_weights(model: DeepLabV3, path: str | Path) -> None:
     Raises ValueError when backbone weights are missing or have the wrong shape (the file
     is for another architecture), so a wrong file never trains silently from scratch.
     """
-    state = _read_state_dict(path)
+    load_state(model, read_state_dict(path), path, strict=False)
+
+
+def load_state(model: DeepLabV3, state: dict[str, torch.Tensor], path: str | Path, strict: bool) -> None:
+    """`state` into `model`; `strict` refuses any weight left at init (import), otherwise only
+    the final classifier of another class count and non-backbone weights may be (fine-tuning)."""
     own = model.state_dict()
     skipped = sorted(k for k in state if k.startswith("aux_classifier."))
     loadable: dict[str, torch.Tensor] = {}
@@ -144,16 +183,46 @@ def load_torchvision_weights(model: DeepLabV3, path: str | Path) -> None:
         if key not in own:
             raise ValueError(f"{path}: unexpected key {key!r} (not a torchvision DeepLabV3 layout?)")
         if own[key].shape != value.shape:
-            if key.startswith("classifier.4."):
+            if key.startswith("classifier.4.") and not strict:
                 skipped.append(key)  # another class count: the final layer starts fresh
                 continue
             raise ValueError(f"{path}: {key} has shape {tuple(value.shape)}, "
                              f"model expects {tuple(own[key].shape)}")
         loadable[key] = value
     missing = sorted(set(own) - set(loadable))
-    bad = [k for k in missing if k.startswith("backbone.")]
+    bad = missing if strict else [k for k in missing if k.startswith("backbone.")]
     if bad:
-        raise ValueError(f"{path}: {len(bad)} backbone weights missing, e.g. {bad[:3]}")
+        part = "" if strict else "backbone "
+        raise ValueError(f"{path}: {len(bad)} {part}weights missing, e.g. {bad[:3]}")
     model.load_state_dict(loadable, strict=False)
     log.info("DeepLabV3: loaded %d tensors from %s; skipped %s; left at init: %d tensors",
              len(loadable), path, skipped or "nothing", len(missing))
+
+
+def torchvision_deeplabv3_kwargs(state: dict[str, torch.Tensor], path: str | Path) -> dict[str, Any]:
+    """DeepLabV3() kwargs read off a torchvision-layout state dict: ResNet depth, widths, classes.
+    The output stride is not in the weights (torchvision's DeepLabV3 uses 8)."""
+    needed = ("backbone.conv1.weight", "classifier.0.convs.0.0.weight", "classifier.4.weight")
+    absent = [k for k in needed if k not in state]
+    if absent:
+        raise ValueError(f"{path}: not a torchvision DeepLabV3 state dict (no {absent[0]}; its keys "
+                         f"begin {sorted(state)[:3]})")
+    parts = [k.split(".") for k in state if k.startswith("backbone.layer3.")]
+    blocks = {int(p[2]) for p in parts if p[2].isdigit()}
+    depth = RESNET_BY_LAYER3_BLOCKS.get(max(blocks) + 1 if blocks else 0)
+    if depth is None:
+        raise ValueError(f"{path}: backbone.layer3 has {len(blocks)} blocks; "
+                         "a ResNet-50 has 6, a ResNet-101 23")
+    return {"backbone": depth, "base_width": int(state["backbone.conv1.weight"].shape[0]),
+            "aspp_channels": int(state["classifier.0.convs.0.0.weight"].shape[0]),
+            "num_classes": int(state["classifier.4.weight"].shape[0])}
+
+
+def import_torchvision_deeplabv3(path: str | Path, output_stride: int = 8
+                                 ) -> tuple[DeepLabV3, dict[str, Any]]:
+    """(DeepLabV3 holding every weight of a torchvision `.pth`, its constructor kwargs)."""
+    state = read_state_dict(path)
+    kwargs = {**torchvision_deeplabv3_kwargs(state, path), "output_stride": output_stride}
+    model = DeepLabV3(**kwargs)
+    load_state(model, state, path, strict=True)
+    return model.eval(), kwargs

@@ -8,7 +8,12 @@ values of the nvidia/mit-b* configs). Its decode head predicts at 1/4 resolution
 `init_from` a local HF checkpoint directory (config.json + weights, e.g. a
 Cityscapes-finetuned SegFormer saved with `save_pretrained`) loads its weights with
 `local_files_only=True`: nothing is downloaded. A different class count re-initialises the
-classifier only (transformers' `ignore_mismatched_sizes`).
+classifier only (transformers' `ignore_mismatched_sizes`). Weights must be safetensors
+(`model.safetensors`, or sharded with its index): a folder with only `pytorch_model.bin`, a
+pickle that can run code when loaded, is refused.
+
+`import_hf_segformer(dir)` takes such a folder whole, every weight included (the
+`import-checkpoint` command), with the constructor kwargs that rebuild it.
 
 Example:
     model = SegFormer(variant="b0", num_classes=19, init_from="/data/segformer-b0-cityscapes")
@@ -75,7 +80,8 @@ class SegFormer(nn.Module):
         if init_from:
             path = _check_checkpoint_dir(Path(init_from), config)
             self.model = SegformerForSemanticSegmentation.from_pretrained(
-                str(path), config=config, local_files_only=True, ignore_mismatched_sizes=True)
+                str(path), config=config, local_files_only=True, ignore_mismatched_sizes=True,
+                use_safetensors=True)
             log.info("SegFormer-%s: weights from %s", variant, path)
         else:
             self.model = SegformerForSemanticSegmentation(config)
@@ -85,18 +91,95 @@ class SegFormer(nn.Module):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def _check_checkpoint_dir(path: Path, config: Any) -> Path:
-    """Refuse a checkpoint of another architecture: only the classifier may differ."""
+# Files that hold weights: only the first two are read; the others are named in the refusal.
+SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+PICKLED_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
+MAX_CONFIG_BYTES = 1 << 20  # a SegFormer config.json is ~2 KB; refuse to parse anything huge
+# Config fields that change the network's output; SegFormer() can only build the official ones.
+ARCHITECTURE_FIELDS = ("hidden_sizes", "depths", "decoder_hidden_size", "num_attention_heads", "sr_ratios",
+                       "patch_sizes", "strides", "mlp_ratios", "num_channels", "num_encoder_blocks",
+                       "hidden_act", "layer_norm_eps", "reshape_last_stage")
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def read_hf_config(path: Path) -> Any:
+    """The folder's SegformerConfig (JSON), after checking the folder holds safetensors weights."""
     from transformers import SegformerConfig
 
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"SegFormer init_from: {path} is not an HF checkpoint directory "
-                                "(no config.json)")
-    saved = SegformerConfig.from_pretrained(str(path), local_files_only=True)
-    for field in ("hidden_sizes", "depths", "decoder_hidden_size", "num_attention_heads", "sr_ratios"):
-        theirs, ours = getattr(saved, field), getattr(config, field)
-        if (list(theirs) if isinstance(theirs, (list, tuple)) else theirs) != (
-                list(ours) if isinstance(ours, (list, tuple)) else ours):
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"SegFormer: {path} is not an HF checkpoint directory (no config.json)")
+    if config_file.stat().st_size > MAX_CONFIG_BYTES:
+        raise ValueError(f"SegFormer: {config_file} is {config_file.stat().st_size} bytes, "
+                         f"more than a config ({MAX_CONFIG_BYTES}): refused")
+    if not any((path / name).is_file() for name in SAFE_WEIGHTS):
+        found = [name for name in PICKLED_WEIGHTS if (path / name).is_file()]
+        raise ValueError(f"SegFormer: {path} has no model.safetensors"
+                         + (f" (only {', '.join(found)}: pickled weights can run code and are refused; "
+                            "re-save them with save_pretrained(..., safe_serialization=True) where "
+                            "you trust them)" if found else ""))
+    try:
+        saved = SegformerConfig.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:  # transformers' JSON and field errors
+        raise ValueError(f"SegFormer: {config_file} is not a readable SegformerConfig "
+                         f"({str(exc).splitlines()[0]})") from exc
+    if saved.model_type != "segformer":
+        raise ValueError(f"SegFormer: {config_file} describes a {saved.model_type!r} model, not segformer")
+    return saved
+
+
+def _check_checkpoint_dir(path: Path, config: Any, fields: tuple[str, ...] = ARCHITECTURE_FIELDS[:5]) -> Path:
+    """Refuse a checkpoint of another architecture: only the classifier may differ."""
+    saved = read_hf_config(path)
+    for field in fields:
+        theirs, ours = _listed(getattr(saved, field)), _listed(getattr(config, field))
+        if theirs != ours:
             raise ValueError(f"SegFormer init_from {path}: its {field}={theirs} differs from this "
                              f"model's {ours} (wrong variant?)")
     return path
+
+
+def hf_segformer_kwargs(path: str | Path) -> dict[str, Any]:
+    """SegFormer() kwargs that rebuild the network of an HF folder: the official variant whose
+    sizes it has (else b0 with its sizes as overrides) and its own class count.
+
+    Raises:
+        ValueError: when the folder's network is not one SegFormer() can build (other heads,
+            ratios, activation...), or its weights are not safetensors.
+    """
+    saved = read_hf_config(Path(path))
+    sizes = {f: _listed(getattr(saved, f)) for f in ("hidden_sizes", "depths", "decoder_hidden_size")}
+    variant = next((v for v, official in VARIANTS.items() if official == sizes), None)
+    kwargs: dict[str, Any] = {"variant": variant or "b0", "num_classes": int(saved.num_labels)}
+    if variant is None:
+        kwargs.update(sizes)
+    config = segformer_config(**kwargs)
+    _check_checkpoint_dir(Path(path), config, ARCHITECTURE_FIELDS)
+    return kwargs
+
+
+def import_hf_segformer(path: str | Path) -> tuple[SegFormer, dict[str, Any]]:
+    """(SegFormer holding every weight of the HF folder, its constructor kwargs).
+
+    Unlike `init_from`, nothing may be left at random: missing, unexpected or mismatched
+    weights (an encoder-only `mit-b*` folder, another head) are an error.
+    """
+    from transformers import SegformerForSemanticSegmentation
+
+    kwargs = hf_segformer_kwargs(path)
+    model = SegFormer(**kwargs)
+    loaded: Any = SegformerForSemanticSegmentation.from_pretrained(
+        str(path), config=model.model.config, local_files_only=True, use_safetensors=True,
+        output_loading_info=True)
+    hf, info = loaded  # (model, {"missing_keys": [...], ...}) with output_loading_info
+    problems = {k: info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if info.get(k)}
+    if problems:
+        what, keys = next(iter(problems.items()))
+        raise ValueError(f"SegFormer: {path} does not fit SegformerForSemanticSegmentation: "
+                         f"{len(keys)} {what.replace('_', ' ')}, e.g. {sorted(map(str, keys))[:3]} "
+                         "(an encoder-only checkpoint? use it as init_from for train-segmenter)")
+    model.model = hf.eval()
+    return model, kwargs
