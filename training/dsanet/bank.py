@@ -26,11 +26,17 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
+from rain_seg_ros.cli import one_line
 from training.dsanet.api import DSANet
 from training.dsanet.io import read_image
-from training.engine.checkpoint import file_sha256
+from training.engine.checkpoint import CheckpointError, file_sha256, verify_safetensors
 
 BANK_FORMAT = "rain_seg_ros.rain_bank/1"
+
+
+class RainBankError(CheckpointError, ValueError):
+    """A rain-code bank file is missing, damaged or not a bank (a ValueError for callers that
+    treat a bad bank as a bad value)."""
 
 
 def build_rain_bank(net: DSANet, refs: list[Path], *, k: int | None = None, seed: int = 0,
@@ -76,13 +82,28 @@ def save_rain_bank(path: str | Path, codes: torch.Tensor, sources: list[str], ne
 
 
 def load_rain_bank(path: str | Path) -> tuple[torch.Tensor, dict[str, Any]]:
-    """codes (K, C/2, h, w) and the decoded metadata (sources as a list)."""
-    with safe_open(str(path), framework="pt") as f:
-        meta: dict[str, Any] = dict(f.metadata() or {})
-        if meta.get("format") != BANK_FORMAT:
-            raise ValueError(f"{path} is not a rain-code bank (format={meta.get('format')!r})")
-        codes = f.get_tensor("rain_codes")
-    meta["sources"] = json.loads(meta["sources"])
-    meta["code_size"] = json.loads(meta["code_size"])
-    meta["code_channels"] = int(meta["code_channels"])
+    """codes (K, C/2, h, w) and the decoded metadata (sources as a list).
+
+    Raises:
+        RainBankError: the file is missing, truncated, not safetensors or not a bank
+            (one line naming the file); nothing in it is ever executed.
+    """
+    try:
+        meta: dict[str, Any] = dict(verify_safetensors(path))   # whole, parseable safetensors
+    except CheckpointError as exc:
+        raise RainBankError(str(exc)) from exc
+    if meta.get("format") != BANK_FORMAT:
+        raise RainBankError(f"{path} is not a rain-code bank (format={meta.get('format')!r}); "
+                              "give the rain_bank.safetensors that `rainify` wrote")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            codes = f.get_tensor("rain_codes")
+        meta["sources"] = json.loads(meta["sources"])
+        meta["code_size"] = json.loads(meta["code_size"])
+        meta["code_channels"] = int(meta["code_channels"])
+    except Exception as exc:  # safetensors' own errors, KeyError, JSON errors: a damaged bank
+        raise RainBankError(f"{path}: damaged rain-code bank ({one_line(exc)})") from exc
+    if codes.dim() != 4 or len(meta["sources"]) != codes.shape[0]:
+        raise RainBankError(f"{path}: damaged rain-code bank (codes of shape {tuple(codes.shape)} "
+                              f"for {len(meta['sources'])} sources)")
     return codes, meta

@@ -19,8 +19,11 @@ Writes are atomic: a step is written to a temporary directory and renamed into p
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +34,18 @@ from safetensors.torch import load_file, save_file
 
 # Re-exported: checkpoint and ONNX identity (sidecars, engine caches) use one hash function.
 from rain_seg_ros.backends.engine_cache import file_sha256  # noqa: F401
+from rain_seg_ros.cli import UserError, one_line
 
 FORMAT = "rain_seg_ros.checkpoint/1"
 WEIGHTS = "model.safetensors"
 TRAIN_STATE = "train_state.pt"
+# safetensors refuses headers above 100 MB; so do we, before reading one into memory.
+MAX_HEADER_BYTES = 100_000_000
+_TMP_DIR = re.compile(r"^\.tmp_step_\d+_(\d+)$")
+log = logging.getLogger(__name__)
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, unreadable or not of this project's format."""
 
 
@@ -71,6 +79,7 @@ def save_checkpoint(ckpt_root: str | Path, step: int,
     """
     root = Path(ckpt_root)
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_dirs(root)
     final = root / f"step_{step:08d}"
     tmp = root / f".tmp_step_{step:08d}_{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -95,6 +104,33 @@ def save_checkpoint(ckpt_root: str | Path, step: int,
         for old in steps[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (signal 0 only checks)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # exists, owned by another user
+        return True
+    return True
+
+
+def remove_stale_temp_dirs(ckpt_root: str | Path) -> list[Path]:
+    """Delete `.tmp_step_*_<pid>` dirs left by processes that died mid-save (kill -9, power
+    loss); those of live processes may still be being written and are left alone.
+
+    Returns:
+        The directories removed.
+    """
+    removed = []
+    for path in Path(ckpt_root).glob(".tmp_step_*"):
+        match = _TMP_DIR.match(path.name)
+        if match and path.is_dir() and not path.is_symlink() and not pid_alive(int(match[1])):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -126,24 +162,71 @@ def latest_step_dir(ckpt_root: str | Path) -> Path | None:
         return None
 
 
+def verify_safetensors(path: str | Path) -> dict[str, str]:
+    """Check that a safetensors file is whole without reading its tensors; return its metadata.
+
+    The header is parsed here (8-byte little-endian length, then JSON) so that a truncated
+    tail is reported as such: the file size must equal the end of the last tensor's data.
+    safe_open then validates the header as safetensors itself does.
+
+    Raises:
+        CheckpointError: one line naming the file and what is wrong with it.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise CheckpointError(f"{file}: no such file")
+    size = file.stat().st_size
+    with open(file, "rb") as f:
+        head = f.read(8)
+        header_len = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        if not 2 <= header_len <= min(MAX_HEADER_BYTES, size - 8):
+            raise CheckpointError(f"{file}: not a readable safetensors file (bad header length; "
+                                  f"truncated, or another format)")
+        raw = f.read(header_len)
+    try:
+        header = json.loads(raw)
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CheckpointError(f"{file}: not a readable safetensors file (bad header: "
+                              f"{one_line(exc)})") from exc
+    expected = 8 + header_len + max(ends, default=0)
+    if size != expected:
+        state = "truncated" if size < expected else "longer than its header says"
+        raise CheckpointError(f"{file} is {state} ({size} bytes, its header declares {expected}); "
+                              "use an older checkpoint or re-create it")
+    try:
+        with safe_open(str(file), framework="pt") as st:
+            return dict(st.metadata() or {})
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{file}: not a readable safetensors file ({one_line(exc)})") from exc
+
+
 def read_metadata(path: str | Path) -> tuple[dict[str, ModuleSpec], dict[str, Any], int]:
     """Module specs, extra metadata and step of a checkpoint, without reading the weights."""
     file = resolve_checkpoint(path)
-    try:
-        with safe_open(str(file), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from exc
+    meta = verify_safetensors(file)
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{file}: not a rain_seg_ros checkpoint (format={meta.get('format')!r})")
-    specs = {name: ModuleSpec(d["kind"], d["config"]) for name, d in json.loads(meta["modules"]).items()}
-    return specs, json.loads(meta.get("extra", "{}")), int(meta["step"])
+        raise CheckpointError(f"{file} is not a rain_seg_ros checkpoint (format={meta.get('format')!r})")
+    try:
+        specs = {name: ModuleSpec(str(d["kind"]), dict(d["config"]))
+                 for name, d in json.loads(meta["modules"]).items()}
+        extra = json.loads(meta.get("extra", "{}"))
+        step = int(meta["step"])
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CheckpointError(f"{file}: damaged checkpoint metadata ({one_line(exc)})") from exc
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{file}: damaged checkpoint metadata (extra is not a mapping)")
+    return specs, extra, step
 
 
 def load_state_dicts(path: str | Path) -> dict[str, dict[str, torch.Tensor]]:
     """Weights of every module in the checkpoint, split by module name."""
     file = resolve_checkpoint(path)
-    flat = load_file(str(file))
+    verify_safetensors(file)
+    try:
+        flat = load_file(str(file))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{file}: not a readable safetensors file ({one_line(exc)})") from exc
     out: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in flat.items():
         name, _, rest = key.partition(".")
@@ -164,8 +247,12 @@ def load_modules(path: str | Path, names: list[str] | None = None,
         raise CheckpointError(f"{path}: no module(s) {missing}; it holds {sorted(specs)}")
     out = {}
     for name in wanted:
-        module = build_model(specs[name].kind, specs[name].config)
-        module.load_state_dict(states.get(name, {}))
+        try:
+            module = build_model(specs[name].kind, specs[name].config)
+            module.load_state_dict(states.get(name, {}))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"{path}: module {name!r} cannot be rebuilt from its recorded "
+                                  f"spec and weights ({one_line(exc)})") from exc
         out[name] = module.to(device).eval()
     return out
 
@@ -175,4 +262,10 @@ def load_train_state(step_dir: str | Path) -> dict[str, Any]:
     file = Path(step_dir) / TRAIN_STATE
     if not file.is_file():
         raise CheckpointError(f"{step_dir}: no {TRAIN_STATE}; cannot resume from it")
-    return torch.load(file, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # zip, pickle and weights-only refusals all raise differently
+        raise CheckpointError(f"{file}: not a readable resume state ({one_line(exc)})") from exc
+    if not isinstance(state, dict) or "step" not in state:
+        raise CheckpointError(f"{file}: not a resume state (no 'step')")
+    return state

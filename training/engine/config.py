@@ -20,10 +20,13 @@ from typing import Any, TypeVar
 
 import yaml
 
+from rain_seg_ros.cli import UserError, one_line
+
 T = TypeVar("T")
+MAX_CONFIG_BYTES = 1_000_000   # configs hold overrides: a larger file is not one
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file or override does not fit the command's schema."""
 
 
@@ -33,7 +36,13 @@ def _load_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ConfigError(f"config base cycle: {' -> '.join(map(str, seen + (path,)))}")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    data = yaml.safe_load(path.read_text()) or {}
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {path.stat().st_size} bytes is too large for a config file")
+    try:
+        # safe_load: tags such as !!python/object/apply are refused, nothing is executed.
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a plain YAML config ({one_line(exc)})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     base = data.pop("_base_", None)
@@ -66,7 +75,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         parts = key.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r} is not a plain YAML value ({one_line(exc)})") from exc
     return out
 
 

@@ -1,10 +1,59 @@
-"""Run logging: TensorBoard scalars and image grids on the main process only."""
+"""Run logging: TensorBoard scalars and image grids on the main process only, and the
+run's JSONL record (losses.jsonl / metrics.jsonl), read back on resume."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import torch
+
+log = logging.getLogger(__name__)
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Records of a JSONL log; a partial or corrupt LAST line is dropped with a warning.
+
+    A run killed mid-write (power loss, full disk) can leave the last line cut; the lines
+    before it were complete when written. A corrupt line elsewhere means the file is not
+    this run's log, and is an error.
+
+    Raises:
+        ValueError: a line other than the last is not a JSON object (names file and line).
+    """
+    path = Path(path)
+    lines = path.read_bytes().split(b"\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    records: list[dict[str, Any]] = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            record = json.loads(raw.decode("utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:   # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            if number < len(lines):
+                raise ValueError(f"{path}: line {number} is not a JSON record ({exc}); "
+                                 "fix or remove the file") from exc
+            log.warning("%s: dropped its last line, cut mid-write (%s)", path, exc)
+            continue
+        records.append(record)
+    return records
+
+
+def trim_jsonl(path: str | Path, step: int) -> None:
+    """Keep the records up to `step` (a resumed run rewrites the rest) and rewrite the file
+    atomically, so a partial last line is gone before the resumed run appends to it."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    keep = [r for r in read_jsonl(path) if int(r.get("step", 0)) <= step]
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+    os.replace(tmp, path)
 
 
 class RunLogger:

@@ -80,3 +80,65 @@ def test_file_sha256_matches_hashlib(tmp_path: Path) -> None:
     data = bytes(range(256)) * 5000
     (tmp_path / "f").write_bytes(data)
     assert ckpt.file_sha256(tmp_path / "f", chunk=1000) == hashlib.sha256(data).hexdigest()
+
+
+def _header_end(file: Path) -> int:
+    """Bytes a safetensors file should have, computed here from its header (the format spec)."""
+    import json
+    import struct
+
+    raw = file.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    return 8 + n + max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
+
+
+def test_truncated_weights_are_named_as_truncated(tmp_path: Path) -> None:
+    step_dir = _save(tmp_path, 1, Tiny())
+    file = step_dir / ckpt.WEIGHTS
+    assert file.stat().st_size == _header_end(file)
+    file.write_bytes(file.read_bytes()[:-7])   # a tail lost to a power cut: header intact
+    for load in (ckpt.read_metadata, ckpt.load_state_dicts):
+        with pytest.raises(CheckpointError, match="is truncated") as err:
+            load(tmp_path)
+        assert str(file) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cut_header_and_foreign_files_are_refused(tmp_path: Path) -> None:
+    step_dir = _save(tmp_path, 1, Tiny())
+    file = step_dir / ckpt.WEIGHTS
+    file.write_bytes(file.read_bytes()[:20])
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        ckpt.read_metadata(file)
+    other = tmp_path / "other.safetensors"   # valid safetensors, not this project's format
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(other), metadata={"format": "someone-else/1"})
+    with pytest.raises(CheckpointError, match="is not a rain_seg_ros checkpoint"):
+        ckpt.read_metadata(other)
+
+
+def test_damaged_resume_state_is_a_checkpoint_error(tmp_path: Path) -> None:
+    step_dir = _save(tmp_path, 1, Tiny())
+    state = step_dir / ckpt.TRAIN_STATE
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="not a readable resume state"):
+        ckpt.load_train_state(step_dir)
+
+
+def test_stale_temp_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()   # reaped: its pid names no process now
+    root = tmp_path / "checkpoints"
+    dead = root / f".tmp_step_00000007_{child.pid}"
+    live = root / f".tmp_step_00000008_{os.getpid()}"
+    for d in (dead, live):
+        d.mkdir(parents=True)
+        (d / ckpt.WEIGHTS).write_bytes(b"half")
+    _save(root, 1, Tiny())
+    assert not dead.exists()
+    assert live.exists() and (live / ckpt.WEIGHTS).read_bytes() == b"half"
