@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from training.engine.config import ConfigError, resolve_config
+from training.engine.config import resolve_config
 
 
 def main(argv: list[str]) -> int:
@@ -34,10 +34,8 @@ def main(argv: list[str]) -> int:
     from training.segmenter.config import TrainSegmenterConfig
     from training.segmenter.trainer import train
 
-    try:
-        cfg = resolve_config(TrainSegmenterConfig, args.config, args.overrides)
-    except ConfigError as exc:
-        parser.error(str(exc))
+    # A bad config (ConfigError) is reported by the dispatcher: one line, exit status 2.
+    cfg = resolve_config(TrainSegmenterConfig, args.config, args.overrides)
     step_dir = train(cfg)
     print(f"checkpoint: {step_dir}")
     return 0

@@ -28,7 +28,8 @@ from training.dsanet.step import discriminator_losses, forward_dsanet
 from training.engine import checkpoint as ckpt
 from training.engine import distributed
 from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger
+from training.engine.logging import RunLogger, trim_jsonl
+from training.engine.resume import find_resume_point, load_weights
 from training.losses.dsanet import generator_losses
 from training.models import build_model
 
@@ -91,19 +92,18 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
 
     start, elapsed = 0, 0.0   # steps done and their training seconds (carried across resumes)
-    last = ckpt.latest_step_dir(ckpt_root) if cfg.resume else None
-    if last is not None:
-        states = ckpt.load_state_dicts(last)
-        for name, net in nets.items():
-            net.load_state_dict(states[name])
-        state = ckpt.load_train_state(last)
+    point = find_resume_point(ckpt_root, MODULE_NAMES) if cfg.resume else None
+    last = point.step_dir if point is not None else None
+    if point is not None:
+        load_weights(nets, point)
+        state = point.train_state
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         scaler_g.load_state_dict(state["scaler_g"])
         scaler_d.load_state_dict(state["scaler_d"])
         start = int(state["step"])
         elapsed = float(state.get("elapsed_s", 0.0))   # absent in checkpoints before 2026-11-22
-    elif (ckpt_root / "latest").exists():
+    elif (ckpt_root / "latest").exists() and not cfg.resume:
         raise FileExistsError(f"{out_dir} already holds a run; pass resume=true or a new out_dir")
 
     # DDP wrappers for the steps that train a network; the frozen-D pass of the generator
@@ -123,7 +123,9 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     logger = RunLogger(out_dir / "tb", enabled=dist.is_main)
     if dist.is_main:
         save_config(cfg, out_dir / "config.yaml")
-        _trim_loss_log(out_dir / "losses.jsonl", start)
+        if start == 0:
+            (out_dir / "losses.jsonl").unlink(missing_ok=True)
+        trim_jsonl(out_dir / "losses.jsonl", start)   # drops steps past the resume point
     autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp \
         else contextlib.nullcontext
     bar = tqdm(total=cfg.steps, initial=start, desc=f"dsanet[{cfg.mode}]", unit="step",
@@ -219,16 +221,4 @@ def _sample_rows(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch
     k = min(4, rainy.shape[0])
     rows = [rainy, out["derained"], out["swapped"], out["cycled"], clean]
     return torch.cat([r[:k].detach().float().cpu() for r in rows])
-
-
-def _trim_loss_log(path: Path, start: int) -> None:
-    """Drop log lines past the resume step (written by the run that was killed)."""
-    if not path.exists():
-        return
-    if start == 0:
-        path.unlink()
-        return
-    keep = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= start]
-    path.write_text("".join(ln + "\n" for ln in keep))
-
 

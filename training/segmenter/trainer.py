@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from rain_seg_ros.cli import one_line
 from training.engine import checkpoint as ckpt
 from training.engine import distributed
 from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger
+from training.engine.logging import RunLogger, trim_jsonl
+from training.engine.resume import find_resume_point, load_weights
 from training.models import build_model
 from training.segmenter.config import TrainSegmenterConfig
 from training.segmenter.data import build_train_set, build_val_set
@@ -81,7 +84,7 @@ def train(cfg: TrainSegmenterConfig) -> Path:
 
     # Networks, optimiser, optional DSANet (on-the-fly rainify / End-to-End).
     spec = model_spec(cfg)
-    model = build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes}).to(d.device)
+    model = _build_segmenter(cfg).to(d.device)
     if cfg.init_checkpoint:
         _init_from_checkpoint(model, spec, cfg.init_checkpoint)
     rainifier = None
@@ -96,11 +99,11 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     start_step, epoch = 0, 0
-    resume_dir = ckpt.latest_step_dir(ckpt_root) if cfg.resume else None
-    if resume_dir is not None:
-        states = ckpt.load_state_dicts(resume_dir)
-        model.load_state_dict(states["model"])
-        state = ckpt.load_train_state(resume_dir)
+    point = find_resume_point(ckpt_root, ("model",)) if cfg.resume else None
+    resume_dir = point.step_dir if point is not None else None
+    if point is not None:
+        load_weights({"model": model}, point)
+        states, state = point.state_dicts, point.train_state
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
         if rainifier is not None:
@@ -110,7 +113,7 @@ def train(cfg: TrainSegmenterConfig) -> Path:
         start_step, epoch = int(state["step"]), int(state["epoch"])
         log.info("resumed from %s at step %d", resume_dir, start_step)
         if d.is_main:
-            _trim_log(out / "metrics.jsonl", start_step)
+            trim_jsonl(out / "metrics.jsonl", start_step)
 
     if d.enabled:
         if d.device.type == "cuda":
@@ -216,9 +219,26 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     return Path(last_dir) if last_dir is not None else ckpt_root
 
 
+def _build_segmenter(cfg: TrainSegmenterConfig) -> torch.nn.Module:
+    """The configured segmenter; a pretrained file (`model.kwargs.init_from`) that is missing
+    or unreadable is one error naming the parameter and the file, not a loader traceback."""
+    init_from = cfg.model.kwargs.get("init_from")
+    try:
+        return build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes})
+    except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        if not init_from:
+            raise
+        raise ckpt.CheckpointError(f"model.kwargs.init_from={init_from}: cannot load it "
+                                   f"({one_line(exc)})") from exc
+
+
 def _init_from_checkpoint(model: torch.nn.Module, spec: ckpt.ModuleSpec, path: str) -> None:
     """Fine-tuning start: the "model" weights of a segmenter checkpoint of the same architecture."""
-    specs, _, step = ckpt.read_metadata(path)
+    specs, meta, step = ckpt.read_metadata(path)
+    task = meta.get("task")
+    if task != "segmentation":
+        what = "a DSANet checkpoint" if task == "dsanet" else f"not a segmenter checkpoint (task={task!r})"
+        raise ckpt.CheckpointError(f"init_checkpoint={path} is {what} where a segmenter is expected")
     if "model" not in specs or specs["model"].kind != spec.kind or specs["model"].config != spec.config:
         found = specs.get("model")
         raise ValueError(f"init_checkpoint {path}: its model ({found}) is not this run's ({spec})")
@@ -235,9 +255,3 @@ def _append_log(out: Path, enabled: bool, record: dict[str, Any]) -> None:
         with open(out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
-
-def _trim_log(path: Path, step: int) -> None:
-    """Drop log lines past the resumed step (they belong to the interrupted run's tail)."""
-    if path.is_file():
-        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        path.write_text("".join(ln + "\n" for ln in lines))
