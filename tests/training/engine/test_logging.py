@@ -11,7 +11,8 @@ import pytest
 from training.engine.logging import read_jsonl, trim_jsonl
 
 
-def test_partial_last_line_is_dropped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_partial_last_line_is_dropped_with_a_warning(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     log = tmp_path / "losses.jsonl"
     full = [{"step": 2, "loss": 0.5}, {"step": 4, "loss": 0.25}]
     text = "".join(json.dumps(r) + "\n" for r in full)
