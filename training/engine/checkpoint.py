@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,9 +265,25 @@ def load_train_state(step_dir: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise CheckpointError(f"{step_dir}: no {TRAIN_STATE}; cannot resume from it")
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        state = torch_load_weights_only(file)
     except Exception as exc:  # zip, pickle and weights-only refusals all raise differently
-        raise CheckpointError(f"{file}: not a readable resume state ({one_line(exc)})") from exc
+        raise CheckpointError(f"{file}: not a readable resume state ({torch_load_reason(exc)})") from exc
     if not isinstance(state, dict) or "step" not in state:
         raise CheckpointError(f"{file}: not a resume state (no 'step')")
     return state
+
+
+def torch_load_weights_only(file: str | Path) -> Any:
+    """torch.load of tensors and plain containers only: pickled code is refused, not run.
+    torch's warning about the pickle protocol of a refused file is noise on a one-line error."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+        return torch.load(file, map_location="cpu", weights_only=True)
+
+
+def torch_load_reason(exc: BaseException) -> str:
+    """Why torch.load refused a file, in words a user can act on. torch's own message for a
+    weights-only refusal suggests weights_only=False, which would run the file's code."""
+    if isinstance(exc, pickle.UnpicklingError):
+        return "refused: it holds more than tensors (garbage or pickled code; nothing was executed)"
+    return one_line(exc)

@@ -16,6 +16,7 @@ import json
 import logging
 import pickle
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from rain_seg_ros.cli import one_line
 from training.engine import checkpoint as ckpt
 from training.engine import distributed
 from training.engine.config import config_to_dict, save_config
@@ -224,12 +224,14 @@ def _build_segmenter(cfg: TrainSegmenterConfig) -> torch.nn.Module:
     or unreadable is one error naming the parameter and the file, not a loader traceback."""
     init_from = cfg.model.kwargs.get("init_from")
     try:
-        return build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes})
+        with warnings.catch_warnings():   # torch's pickle-protocol warning on a refused file
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes})
     except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         if not init_from:
             raise
         raise ckpt.CheckpointError(f"model.kwargs.init_from={init_from}: cannot load it "
-                                   f"({one_line(exc)})") from exc
+                                   f"({ckpt.torch_load_reason(exc)})") from exc
 
 
 def _init_from_checkpoint(model: torch.nn.Module, spec: ckpt.ModuleSpec, path: str) -> None:
