@@ -168,3 +168,33 @@ def test_segmenter_resume_after_a_damaged_checkpoint_and_log(tmp_path: Path, cap
     assert ckpt.load_train_state(run / "checkpoints" / "step_00000004")["step"] == 4
     assert _steps_logged(run / "metrics.jsonl") == [1, 2, 3, 4]
     assert not list((run / "checkpoints").glob(".tmp_*"))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A tiny PNG file that declares a width x height RGB image (PNG spec: IHDR, IDAT, IEND)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
+
+
+def test_images_are_bounded_and_judged_by_content(tmp_path: Path, capsys) -> None:
+    from training.dsanet.io import MAX_PIXELS, read_image
+
+    bomb = tmp_path / "refs" / "bomb.png"   # 60 MP declared in 100 bytes
+    bomb.parent.mkdir()
+    bomb.write_bytes(_png_header(10_000, 6_000))
+    assert 10_000 * 6_000 > MAX_PIXELS and bomb.stat().st_size < 200
+    with pytest.raises(ValueError, match="larger than the 50 megapixels") as err:
+        read_image(bomb)
+    assert str(bomb) in str(err.value)
+    fake = tmp_path / "fake.png"   # a pickle named .png: the extension is not trusted
+    fake.write_bytes(pickle.dumps(_Payload(tmp_path / "marker")))
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_image(fake)
+    assert not (tmp_path / "marker").exists()

@@ -10,6 +10,8 @@ import torch
 from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+# 50 MP: an 8K frame fits; its float32 tensor is 600 MB. Larger is refused before decoding.
+MAX_PIXELS = 50_000_000
 
 
 def list_images(root: str | Path) -> list[Path]:
@@ -21,9 +23,23 @@ def list_images(root: str | Path) -> list[Path]:
 
 
 def read_image(path: str | Path) -> torch.Tensor:
-    """(3, H, W) float32 in [0, 1], RGB."""
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    """(3, H, W) float32 in [0, 1], RGB.
+
+    The format is taken from the content, never the extension. The size is checked from
+    the header before anything is decoded, so a small file declaring a huge image (a
+    decompression bomb) is refused without allocating it.
+
+    Raises:
+        ValueError: one line naming the file: not an image, damaged, or too large.
+    """
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise ValueError(f"{path}: {im.width}x{im.height} is larger than the "
+                                 f"{MAX_PIXELS // 1_000_000} megapixels an image may have here")
+            arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:   # PIL's damaged-file errors
+        raise ValueError(f"{path}: not a readable image ({exc})") from exc
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255.0
 
 

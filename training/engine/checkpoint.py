@@ -43,6 +43,7 @@ WEIGHTS = "model.safetensors"
 TRAIN_STATE = "train_state.pt"
 # safetensors refuses headers above 100 MB; so do we, before reading one into memory.
 MAX_HEADER_BYTES = 100_000_000
+STEP_DIR = re.compile(r"^step_(\d+)$")
 _TMP_DIR = re.compile(r"^\.tmp_step_\d+_(\d+)$")
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
     for candidate in (p, p / "checkpoints"):
         latest = candidate / "latest"
         if latest.is_file():
-            return candidate / latest.read_text().strip() / WEIGHTS
+            name = latest.read_text(errors="replace")[:64].strip()
+            if not STEP_DIR.match(name):   # only a sibling step dir, never a path elsewhere
+                raise CheckpointError(f"{latest}: names {name!r}, not a step directory; "
+                                      "give the step directory itself")
+            return candidate / name / WEIGHTS
         if (candidate / WEIGHTS).is_file():
             return candidate / WEIGHTS
     raise CheckpointError(f"no checkpoint found at {p} (expected a run dir, a step dir "

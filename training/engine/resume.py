@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,8 @@ from typing import Any
 import torch
 
 from rain_seg_ros.cli import one_line
-from training.engine.checkpoint import CheckpointError, load_state_dicts, load_train_state
+from training.engine.checkpoint import STEP_DIR, CheckpointError, load_state_dicts, load_train_state
 
-STEP_DIR = re.compile(r"^step_(\d+)$")
 log = logging.getLogger(__name__)
 
 

@@ -142,3 +142,12 @@ def test_stale_temp_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:
     _save(root, 1, Tiny())
     assert not dead.exists()
     assert live.exists() and (live / ckpt.WEIGHTS).read_bytes() == b"half"
+
+
+def test_latest_may_only_name_a_step_dir(tmp_path: Path) -> None:
+    outside = _save(tmp_path / "elsewhere", 1, Tiny())
+    root = tmp_path / "run" / "checkpoints"
+    _save(root, 1, Tiny())
+    (root / "latest").write_text(f"../../elsewhere/{outside.name}")   # a hostile or hand-edited pointer
+    with pytest.raises(CheckpointError, match="not a step directory"):
+        ckpt.resolve_checkpoint(tmp_path / "run")
