@@ -122,3 +122,16 @@ def test_unexpected_errors_say_so_in_one_line(tmp_path, capsys, monkeypatch) -> 
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "Traceback (most recent call last):"
     assert err[-1] == "unexpected error: KeyError: 'missing'"
+
+
+@pytest.mark.parametrize("command", ["derain", "rainify"])
+def test_an_empty_image_folder_is_named(command, dsanet_ckpt, tmp_path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here")
+    if command == "derain":
+        argv, says = ["derain", "--dsanet", str(dsanet_ckpt), "--in", str(empty)], f"--in {empty}: no images"
+    else:
+        argv = ["rainify", "--dsanet", str(dsanet_ckpt), "--images", str(tmp_path), "--rain-refs", str(empty)]
+        says = f"--rain-refs {empty}: no images"
+    _assert_one_line([*argv, "--out", str(tmp_path / "o")], capsys, says)

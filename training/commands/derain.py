@@ -26,13 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from training.dsanet.api import DSANet
-    from training.dsanet.io import list_images, read_image, write_image
+    from training.dsanet.io import IMAGE_SUFFIXES, list_images, read_image, write_image
 
     net = DSANet.from_checkpoint(args.dsanet, device=args.device)
     root, out = Path(args.inp), Path(args.out)
     images = list_images(root)
-    if not images:
-        raise SystemExit(f"no images in {root}")
+    if not images:   # reported by the dispatcher as one `error:` line, like every bad input
+        raise FileNotFoundError(f"--in {root}: no images ({', '.join(IMAGE_SUFFIXES)}) under it")
     done = 0
     for path in tqdm(images, desc="derain", unit="img"):
         dst = (out / path.relative_to(root)).with_suffix(".png")

@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         codes, meta = load_rain_bank(args.bank)
         sources = meta["sources"]
     else:
-        codes, sources = build_rain_bank(net, list_images(args.rain_refs), k=args.styles, seed=args.seed)
+        refs = list_images(args.rain_refs)
+        if not refs:
+            raise FileNotFoundError(f"--rain-refs {args.rain_refs}: no images under it")
+        codes, sources = build_rain_bank(net, refs, k=args.styles, seed=args.seed)
         save_rain_bank(out / "rain_bank.safetensors", codes, sources, net)
     counts = rainify_dataset(net, Path(args.images), out, codes, sources,
                              intensity=args.intensity, seed=args.seed)
