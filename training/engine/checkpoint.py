@@ -45,6 +45,7 @@ TRAIN_STATE = "train_state.pt"
 MAX_HEADER_BYTES = 100_000_000
 STEP_DIR = re.compile(r"^step_(\d+)$")
 _TMP_DIR = re.compile(r"^\.tmp_step_\d+_(\d+)$")
+_TMP_LATEST = re.compile(r"^latest\.tmp(\d+)$")
 log = logging.getLogger(__name__)
 
 
@@ -121,17 +122,23 @@ def pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temp_dirs(ckpt_root: str | Path) -> list[Path]:
-    """Delete `.tmp_step_*_<pid>` dirs left by processes that died mid-save (kill -9, power
-    loss); those of live processes may still be being written and are left alone.
+    """Delete `.tmp_step_*_<pid>` dirs (and `latest.tmp<pid>` files) left by processes that
+    died mid-save (kill -9, power loss); those of live processes may still be being written
+    and are left alone.
 
     Returns:
-        The directories removed.
+        The paths removed.
     """
     removed = []
     for path in Path(ckpt_root).glob(".tmp_step_*"):
         match = _TMP_DIR.match(path.name)
         if match and path.is_dir() and not path.is_symlink() and not pid_alive(int(match[1])):
             shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    for path in Path(ckpt_root).glob("latest.tmp*"):
+        match = _TMP_LATEST.match(path.name)
+        if match and path.is_file() and not pid_alive(int(match[1])):
+            path.unlink(missing_ok=True)
             removed.append(path)
     return removed
 

@@ -139,9 +139,12 @@ def test_stale_temp_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:
     for d in (dead, live):
         d.mkdir(parents=True)
         (d / ckpt.WEIGHTS).write_bytes(b"half")
+    (root / f"latest.tmp{child.pid}").write_text("step_000")
+    (root / f"latest.tmp{os.getppid()}").write_text("step_000")   # our parent: alive
     _save(root, 1, Tiny())
-    assert not dead.exists()
+    assert not dead.exists() and not (root / f"latest.tmp{child.pid}").exists()
     assert live.exists() and (live / ckpt.WEIGHTS).read_bytes() == b"half"
+    assert (root / f"latest.tmp{os.getppid()}").exists()
 
 
 def test_latest_may_only_name_a_step_dir(tmp_path: Path) -> None:
