@@ -19,7 +19,6 @@ Writes are atomic: a step is written to a temporary directory and renamed into p
 from __future__ import annotations
 
 import json
-import logging
 import os
 import pickle
 import re
@@ -46,7 +45,6 @@ MAX_HEADER_BYTES = 100_000_000
 STEP_DIR = re.compile(r"^step_(\d+)$")
 _TMP_DIR = re.compile(r"^\.tmp_step_\d+_(\d+)$")
 _TMP_LATEST = re.compile(r"^latest\.tmp(\d+)$")
-log = logging.getLogger(__name__)
 
 
 class CheckpointError(UserError, RuntimeError):
@@ -200,7 +198,7 @@ def verify_safetensors(path: str | Path) -> dict[str, str]:
     try:
         header = json.loads(raw)
         ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         raise CheckpointError(f"{file}: not a readable safetensors file (bad header: "
                               f"{one_line(exc)})") from exc
     expected = 8 + header_len + max(ends, default=0)

@@ -154,3 +154,13 @@ def test_latest_may_only_name_a_step_dir(tmp_path: Path) -> None:
     (root / "latest").write_text(f"../../elsewhere/{outside.name}")   # a hostile or hand-edited pointer
     with pytest.raises(CheckpointError, match="not a step directory"):
         ckpt.resolve_checkpoint(tmp_path / "run")
+
+
+@pytest.mark.parametrize("header", [b"[1, 2]", b"[" * 5000 + b"]" * 5000, b'{"w": {"data_offsets": "x"}}'])
+def test_odd_safetensors_headers_are_refused(header: bytes, tmp_path: Path) -> None:
+    import struct
+
+    file = tmp_path / "odd.safetensors"   # a well-formed length prefix, then a header no writer makes
+    file.write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        ckpt.verify_safetensors(file)
