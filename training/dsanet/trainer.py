@@ -221,4 +221,3 @@ def _sample_rows(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch
     k = min(4, rainy.shape[0])
     rows = [rainy, out["derained"], out["swapped"], out["cycled"], clean]
     return torch.cat([r[:k].detach().float().cpu() for r in rows])
-

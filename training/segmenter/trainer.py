@@ -256,4 +256,3 @@ def _append_log(out: Path, enabled: bool, record: dict[str, Any]) -> None:
     if enabled:
         with open(out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
-
