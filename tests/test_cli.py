@@ -106,7 +106,7 @@ def test_train_segmenter_with_a_bad_init_file(case, dsanet_ckpt, tmp_path, capsy
         path = garbage if case == "init_from-garbage" else tmp_path / "missing.pth"
         extra = ["model.kind=deeplabv3", f"model.kwargs={{init_from: {path}}}"]
         says = [f"model.kwargs.init_from={path}",
-                "refused" if case == "init_from-garbage" else "no such file"]
+                "not a PyTorch weights file" if case == "init_from-garbage" else "no such file"]
     _assert_one_line(["train-segmenter", f"out={tmp_path / 'run'}", "device=cpu", *extra], capsys, *says)
 
 
