@@ -4,7 +4,16 @@ The result is a torch.export program with embedded TensorRT engines (`.pt2`) plu
 sidecar; the runtime's `torch` backend loads it (it imports torch_tensorrt first when the
 sidecar says so). Like any TensorRT engine it only runs on the GPU model it was built for.
 
-UNVERIFIED: written without a GPU or torch-tensorrt; the argument handling is unit-tested.
+With `--max-batch N > 1` the batch axis stays dynamic through compile AND save: the engine
+gets the profile `Input(min, opt, max)` and the saved program the matching
+`torch.export.Dim` (saving with only an example tensor would re-trace a static batch).
+Precision is explicit typing (torch_tensorrt 2.x `use_explicit_typing=True`; its
+`enabled_precisions` is deprecated): `--fp16` casts the model and its input to float16.
+
+UNVERIFIED: written without a GPU or torch-tensorrt, against the torch_tensorrt 2.x docs
+(compile(ir="dynamo", inputs, device, use_explicit_typing), save(output_format,
+arg_inputs, dynamic_shapes, retrace)); the settings are unit-tested with a stand-in module
+and the dynamic-shape spec against the real torch.export.
 
 Example:
     python -m export torch-tensorrt --checkpoint runs/segformer --out artifacts/segformer_trt.pt2 \
@@ -17,6 +26,8 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from export.commands.onnx import check_size
 
@@ -33,6 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-batch", type=int, default=1, help="largest batch of the profile (default 1)")
     parser.add_argument("--device", default="cuda:0")
     return parser
+
+
+def trt_settings(torch_tensorrt: ModuleType, height: int, width: int, max_batch: int, fp16: bool,
+                 device: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keyword arguments for torch_tensorrt.compile and torch_tensorrt.save.
+
+    The batch axis is dynamic (1..max_batch) in both; the example input saved with the program
+    has batch 2 when dynamic, as torch.export specialises an axis whose example size is 1.
+    """
+    import torch
+
+    dtype = torch.float16 if fp16 else torch.float32
+    spec = torch_tensorrt.Input(min_shape=(1, 3, height, width), opt_shape=(1, 3, height, width),
+                                max_shape=(max_batch, 3, height, width), dtype=dtype)
+    compile_kwargs = {"ir": "dynamo", "inputs": [spec], "device": device, "use_explicit_typing": True}
+    example = torch.zeros(min(max_batch, 2), 3, height, width, dtype=dtype, device=device)
+    save_kwargs: dict[str, Any] = {"output_format": "exported_program", "arg_inputs": [example]}
+    if max_batch > 1:
+        save_kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch", min=1, max=max_batch)},)
+        save_kwargs["retrace"] = True
+    return compile_kwargs, save_kwargs
 
 
 def main(argv: list[str]) -> int:
@@ -65,19 +97,17 @@ def main(argv: list[str]) -> int:
         parser.error("torch-tensorrt export is offered for segmenters only")
     (target,) = targets_from_checkpoint(args.checkpoint, args.height, args.width,
                                         dynamic_batch=args.max_batch > 1, exporter=exporter_versions())
-    dtype = torch.float16 if args.fp16 else torch.float32
-    model = target.module.to(device=args.device, dtype=dtype).eval()
+    model = target.module.to(device=args.device, dtype=torch.float16 if args.fp16 else torch.float32).eval()
     h, w = target.artifact.input_size
-    spec = torch_tensorrt.Input(min_shape=(1, 3, h, w), opt_shape=(1, 3, h, w),
-                                max_shape=(args.max_batch, 3, h, w), dtype=dtype)
-    # explicit typing: the model and its input carry the precision (enabled_precisions is deprecated)
-    compiled = torch_tensorrt.compile(model, ir="dynamo", inputs=[spec])
-    example = torch.zeros(1, 3, h, w, dtype=dtype, device=args.device)
+    compile_kwargs, save_kwargs = trt_settings(torch_tensorrt, h, w, args.max_batch, args.fp16, args.device)
+    with torch.cuda.device(torch.device(args.device)):
+        compiled = torch_tensorrt.compile(model, **compile_kwargs)
     artifact = merge_sidecar(target.artifact, args.out)
     artifact.extra["torch_tensorrt"] = {"precision": "fp16" if args.fp16 else "fp32",
                                         "gpu": torch.cuda.get_device_name(args.device)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch_tensorrt.save(compiled, str(args.out), output_format="exported_program", inputs=[example])
+    with torch.cuda.device(torch.device(args.device)):
+        torch_tensorrt.save(compiled, str(args.out), **save_kwargs)
     write_artifact(artifact, args.out)
     print(args.out)
     return 0

@@ -1,8 +1,8 @@
 """TensorRT engine cache: an engine is reused only when everything that invalidates it matches.
 
 An engine is only valid for the exact ONNX graph, TensorRT version, GPU (name and compute
-capability), precision and shape profile it was built with (DESIGN.md, Artifacts). The
-cache key is the sha256 of those facts; engines live in
+capability), precision, shape profile and (int8) calibration data it was built with
+(DESIGN.md, Artifacts). The cache key is the sha256 of those facts; engines live in
 `<cache_dir>/<onnx stem>-<key[:16]>.engine` with a sidecar `<same>.json` (the ONNX sidecar
 plus `extra["tensorrt"]` = the key facts). A cached engine whose recorded facts differ
 from what this machine needs is stale: it is rebuilt, never trusted.
@@ -22,6 +22,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -60,7 +62,6 @@ class BuildOptions:
     profile: ShapeProfile | None = None        # None: the ONNX input shape (static models)
     workspace_gb: float = 4.0
     dla_core: int | None = None
-    calibration_cache: str | None = None       # int8 with implicit calibration: cache file name
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -87,6 +88,10 @@ class EngineKey:
     precision: str
     profile: ShapeProfile | None
     dla_core: int | None = None
+    # int8: sha256 of the calibration inputs the Q/DQ graph was calibrated on (its sidecar's
+    # extra["quantization"]); the graph's bytes alone could hide a recalibration that
+    # happened to round to the same scales
+    calibration_sha256: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-normalised (tuples -> lists) so it compares equal to the copy read back from a sidecar."""
@@ -117,11 +122,39 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def calibration_sha256(artifact: Artifact) -> str | None:
+    """The calibration-data hash a Q/DQ graph's sidecar records (None for other graphs)."""
+    quantization = artifact.extra.get("quantization") or {}
+    value = quantization.get("calibration_sha256")
+    return str(value) if value else None
+
+
 def make_key(onnx_path: Path, options: BuildOptions, environment: Environment) -> EngineKey:
     artifact = load_artifact(onnx_path)
     return EngineKey(onnx_sha256=file_sha256(onnx_path), environment=environment,
                      precision=options.precision, profile=options.profile or profile_for(artifact),
-                     dla_core=options.dla_core)
+                     dla_core=options.dla_core, calibration_sha256=calibration_sha256(artifact))
+
+
+def timing_cache_path(cache_dir: Path, environment: Environment) -> Path:
+    """One timing cache per TensorRT version and GPU: TensorRT rejects (or, told to ignore the
+    mismatch, misuses) timings measured on another device or version."""
+    name = f"trt{environment.tensorrt_version}-{environment.gpu_name}-sm{environment.compute_capability}"
+    return cache_dir / f"timing-{re.sub(r'[^A-Za-z0-9.]+', '_', name)}.cache"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder + os.replace, so a reader (another
+    process building or loading at the same time) sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name + ".", suffix=".tmp",
+                                     delete=False) as tmp:
+        tmp.write(data)
+    try:
+        os.replace(tmp.name, path)
+    except OSError:
+        os.unlink(tmp.name)
+        raise
 
 
 def recorded_key(engine_path: Path) -> dict[str, Any] | None:
@@ -149,7 +182,7 @@ class EngineCache:
         """("hit" | "miss" | "stale", engine path for this key).
 
         "stale": engines of this ONNX stem exist, but none was built for this key (another
-        GPU, TensorRT version, precision, profile or ONNX), or the file at this key's path
+        GPU, TensorRT version, precision, profile, ONNX or calibration data), or the file at this key's path
         records a different key (corrupt or hand-copied).
         """
         path = self.engine_path(onnx_path, key)
@@ -175,11 +208,7 @@ class EngineCache:
                         environment.tensorrt_version, options.precision, key.profile)
         else:
             log.info("no cached TensorRT engine for %s: building (this can take minutes)", onnx_path.name)
-        data = build(onnx_path, options)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # atomic: a half-written engine is never picked up
+        write_atomic(path, build(onnx_path, options))  # a half-written engine is never picked up
         artifact = load_artifact(onnx_path)
         record = {"key": key.as_dict(), "digest": key.digest(), "onnx": str(onnx_path.resolve()),
                   "build": asdict(options)}

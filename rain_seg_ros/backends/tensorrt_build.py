@@ -1,25 +1,30 @@
-"""Build a TensorRT engine from ONNX with the TensorRT 10 builder API.
+"""Build a TensorRT engine from ONNX with the TensorRT 10 builder API, strongly typed.
 
-ONNX parser -> builder config (workspace pool limit, timing cache, precision flags, INT8
-calibrator or ModelOpt QDQ graph, DLA) -> optimization profile -> serialized engine. Used by
-`python -m export tensorrt` on the target and by the runtime when a cached engine is stale.
+ONNX parser into a STRONGLY_TYPED network (precision comes from the graph: fp32, fp16 or
+ModelOpt Q/DQ int8, see tensorrt_precision; no BuilderFlag.FP16/INT8 and no implicit INT8
+calibrator, which TensorRT 10 deprecates and 11 removes) -> builder config (workspace pool
+limit, timing cache, DLA) -> optimization profile -> serialized engine, all on the chosen
+CUDA device. Used by `python -m export tensorrt` on the target and by the runtime when a
+cached engine is stale.
 
 UNVERIFIED: written and type-checked against tensorrt-stubs 10.13 only; no GPU was
 available where it was written. `tensorrt` is imported inside the functions, so this module
 imports on machines without it.
 
 Example:
-    data = build_serialized_engine(Path("seg.onnx"), BuildOptions(precision="fp16"),
-                                   timing_cache=Path("~/.cache/rain_seg_ros/timing.cache"))
+    data = build_serialized_engine(Path("seg.fp16.onnx"), BuildOptions(precision="fp16"),
+                                   timing_cache=Path("timing-trt10.13-Orin-sm8.7.cache"), device_index=0)
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rain_seg_ros.backends.base import BackendError
-from rain_seg_ros.backends.engine_cache import BuildOptions, Environment, profile_for
+from rain_seg_ros.backends.engine_cache import BuildOptions, Environment, profile_for, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,28 @@ def require_tensorrt() -> None:
                            "use backend='onnxruntime' or 'torch' on this machine")
 
 
+def cuda_index(device: str) -> int:
+    """"cuda" -> 0, "cuda:N" -> N; BackendError for anything else."""
+    kind, _, index = device.partition(":")
+    if kind != "cuda" or not (index == "" or index.isdigit()):
+        raise BackendError(f"TensorRT runs on CUDA devices: device must be cuda or cuda:N, got {device!r}")
+    return int(index or 0)
+
+
+@contextmanager
+def on_device(index: int) -> Iterator[None]:
+    """Make CUDA device `index` current for TensorRT calls inside the block.
+
+    TensorRT builds, deserializes and creates contexts on the calling thread's current CUDA
+    device (cudaSetDevice); without this everything but torch's own buffers lands on device 0.
+    """
+    import torch
+
+    torch.cuda.set_device(index)
+    with torch.cuda.device(index):
+        yield
+
+
 def probe_environment(device_index: int = 0) -> Environment:
     """TensorRT version, GPU name and compute capability of CUDA device `device_index`."""
     require_tensorrt()
@@ -53,70 +80,65 @@ def probe_environment(device_index: int = 0) -> Environment:
                        compute_capability=f"{major}.{minor}")
 
 
-def build_serialized_engine(onnx_path: Path, options: BuildOptions, calibrator: object | None = None,
-                            timing_cache: Path | None = None) -> bytes:
-    """Parse `onnx_path` and build a serialized engine.
+def build_serialized_engine(onnx_path: Path, options: BuildOptions, timing_cache: Path | None = None,
+                            device_index: int = 0) -> bytes:
+    """Parse `onnx_path` into a strongly typed network and build a serialized engine.
 
     Args:
-        onnx_path: the ONNX model (its sidecar gives the input name and default profile).
-        options: precision, shape profile, workspace, DLA core.
-        calibrator: a trt.IInt8Calibrator for implicit INT8 (see tensorrt_calibration); None
-            with precision "int8" expects an explicitly quantized (QDQ, e.g. ModelOpt) ONNX.
-        timing_cache: file read before and written after the build, so rebuilds of similar
-            networks on this GPU skip tactic timing.
+        onnx_path: the graph, already in the precision wanted (tensorrt_precision.graph_for_precision);
+            its sidecar gives the input name and default profile.
+        options: precision (checked against the graph), shape profile, workspace, DLA core.
+        timing_cache: this GPU's and TensorRT's timing cache (engine_cache.timing_cache_path),
+            read before and rewritten atomically after the build, so rebuilds skip tactic timing.
+        device_index: CUDA device the engine is built for.
     Returns:
         The serialized engine bytes.
     """
     from rain_seg_ros.artifact import load_artifact
+    from rain_seg_ros.backends.tensorrt_precision import graph_precision
 
     require_tensorrt()
     import tensorrt as trt
 
     artifact = load_artifact(onnx_path)
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode, no flag needed
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):
-        errors = "\n".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise BackendError(f"TensorRT could not parse {onnx_path}:\n{errors}")
-
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_gb * (1 << 30)))
-    cache_bytes = timing_cache.read_bytes() if timing_cache is not None and timing_cache.is_file() else b""
-    config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
-
-    if options.precision in ("fp16", "int8"):
-        config.set_flag(trt.BuilderFlag.FP16)  # int8 engines keep fp16 for layers without int8 kernels
+    precision = graph_precision(onnx_path)
+    if precision != options.precision:
+        raise BackendError(f"{onnx_path} is an {precision} graph but an {options.precision} engine was asked "
+                           f"for; strongly typed engines take their precision from the graph")
     profile_shapes = options.profile or profile_for(artifact)
-    profile = builder.create_optimization_profile()
-    profile.set_shape(artifact.input.name, trt.Dims(list(profile_shapes.min)),
-                      trt.Dims(list(profile_shapes.opt)), trt.Dims(list(profile_shapes.max)))
-    config.add_optimization_profile(profile)
-    if options.precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
-        if calibrator is not None:
-            if not isinstance(calibrator, trt.IInt8Calibrator):
-                raise TypeError(f"calibrator must be a tensorrt.IInt8Calibrator, got {type(calibrator)}")
-            config.int8_calibrator = calibrator
-            config.set_calibration_profile(profile)
-        else:
-            log.info("int8 without a calibrator: expecting Q/DQ nodes (explicit quantization) in %s",
-                     onnx_path)
-    if options.dla_core is not None:
-        if options.dla_core >= builder.num_DLA_cores:
-            raise BackendError(f"DLA core {options.dla_core} asked for; this device has "
-                               f"{builder.num_DLA_cores}")
-        config.default_device_type = trt.DeviceType.DLA
-        config.DLA_core = options.dla_core
-        config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+    with on_device(device_index):
+        logger = trt.Logger(trt.Logger.WARNING)
+        builder = trt.Builder(logger)
+        network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+        parser = trt.OnnxParser(network, logger)
+        if not parser.parse_from_file(str(onnx_path)):
+            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+            raise BackendError(f"TensorRT could not parse {onnx_path}: {errors}")
 
-    log.info("building TensorRT %s engine for %s (profile %s)", options.precision, onnx_path.name,
-             profile_shapes)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise BackendError(f"TensorRT failed to build an engine for {onnx_path} (see the TensorRT log above)")
-    if timing_cache is not None:
-        timing_cache.parent.mkdir(parents=True, exist_ok=True)
-        timing_cache.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
+        config = builder.create_builder_config()
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_gb * (1 << 30)))
+        has_cache = timing_cache is not None and timing_cache.is_file()
+        cache_bytes = timing_cache.read_bytes() if timing_cache is not None and has_cache else b""
+        # ignore_mismatch=False: the file is per GPU and TensorRT version, a mismatch is a bug to see
+        config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
+        profile = builder.create_optimization_profile()
+        profile.set_shape(artifact.input.name, trt.Dims(list(profile_shapes.min)),
+                          trt.Dims(list(profile_shapes.opt)), trt.Dims(list(profile_shapes.max)))
+        config.add_optimization_profile(profile)
+        if options.dla_core is not None:
+            if options.dla_core >= builder.num_DLA_cores:
+                raise BackendError(f"DLA core {options.dla_core} asked for; this device has "
+                                   f"{builder.num_DLA_cores}")
+            config.default_device_type = trt.DeviceType.DLA
+            config.DLA_core = options.dla_core
+            config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+
+        log.info("building strongly typed TensorRT %s engine for %s on cuda:%d (profile %s)", precision,
+                 onnx_path.name, device_index, profile_shapes)
+        serialized = builder.build_serialized_network(network, config)
+        if serialized is None:
+            raise BackendError(f"TensorRT failed to build an engine for {onnx_path} "
+                               f"(see the TensorRT log above)")
+        if timing_cache is not None:
+            write_atomic(timing_cache, bytes(memoryview(config.get_timing_cache().serialize())))
     return bytes(memoryview(serialized))

@@ -1,32 +1,45 @@
-"""INT8 entropy calibration for TensorRT, fed from an image folder through the runtime's preprocessing.
+"""INT8 for TensorRT by explicit quantization: ModelOpt PTQ writes a Q/DQ ONNX from calibration images.
 
 `CalibrationBatches` is plain numpy (tested without TensorRT): it reads the images, runs the
 SAME `preprocess` as inference (sidecar resize, colour order, mean/std) and yields fixed-size
-(B, 3, H, W) float32 batches. `make_entropy_calibrator` wraps it in a
-`tensorrt.IInt8EntropyCalibrator2` that copies each batch into one CUDA buffer (torch, no
-pycuda) and reads/writes the calibration cache, so a rebuild on the same target (stale
-engine) reuses the cache instead of needing the images again.
+(B, 3, H, W) float32 batches. `write_int8_graph` stacks them (memory bounded), hashes them,
+and runs NVIDIA ModelOpt's ONNX post-training quantization
+(`modelopt.onnx.quantization.quantize`, entropy calibration) to write `name.int8.onnx`: a
+Q/DQ graph that TensorRT builds strongly typed on any target. Its sidecar records the
+calibration data's sha256, which the engine cache key includes. The Q/DQ graph replaces
+TensorRT's implicit INT8 calibrators (IInt8EntropyCalibrator2 + BuilderFlag.INT8,
+deprecated in TensorRT 10, removed in 11) and their calibration cache: it is the
+calibration result, shipped next to an exported engine so any GPU can rebuild it.
 
-UNVERIFIED on a GPU (no GPU where this was written); the TensorRT parts are type-checked
-against tensorrt-stubs. Note TensorRT 10.1+ deprecates implicit calibration in favour of
-explicit Q/DQ (ModelOpt) graphs, which `build_serialized_engine` also accepts.
+UNVERIFIED against a real ModelOpt install (none here: it is imported lazily; tests stand a
+fake in for it and check what it is handed).
 
 Example:
-    batches = CalibrationBatches("calib_images/", artifact, batch_size=1, max_images=512)
-    calibrator = make_entropy_calibrator(batches, Path("seg.calib"))
+    batches = CalibrationBatches("calib_images/", load_artifact("seg.onnx"), batch_size=1)
+    graph = write_int8_graph(Path("seg.onnx"), batches, Path("seg.int8.onnx"), device_index=0)
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from rain_seg_ros.artifact import Artifact
+from rain_seg_ros.artifact import Artifact, load_artifact, write_artifact
 from rain_seg_ros.backends.base import BackendError
-from rain_seg_ros.backends.tensorrt_build import require_tensorrt
+from rain_seg_ros.backends.engine_cache import file_sha256
 from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
+
+log = logging.getLogger(__name__)
+
+# calibration tensors are held in memory at once (ModelOpt takes one array): refuse beyond this
+MAX_CALIBRATION_BYTES = 4 << 30
 
 
 class CalibrationBatches:
@@ -66,47 +79,74 @@ class CalibrationBatches:
             yield batch                                             # (B, 3, H, W) float32
 
 
-def make_entropy_calibrator(batches: CalibrationBatches | None, cache_file: Path,
-                            device: str = "cuda") -> object:
-    """A tensorrt.IInt8EntropyCalibrator2 over `batches`, with its cache at `cache_file`.
+def calibration_data(batches: CalibrationBatches, max_bytes: int = MAX_CALIBRATION_BYTES) -> np.ndarray:
+    """All calibration inputs as one (N, 3, H, W) float32 array, refused past `max_bytes`."""
+    n = len(batches) * batches.batch_size
+    size = n * int(np.prod(batches.shape[1:])) * 4
+    if size > max_bytes:
+        raise ValueError(f"{n} calibration images at {batches.shape[2]}x{batches.shape[3]} need "
+                         f"{size / 2**30:.1f} GiB, over the {max_bytes / 2**30:.1f} GiB limit: "
+                         f"lower --calib-max-images")
+    data = np.empty((n, *batches.shape[1:]), dtype=np.float32)     # (N, 3, H, W), filled in place
+    for i, batch in enumerate(batches):
+        data[i * batches.batch_size:(i + 1) * batches.batch_size] = batch
+    return data
 
-    With `batches=None` the calibrator only replays an existing cache (rebuilds on the target).
+
+def data_sha256(data: np.ndarray) -> str:
+    """sha256 of an array's dtype, shape and bytes: the identity of what calibration saw."""
+    h = hashlib.sha256(f"{data.dtype.str}{data.shape}".encode())
+    h.update(np.ascontiguousarray(data).tobytes())
+    return h.hexdigest()
+
+
+def _quantize(onnx_path: Path, input_name: str, data: np.ndarray, output: Path, device_index: int) -> None:
+    try:
+        from modelopt.onnx.quantization import quantize
+    except ImportError:
+        raise BackendError("int8 calibration needs NVIDIA ModelOpt: pip install 'nvidia-modelopt[onnx]' "
+                           "(or give a Q/DQ ONNX with --qdq)") from None
+    shape = "x".join(str(d) for d in (1, *data.shape[1:]))
+    quantize(onnx_path=str(onnx_path), quantize_mode="int8", calibration_data={input_name: data},
+             calibration_method="entropy", calibration_shapes=f"{input_name}:{shape}",
+             # calibrate on the device the engine is for, CPU when ORT has no CUDA there
+             calibration_eps=[f"cuda:{device_index}", "cpu"], output_path=str(output))
+
+
+def write_int8_graph(onnx_path: Path, batches: CalibrationBatches, dest: Path, device_index: int = 0,
+                     max_bytes: int = MAX_CALIBRATION_BYTES) -> Path:
+    """Q/DQ graph of `onnx_path` calibrated on `batches`, at `dest` with its sidecar.
+
+    Reused without recalibrating when `dest`'s sidecar records the same source ONNX and the
+    same calibration data hash.
+    Returns:
+        `dest`.
     """
-    require_tensorrt()
-    import tensorrt as trt
-    import torch
-
-    if batches is None and not cache_file.is_file():
-        raise BackendError(f"INT8 rebuild needs calibration images or the cache {cache_file}")
-
-    class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
-        def __init__(self) -> None:
-            trt.IInt8EntropyCalibrator2.__init__(self)
-            self._batches = iter(batches) if batches is not None else iter(())
-            # one device buffer for every batch: allocated once, refilled in get_batch
-            shape = batches.shape if batches is not None else (1,)
-            self._buffer = torch.empty(shape, dtype=torch.float32, device=device)
-
-        def get_batch_size(self) -> int:
-            # explicit-batch networks (the only kind in TensorRT 10) must report 1: the batch
-            # is the first axis of the tensors get_batch hands over
-            return 1
-
-        # TensorRT ends calibration when get_batch returns None (its docs); the stubs type it as list[int]
-        def get_batch(self, names: list[str]) -> list[int] | None:  # type: ignore[override]
-            if len(names) != 1:
-                raise BackendError(f"calibration feeds single-input models, this one has inputs {names}")
-            batch = next(self._batches, None)
-            if batch is None:
-                return None
-            self._buffer.copy_(torch.from_numpy(batch))
-            return [int(self._buffer.data_ptr())]
-
-        def read_calibration_cache(self) -> bytes | None:  # type: ignore[override]  # None: no cache yet
-            return cache_file.read_bytes() if cache_file.is_file() else None
-
-        def write_calibration_cache(self, cache: memoryview | bytes) -> None:  # type: ignore[override]
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            cache_file.write_bytes(bytes(cache))
-
-    return EntropyCalibrator()
+    data = calibration_data(batches, max_bytes)
+    record = {"precision": "int8", "source_sha256": file_sha256(onnx_path), "source": onnx_path.name}
+    calibration = data_sha256(data)
+    quantization = {"method": "modelopt.onnx.quantization int8 entropy", "calibration_sha256": calibration,
+                    "calibration_images": int(data.shape[0])}
+    if dest.is_file():
+        try:
+            extra = load_artifact(dest).extra
+        except (ValueError, OSError):
+            extra = {}
+        if (extra.get("precision_graph", {}).get("source_sha256") == record["source_sha256"]
+                and extra.get("quantization", {}).get("calibration_sha256") == calibration):
+            log.info("%s is already calibrated on these images", dest)
+            return dest
+    artifact = load_artifact(onnx_path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".tmp.onnx")
+    os.close(fd)
+    try:
+        _quantize(onnx_path, artifact.input.name, data, Path(tmp_name), device_index)
+        os.replace(tmp_name, dest)    # atomic: a half-written graph is never built from
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    extra = {**artifact.extra, "precision_graph": record, "quantization": quantization}
+    write_artifact(replace(artifact, extra=extra), dest)
+    log.info("int8 Q/DQ graph %s from %d calibration images", dest, data.shape[0])
+    return dest

@@ -127,7 +127,7 @@ def test_runtime_engine_resolution_with_faked_tensorrt(onnx_model, tmp_path, mon
     env = {"now": ORIN}
     monkeypatch.setattr(trt_backend, "probe_environment", lambda index: env["now"])
     monkeypatch.setattr(trt_backend, "build_serialized_engine",
-                        lambda onnx, opts, calibrator=None, timing_cache=None: build(onnx, opts))
+                        lambda onnx, opts, timing_cache=None, device_index=0: build(onnx, opts))
     cache_dir = tmp_path / "cache"
     built = trt_backend.resolve_engine(onnx_model, 0, cache_dir, BuildOptions("fp16"))
     assert built.parent == cache_dir and len(build.calls) == 1
@@ -138,13 +138,32 @@ def test_runtime_engine_resolution_with_faked_tensorrt(onnx_model, tmp_path, mon
     engine = ship / "seg_orin.engine"
     shutil.copyfile(built, engine)
     write_artifact(load_artifact(built), engine)
-    shutil.copyfile(onnx_model, ship / "seg.onnx")
-    shutil.copyfile(onnx_model.with_suffix(".json"), ship / "seg.json")
-    onnx_model.unlink()                                       # the build machine's path is gone
+    graph = cache_dir / "seg.fp16.onnx"                       # fp16 was asked: built from an fp16 graph
+    assert load_artifact(built).extra["tensorrt"]["onnx"] == str(graph)
+    shutil.copyfile(graph, ship / "seg.fp16.onnx")
+    shutil.copyfile(graph.with_suffix(".json"), ship / "seg.fp16.json")
+    graph.unlink()                                            # the build machine's path is gone
     assert trt_backend.resolve_engine(engine, 0, tmp_path / "c2", BuildOptions("fp32")) == engine
     env["now"] = Environment("10.3.0", "RTX 4090", "8.9")       # another GPU: rebuilt, recorded fp16 kept
     rebuilt = trt_backend.resolve_engine(engine, 0, tmp_path / "c2", BuildOptions("fp32"))
     assert rebuilt.parent == tmp_path / "c2" and build.calls[-1][1].precision == "fp16"
-    (ship / "seg.onnx").unlink()
+    (ship / "seg.fp16.onnx").unlink()
     with pytest.raises(BackendError, match="missing for a rebuild"):
         trt_backend.resolve_engine(engine, 0, tmp_path / "c2", BuildOptions("fp16"))
+
+
+def test_calibration_data_is_part_of_the_key(onnx_model):
+    """Two Q/DQ graphs with identical bytes but calibrated on different images are different engines."""
+    from dataclasses import replace
+
+    from rain_seg_ros.artifact import write_artifact
+
+    artifact = load_artifact(onnx_model)
+    keys = []
+    for calibration in ("a" * 64, "b" * 64):
+        write_artifact(replace(artifact, extra={"quantization": {"calibration_sha256": calibration}}),
+                       onnx_model)
+        keys.append(make_key(onnx_model, BuildOptions("int8"), ORIN))
+    assert keys[0].onnx_sha256 == keys[1].onnx_sha256
+    assert [k.as_dict()["calibration_sha256"] for k in keys] == ["a" * 64, "b" * 64]
+    assert keys[0].digest() != keys[1].digest()
