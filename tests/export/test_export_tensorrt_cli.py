@@ -105,3 +105,92 @@ def test_parse_shape():
     assert trt_cmd.parse_shape("1X3x512x1024") == (1, 3, 512, 1024)
     with pytest.raises(argparse.ArgumentTypeError):
         trt_cmd.parse_shape("1x3xAx4")
+
+
+def _write_images(folder, count=2):
+    import cv2
+    import numpy as np
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 256, (8, 16, 3), dtype=np.uint8))
+    return folder
+
+
+def test_int8_export_ships_the_qdq_graph_so_another_gpu_rebuilds(onnx_model, tmp_path, monkeypatch, capsys):
+    from rain_seg_ros.backends import tensorrt as trt_backend
+    from rain_seg_ros.backends import tensorrt_build
+    from rain_seg_ros.backends.engine_cache import BuildOptions
+
+    from ..rain_seg_ros.fake_tensorrt import install, install_modelopt
+
+    fake, modelopt = install(monkeypatch), install_modelopt(monkeypatch)
+    orin = Environment("10.13.0", "Orin", "8.7")
+    monkeypatch.setattr(tensorrt_build, "probe_environment", lambda index: orin)
+    deploy = tmp_path / "deploy" / "seg_orin.engine"
+    calib = _write_images(tmp_path / "c")
+    argv = ["tensorrt", "--onnx", str(onnx_model), "--int8", "--calib-images", str(calib),
+            "--engine-cache-dir", str(tmp_path / "cache"), "--out", str(deploy), "--device", "cuda:1"]
+    assert export_main(argv) == 0, capsys.readouterr().err
+    assert modelopt[0]["calibration_eps"][0] == "cuda:1"
+    assert [device for _, device in fake.named("build_serialized_network")] == [1]
+    assert fake.named("parse_from_file")[0][0] == ("seg.int8.onnx",)
+    record = load_artifact(deploy).extra["tensorrt"]
+    assert record["key"]["precision"] == "int8" and len(record["key"]["calibration_sha256"]) == 64
+    shipped = deploy.parent / "seg.int8.onnx"          # the calibration result travels with the engine
+    assert shipped.read_bytes() == onnx_model.with_name("seg.int8.onnx").read_bytes()
+    assert load_artifact(shipped).extra["quantization"]["calibration_sha256"] == \
+        record["key"]["calibration_sha256"]
+    for path in tmp_path.glob("seg.*"):                 # the build machine's files are gone
+        path.unlink()
+    rtx = Environment("10.13.0", "RTX 4090", "8.9")
+    monkeypatch.setattr(trt_backend, "probe_environment", lambda index: rtx)
+    rebuilt = trt_backend.resolve_engine(deploy, 0, tmp_path / "target-cache", BuildOptions("fp16"))
+    assert rebuilt.parent == tmp_path / "target-cache"
+    assert fake.named("parse_from_file")[-1][0] == ("seg.int8.onnx",)
+    key = load_artifact(rebuilt).extra["tensorrt"]["key"]
+    assert key["precision"] == "int8" and key["calibration_sha256"] == record["key"]["calibration_sha256"]
+    assert len(modelopt) == 1                           # rebuilt without the images
+
+
+def test_qdq_flag_needs_a_quantized_graph(onnx_model, tmp_path, capsys):
+    from ..rain_seg_ros.fake_tensorrt import write_qdq_onnx
+
+    with pytest.raises(SystemExit):
+        _options(["--onnx", str(onnx_model), "--int8", "--qdq"])
+    assert "no QuantizeLinear/DequantizeLinear" in capsys.readouterr().err
+    qdq = tmp_path / "seg_qdq.onnx"
+    write_qdq_onnx(qdq)
+    from rain_seg_ros.artifact import write_artifact
+
+    write_artifact(seg_artifact(8, 16, 3), qdq)
+    args, options = _options(["--onnx", str(qdq), "--int8", "--qdq"])
+    assert options.precision == "int8" and trt_cmd.prepare_graph(args, options, 0) == qdq
+
+
+def test_torch_tensorrt_keeps_the_dynamic_batch_and_types_explicitly():
+    """compile gets Input(min, opt, max) and explicit typing; the saved program keeps the batch
+    dynamic (checked with the real torch.export, as torch_tensorrt.save re-traces with it)."""
+    import types
+
+    import torch
+
+    from export.commands.torch_tensorrt import trt_settings
+
+    fake = types.SimpleNamespace(Input=lambda **kwargs: kwargs)
+    compile_kwargs, save_kwargs = trt_settings(fake, 8, 16, max_batch=4, fp16=True, device="cpu")
+    (spec,) = compile_kwargs["inputs"]
+    assert spec == {"min_shape": (1, 3, 8, 16), "opt_shape": (1, 3, 8, 16), "max_shape": (4, 3, 8, 16),
+                    "dtype": torch.float16}
+    assert compile_kwargs["use_explicit_typing"] is True and "enabled_precisions" not in compile_kwargs
+    assert compile_kwargs["device"] == "cpu"
+    _, save_kwargs = trt_settings(fake, 8, 16, max_batch=4, fp16=False, device="cpu")
+    model = torch.nn.Conv2d(3, 2, 1).eval()
+    program = torch.export.export(model, tuple(save_kwargs["arg_inputs"]),
+                                  dynamic_shapes=save_kwargs["dynamic_shapes"])
+    assert program.module()(torch.zeros(3, 3, 8, 16)).shape == (3, 2, 8, 16)
+    with pytest.raises(Exception, match="batch|4"):
+        program.module()(torch.zeros(5, 3, 8, 16))
+    _, static = trt_settings(fake, 8, 16, max_batch=1, fp16=False, device="cpu")
+    assert "dynamic_shapes" not in static and static["arg_inputs"][0].shape == (1, 3, 8, 16)

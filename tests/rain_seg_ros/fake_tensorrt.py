@@ -3,7 +3,8 @@
 `FakeTensorRT` is a module-like object with the TensorRT 10 names the builder and runtime
 use; every call is appended to `calls` together with the CUDA device that was current at
 that moment (`DeviceTracker`), so tests can check flags, precision settings and devices
-without NVIDIA's libraries. Install with `install(monkeypatch)`.
+without NVIDIA's libraries. Install with `install(monkeypatch)`; `install_modelopt` does the
+same for ModelOpt's ONNX quantizer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import contextlib
 import types
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 
 class DeviceTracker:
@@ -156,7 +161,7 @@ class FakeTensorRT(types.ModuleType):
                 return Engine()
 
         self.Logger, self.Builder, self.OnnxParser, self.Runtime = Logger, Builder, OnnxParser, Runtime
-        self.Dims = lambda values: tuple(values)
+        self.Dims = tuple
 
     def named(self, name: str) -> list[tuple[tuple, int]]:
         """(args, device) of every call to `name`."""
@@ -175,3 +180,39 @@ def install(monkeypatch: Any, **kwargs: Any) -> FakeTensorRT:
     fake = FakeTensorRT(tracker, **kwargs)
     monkeypatch.setitem(sys.modules, "tensorrt", fake)
     return fake
+
+
+def write_qdq_onnx(path) -> None:
+    """image -> QuantizeLinear -> DequantizeLinear -> 1x1 Conv: the shape of a ModelOpt output."""
+    weight = np.ones((3, 3, 1, 1), np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["image", "s", "z"], ["q"]),
+         helper.make_node("DequantizeLinear", ["q", "s", "z"], ["dq"]),
+         helper.make_node("Conv", ["dq", "w"], ["logits"])], "qdq",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, 8, 16])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3, 8, 16])],
+        initializer=[numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+                     numpy_helper.from_array(np.array(0, np.int8), "z"),
+                     numpy_helper.from_array(weight, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.save(model, str(path))
+
+
+def install_modelopt(monkeypatch: Any) -> list[dict]:
+    """A stand-in `modelopt.onnx.quantization.quantize` in sys.modules; returns its recorded calls."""
+    import sys
+
+    calls: list[dict] = []
+
+    def quantize(**kwargs):
+        calls.append(kwargs)
+        write_qdq_onnx(kwargs["output_path"])
+
+    quantization = types.ModuleType("modelopt.onnx.quantization")
+    quantization.quantize = quantize
+    for name, module in (("modelopt", types.ModuleType("modelopt")),
+                         ("modelopt.onnx", types.ModuleType("modelopt.onnx")),
+                         ("modelopt.onnx.quantization", quantization)):
+        monkeypatch.setitem(sys.modules, name, module)
+    return calls
