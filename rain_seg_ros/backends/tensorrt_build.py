@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,10 +47,10 @@ def require_tensorrt() -> None:
 
 def cuda_index(device: str) -> int:
     """"cuda" -> 0, "cuda:N" -> N; BackendError for anything else."""
-    kind, _, index = device.partition(":")
-    if kind != "cuda" or not (index == "" or index.isdigit()):
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if match is None:
         raise BackendError(f"TensorRT runs on CUDA devices: device must be cuda or cuda:N, got {device!r}")
-    return int(index or 0)
+    return int(match.group(1) or 0)
 
 
 @contextmanager

@@ -127,3 +127,11 @@ def test_timing_cache_is_kept_per_gpu_and_tensorrt_and_replaced_atomically(onnx_
         (src, _, data), = [r for r in replaced if r[1] == str(path)]
         assert os.path.dirname(src) == str(cache) and src != str(path) and data == b"timings measured here"
     assert sorted(p.name for p in cache.iterdir() if ".tmp" in p.name) == []
+
+
+def test_backend_refuses_a_malformed_cuda_device_in_one_line(onnx_model, monkeypatch):
+    install(monkeypatch)
+    for device in ("cuda:x", "cpu", "cuda:"):
+        with pytest.raises(BackendError, match="cuda or cuda:N") as info:
+            trt_backend.TensorRTBackend(onnx_model, device=device)
+        assert "\n" not in str(info.value)
