@@ -75,8 +75,13 @@ def main(argv: list[str]) -> int:
         parser.error("--out must end in .pt2")
     if args.max_batch < 1:
         parser.error("--max-batch must be >= 1")
-    if not args.device.startswith("cuda"):
-        parser.error("--device must be cuda or cuda:N")
+    from rain_seg_ros.backends.base import BackendError
+    from rain_seg_ros.backends.tensorrt_build import cuda_index
+
+    try:
+        cuda_index(args.device)
+    except BackendError as exc:
+        parser.error(f"--device: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         import torch_tensorrt

@@ -118,8 +118,9 @@ def build_serialized_engine(onnx_path: Path, options: BuildOptions, timing_cache
 
         config = builder.create_builder_config()
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_gb * (1 << 30)))
-        has_cache = timing_cache is not None and timing_cache.is_file()
-        cache_bytes = timing_cache.read_bytes() if timing_cache is not None and has_cache else b""
+        cache_bytes = b""
+        if timing_cache is not None and timing_cache.is_file():
+            cache_bytes = timing_cache.read_bytes()
         # ignore_mismatch=False: the file is per GPU and TensorRT version, a mismatch is a bug to see
         config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
         profile = builder.create_optimization_profile()

@@ -59,7 +59,6 @@ class FakeTensorRT(types.ModuleType):
         self.MemoryPoolType = _Flags(WORKSPACE=0)
         self.DeviceType = _Flags(GPU=0, DLA=1)
         self.TensorIOMode = _Flags(INPUT=1, OUTPUT=2)
-        self.IInt8Calibrator = type("IInt8Calibrator", (), {})
 
         def record(name: str, *args: Any) -> None:
             fake.calls.append((name, args, tracker.current))
