@@ -90,6 +90,11 @@ OPTIONAL = {
     "cuda": "CUDA Python bindings, GPU only",
     "torch": ".pt2 backend and TensorRT INT8 calibration; a CUDA build matched to the vehicle's GPU",
     "cv_bridge": "used when importable; codec.py decodes the same encodings without it",
+    # The TensorRT build path only (GPU machine), installed with it from pip (docs/export.md):
+    "onnx": "reads graph precision and writes the fp16 copy before a TensorRT build",
+    "google": "protobuf's DecodeError, from onnx, on the same TensorRT build path",
+    "onnxconverter_common": "fp16 copy of the ONNX graph for strongly typed TensorRT builds",
+    "modelopt": "NVIDIA ModelOpt int8 Q/DQ calibration for TensorRT",
 }
 
 
