@@ -31,7 +31,7 @@ from rain_seg_ros.preprocess import preprocess
 @dataclass
 class SegmentationResult:
     mask: np.ndarray                 # (H, W) uint8 class ids at the input resolution
-    confidence: np.ndarray           # (H, W) uint8, 0..255
+    confidence: np.ndarray | None    # (H, W) uint8, 0..255; None when not asked for
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -78,8 +78,13 @@ class Segmenter:
         """Segment one (H, W, 3) uint8 RGB frame."""
         return self.segment_batch([rgb])[0]
 
-    def segment_batch(self, images: Sequence[np.ndarray]) -> list[SegmentationResult]:
-        """Segment several frames (any sizes); one backend call per model batch."""
+    def segment_batch(self, images: Sequence[np.ndarray],
+                      want_confidence: bool = True) -> list[SegmentationResult]:
+        """Segment several frames (any sizes); one backend call per model batch.
+
+        want_confidence: the caller's promise that it may ignore `confidence` when False (still
+        computed here for now; the in-graph contract will skip it).
+        """
         step = self._max_batch or len(images)
         results: list[SegmentationResult] = []
         for start in range(0, len(images), step):
