@@ -97,7 +97,7 @@ class KindThrottle:
             return self._unlogged.pop(kind, 0)
 
 
-COUNTERS = ("received", "published", "dropped", "bad_frame", "processing_error", "bad_parameter")
+COUNTERS = ("received", "published", "dropped", "not_ready", "bad_frame", "processing_error", "bad_parameter")
 TROUBLE = ("bad_frame", "processing_error", "bad_parameter")
 
 
@@ -105,7 +105,8 @@ class NodeStats:
     """Thread-safe counters, rates and latencies of one node.
 
     Counters used by the nodes: received, published, dropped (a newer frame replaced one
-    still waiting), bad_frame (CodecError), processing_error (any other exception of one
+    still waiting), not_ready (arrived before the model was, e.g. while a TensorRT engine
+    is being built), bad_frame (CodecError), processing_error (any other exception of one
     frame), bad_parameter.
     """
 

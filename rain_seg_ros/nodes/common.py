@@ -3,6 +3,7 @@ error reporting, diagnostics messages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,15 +99,17 @@ def declare_params(node: Node, params: tuple[Param, ...], stats: NodeStats) -> d
     values: dict[str, Any] = {}
     node.add_on_set_parameters_callback(choices_callback)
     for p in params:
+        # rclpy types an empty list as a byte array and would refuse a string-array override
+        initial = Parameter.Type.STRING_ARRAY if p.default == [] else p.default
         try:
-            value = node.declare_parameter(p.name, p.default, p.descriptor()).value
+            value = node.declare_parameter(p.name, initial, p.descriptor()).value
         except ParameterException as err:
             reason = refused.pop(p.name, None) or str(err)
             node.get_logger().error(f"parameter {p.name}: {reason}; using the default {p.default!r}")
             stats.count("bad_parameter", error=reason)
-            value = node.declare_parameter(p.name, p.default, p.descriptor(), ignore_override=True).value
+            value = node.declare_parameter(p.name, initial, p.descriptor(), ignore_override=True).value
             stats.set_lasting_error(p.name, f"{reason}; using the default {p.default!r}")
-        values[p.name] = value
+        values[p.name] = p.default if value is None else value
     return values
 
 
@@ -150,16 +153,29 @@ def qos_from_params(values: dict[str, Any], prefix: str = "") -> QoSProfile:
                       else ReliabilityPolicy.BEST_EFFORT)
 
 
-def diagnostics_message(node: Node, stats: NodeStats, hardware_id: str) -> DiagnosticArray:
-    """One DiagnosticArray with this node's status, named after its fully qualified name."""
+def _status(stats: NodeStats, name: str, hardware_id: str, state: str = "") -> DiagnosticStatus:
     snapshot = stats.snapshot()
     level = stats.level()
     message = {0: "ok", 1: f"bad input seen ({snapshot['last_error']})",
                2: f"running with refused parameters ({snapshot['lasting_errors']})"}[level]
-    status = DiagnosticStatus(
-        level=bytes([level]), name=node.get_fully_qualified_name(), hardware_id=hardware_id,
-        message=message,
-        values=[KeyValue(key=k, value=v) for k, v in snapshot.items()])
-    msg = DiagnosticArray(status=[status])
+    if state and level < 2:  # e.g. "building engine": not serving yet, but nothing is wrong
+        level, message = 1, state
+    return DiagnosticStatus(level=bytes([level]), name=name, hardware_id=hardware_id, message=message,
+                            values=[KeyValue(key=k, value=v) for k, v in snapshot.items()])
+
+
+def diagnostics_message(node: Node, stats: NodeStats, hardware_id: str, state: str = "",
+                        cameras: Sequence[tuple[str, str, NodeStats]] = ()) -> DiagnosticArray:
+    """One DiagnosticArray with this node's status, named after its fully qualified name.
+
+    Args:
+        state: a passing condition reported at WARN level as the message (e.g. "building engine").
+        cameras: (name, topic, stats) of each camera of a multi-camera node: one more status each,
+            named "<node>: <camera>", with the topic as hardware_id.
+    """
+    fqn = node.get_fully_qualified_name()
+    statuses = [_status(stats, fqn, hardware_id, state)]
+    statuses += [_status(cam_stats, f"{fqn}: {name}", topic) for name, topic, cam_stats in cameras]
+    msg = DiagnosticArray(status=statuses)
     msg.header.stamp = node.get_clock().now().to_msg()
     return msg

@@ -1,10 +1,15 @@
-"""A worker thread that always processes the newest frame (ROS-free, used by both nodes).
+"""Worker threads that always process the newest frame (ROS-free, used by both nodes).
 
 The subscription callback only hands the message over; decoding and inference run here so
 the executor never blocks. If a frame is still waiting when a newer one arrives, the older
 one is dropped and reported through `on_drop` (a node counts it in its diagnostics). Whatever
-one frame raises goes to `on_error` and the thread goes on with the next frame: a thread that
-died would leave the node counting received frames and answering none.
+one batch raises goes to `on_error` and the thread goes on with the next: a thread that died
+would leave the node counting received frames and answering none.
+
+`LatestFramesWorker` keeps one slot per source (camera) and hands every pending slot to
+`process` at once, so one inference serves all cameras that have a new frame; a camera that
+sends nothing is simply absent from the batch and never holds the others back.
+`LatestFrameWorker` is the one-source case.
 
     >>> done = []
     >>> worker = LatestFrameWorker(done.append, on_drop=lambda: None, on_error=print)
@@ -16,36 +21,37 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 
-class LatestFrameWorker:
-    def __init__(self, process: Callable[[Any], None], on_drop: Callable[[], None],
+class LatestFramesWorker:
+    """One waiting frame per key; `process` receives {key: newest item} of every key with one."""
+
+    def __init__(self, process: Callable[[dict[Any, Any]], None], on_drop: Callable[[Any], None],
                  on_error: Callable[[Exception], None],
                  min_period_s: Callable[[], float] = lambda: 0.0, name: str = "frame_worker") -> None:
         self._process = process
         self._on_drop = on_drop
         self._on_error = on_error
-        self._min_period_s = min_period_s  # read each frame: max_rate_hz can change at run time
+        self._min_period_s = min_period_s  # read each batch: max_rate_hz can change at run time
         self._cond = threading.Condition()
-        self._item: Any = None
-        self._has_item = False
+        self._pending: dict[Hashable, Any] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, item: Any) -> None:
+    def submit(self, item: Any, key: Hashable = 0) -> None:
         with self._cond:
-            if self._has_item:
-                self._on_drop()
-            self._item, self._has_item = item, True
+            if key in self._pending:
+                self._on_drop(key)
+            self._pending[key] = item
             self._cond.notify()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Finish the frame in progress (if any), then end the thread."""
+        """Finish the batch in progress (if any), then end the thread."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
@@ -56,11 +62,11 @@ class LatestFrameWorker:
         last_start = -float("inf")
         while True:
             with self._cond:
-                while not self._has_item and not self._stopping:
+                while not self._pending and not self._stopping:
                     self._cond.wait()
                 if self._stopping:
                     return
-            # Rate limit: wait out the period; frames arriving meanwhile replace the waiting one.
+            # Rate limit: wait out the period; frames arriving meanwhile replace the waiting ones.
             wait_s = last_start + self._min_period_s() - time.monotonic()
             if wait_s > 0:
                 with self._cond:
@@ -68,11 +74,11 @@ class LatestFrameWorker:
             with self._cond:
                 if self._stopping:
                     return
-                item, self._item, self._has_item = self._item, None, False
+                batch, self._pending = self._pending, {}
             last_start = time.monotonic()
             try:
-                self._process(item)
-            except Exception as err:  # noqa: BLE001 - one frame's failure must not end the thread
+                self._process(batch)
+            except Exception as err:  # noqa: BLE001 - one batch's failure must not end the thread
                 self._report(err)
 
     def _report(self, err: Exception) -> None:
@@ -80,3 +86,13 @@ class LatestFrameWorker:
             self._on_error(err)
         except Exception:  # noqa: BLE001 - reporting failed too: still keep the thread alive
             traceback.print_exc()
+
+
+class LatestFrameWorker(LatestFramesWorker):
+    """One source: `process` receives the newest item itself, `on_drop` takes no argument."""
+
+    def __init__(self, process: Callable[[Any], None], on_drop: Callable[[], None],
+                 on_error: Callable[[Exception], None],
+                 min_period_s: Callable[[], float] = lambda: 0.0, name: str = "frame_worker") -> None:
+        super().__init__(lambda batch: process(batch[0]), lambda _key: on_drop(), on_error,
+                         min_period_s=min_period_s, name=name)

@@ -2,11 +2,24 @@
 
     ros2 run rain_seg_ros segmentation_node --ros-args -p model_path:=model.onnx -r image:=/camera/image_raw
 
+    ros2 run rain_seg_ros segmentation_node --ros-args -p model_path:=model.onnx \
+        -p camera_topics:="[/front/image_raw, /left/image_raw]"
+
 Subscribes `image` (sensor_msgs/Image) or, with `compressed_input:=true`, `image/compressed`.
 Publishes `~/mask` (mono8 train ids, 255 = ignore, camera resolution), `~/color_mask` (rgb8),
 `~/overlay` (rgb8), `~/confidence` (mono8) and `/diagnostics` at 1 Hz. Every output carries
 the input header. Decoding and inference run on a worker thread that always takes the newest
 frame; frames replaced while waiting are counted as dropped.
+
+Many cameras: with `camera_topics` set, each camera's outputs go to `~/<camera>/mask` ...
+(names from `camera_names` or the topics, nodes/cameras.py). The worker takes the newest
+frame of every camera that has one waiting and segments them in ONE batch; a camera that
+sends nothing is not waited for. Drops and latency are kept per camera (one diagnostic status
+each).
+
+When the backend is TensorRT and no engine is cached for this GPU, the engine is built on a
+background thread: /diagnostics says "building engine" (WARN) and frames are counted as
+not_ready until the model is open.
 
 A `.pt2` model_path is a PyTorch program that can run code when loaded: the node loads it only
 with `trust_pt2_model:=true`; otherwise it refuses, or (backend auto) serves the .onnx/.engine of
@@ -28,10 +41,10 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
-from rain_seg_ros.codec import CodecError, fill_image_msg, imgmsg_to_rgb, rgb_to_image_fields
+from rain_seg_ros.codec import CodecError, fill_image_msg, rgb_to_image_fields
 from rain_seg_ros.codec import array_to_image_fields as fields_of
-from rain_seg_ros.compressed import compressed_to_rgb
 from rain_seg_ros.diagnostics import NodeStats
+from rain_seg_ros.nodes.cameras import Camera, plan_cameras
 from rain_seg_ros.nodes.common import (
     DECODE_PARAMS,
     QOS_PARAMS,
@@ -39,10 +52,12 @@ from rain_seg_ros.nodes.common import (
     ModelLoadError,
     Param,
     declare_params,
+    decode_frame,
     diagnostics_message,
     qos_from_params,
 )
-from rain_seg_ros.nodes.latest_frame import LatestFrameWorker
+from rain_seg_ros.nodes.latest_frame import LatestFramesWorker
+from rain_seg_ros.nodes.model_loading import engine_build_needed
 
 OUTPUTS = ("mask", "color_mask", "overlay", "confidence")
 CLOSE_WAIT_S = 30.0  # shutdown waits this long for an inference in progress before leaving the backend open
@@ -59,6 +74,11 @@ PARAMS = (
           "$XDG_CACHE_HOME/rain_seg_ros/engines, i.e. ~/.cache/rain_seg_ros/engines).", read_only=True),
     Param("compressed_input", False, "Subscribe image/compressed (CompressedImage) instead of image.",
           read_only=True),
+    Param("camera_topics", [], "Camera image topics served by this node, batched into one inference "
+          "(/compressed is appended with compressed_input). Empty: the single topic image, outputs "
+          "~/mask ...; set: outputs ~/<camera>/mask ... per camera.", read_only=True),
+    Param("camera_names", [], "One name per camera_topics entry for its outputs (~/<name>/mask); "
+          "empty: derived from the topic (/front/image_raw -> front).", read_only=True),
     Param("outputs", list(OUTPUTS), "Outputs to advertise (subset of mask, color_mask, overlay, "
           "confidence); optional ones are only computed while someone subscribes.", read_only=True),
     Param("overlay_alpha", 0.5, "Weight of the class colours in ~/overlay.", 0.0, 1.0),
@@ -74,31 +94,89 @@ class SegmentationNode(Node):
         super().__init__("segmentation_node", **kwargs)
         self.stats = NodeStats()
         self._infer_lock = threading.Lock()  # held around inference; closing the backend takes it too
+        self._closing = False
         self.params = declare_params(self, PARAMS, self.stats)
-        self.segmenter = self._open_segmenter()
-        self.stats.backend = self.backend_name
+        self.segmenter: Any = None  # None while a TensorRT engine is built in the background
+        self.model_state = ""  # "" when serving, else what diagnostics report instead of "ok"
+        self.backend_name = self.params["backend"]
+        self.cameras = self._make_cameras()
+        self._start_model()
 
         outputs = [o for o in self.params["outputs"] if o in OUTPUTS]
         if len(outputs) != len(self.params["outputs"]):
             self.get_logger().error(f"unknown outputs in {self.params['outputs']}; known: {OUTPUTS}")
             self.stats.count("bad_parameter", error=f"outputs={self.params['outputs']}")
-        out_qos = qos_from_params(self.params, prefix="output_")
-        self.pubs = {name: self.create_publisher(Image, f"~/{name}", out_qos) for name in outputs}
+        out_qos, in_qos = qos_from_params(self.params, prefix="output_"), qos_from_params(self.params)
+        compressed = self.params["compressed_input"]
+        msg_type, suffix = (CompressedImage, "/compressed") if compressed else (Image, "")
+        self.subs = []
+        for cam in self.cameras:
+            cam.pubs = {name: self.create_publisher(Image, cam.output_topic(name), out_qos)
+                        for name in outputs}
+            self.subs.append(self.create_subscription(
+                msg_type, cam.topic + suffix, lambda msg, key=cam.key: self.image_callback(msg, key), in_qos))
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
-        self.worker = LatestFrameWorker(self._process, on_drop=lambda: self.stats.count("dropped"),
-                                        on_error=FrameErrors(self, self.stats),
-                                        min_period_s=self._min_period_s, name="segmentation_worker")
-        in_qos = qos_from_params(self.params)
-        if self.params["compressed_input"]:
-            self.sub = self.create_subscription(CompressedImage, "image/compressed", self.image_callback,
-                                                in_qos)
-        else:
-            self.sub = self.create_subscription(Image, "image", self.image_callback, in_qos)
+        self.worker = LatestFramesWorker(self._process_batch,
+                                         on_drop=lambda key: self.cameras[key].count("dropped"),
+                                         on_error=FrameErrors(self, self.stats),
+                                         min_period_s=self._min_period_s, name="segmentation_worker")
         self.diag_timer = self.create_timer(1.0, self.diagnostics_callback)
         self.worker.start()
-        self.get_logger().info(f"segmenting {self.sub.topic_name} with {self.backend_name}; "
-                               f"publishing {', '.join(self.pubs)}")
+        self.get_logger().info(f"segmenting {', '.join(s.topic_name for s in self.subs)} with "
+                               f"{self.backend_name}; publishing {', '.join(outputs)}"
+                               + (f" per camera ({', '.join(c.name for c in self.cameras)})"
+                                  if self.cameras[0].name else ""))
+
+    def _make_cameras(self) -> list[Camera]:
+        topics, names = list(self.params["camera_topics"]), list(self.params["camera_names"])
+        if not topics:
+            if names:
+                self.stats.set_lasting_error("camera_names", "camera_names is set but camera_topics is "
+                                             "empty; set camera_topics too")
+            return [Camera(0, "", "image", self.stats, self.stats)]
+        planned, problems = plan_cameras(topics, names)
+        for problem in problems:
+            self.get_logger().error(problem)
+            self.stats.count("bad_parameter", error=problem)
+            self.stats.set_lasting_error(problem.split()[0], problem)
+        return [Camera(k, name, topic, NodeStats(backend=self.backend_name), self.stats)
+                for k, (topic, name) in enumerate(planned)]
+
+    def _start_model(self) -> None:
+        """Open the model now, or, when a TensorRT engine must be built first, on a thread."""
+        p = self.params
+        if not engine_build_needed(p["model_path"], p["backend"], p["device"], p["engine_cache_dir"] or None,
+                                   p["trust_pt2_model"]):
+            self._serve(self._open_segmenter())
+            return
+        self.model_state = (f"building engine for {p['model_path']}: frames are dropped (not_ready) "
+                            f"until it is ready")
+        self.backend_name = "tensorrt"
+        self.get_logger().warning(f"no cached TensorRT engine for this GPU: {self.model_state}")
+        threading.Thread(target=self._open_in_background, name="engine_build", daemon=True).start()
+
+    def _open_in_background(self) -> None:
+        try:
+            segmenter = self._open_segmenter()
+        except ModelLoadError as err:
+            self.model_state = ""  # the lasting error below says it (ERROR level)
+            self.stats.set_lasting_error("model_path", str(err))
+            self.get_logger().error(str(err))
+            return
+        with self._infer_lock:
+            if self._closing:  # the node went away during the build
+                segmenter.close()
+                return
+            self._serve(segmenter)
+        self.get_logger().info(f"model ready ({self.backend_name}); serving frames")
+
+    def _serve(self, segmenter: Any) -> None:
+        self.backend_name = segmenter.backend_name
+        for stats in [self.stats, *(c.stats for c in self.cameras)]:
+            stats.backend = self.backend_name
+        self.model_state = ""
+        self.segmenter = segmenter
 
     def _open_segmenter(self) -> Any:
         from rain_seg_ros.backends import UntrustedModelError
@@ -109,9 +187,9 @@ class SegmentationNode(Node):
             raise ModelLoadError("parameter model_path is not set: pass -p model_path:=/path/model.onnx "
                                  "(an exported model with its .json sidecar)")
         try:
-            segmenter = Segmenter(path, backend=self.params["backend"], device=self.params["device"],
-                                  engine_cache_dir=self.params["engine_cache_dir"] or None,
-                                  trust_pt2=self.params["trust_pt2_model"])
+            return Segmenter(path, backend=self.params["backend"], device=self.params["device"],
+                             engine_cache_dir=self.params["engine_cache_dir"] or None,
+                             trust_pt2=self.params["trust_pt2_model"])
         except UntrustedModelError as err:
             raise ModelLoadError(f"cannot load segmentation model: model_path {err.path} is a PyTorch "
                                  f"program and can run code when loaded; set trust_pt2_model:=true only "
@@ -119,77 +197,92 @@ class SegmentationNode(Node):
         except Exception as err:  # any failure here means: this model cannot be served
             raise ModelLoadError(f"cannot load segmentation model (model_path {path!r}, "
                                  f"backend {self.params['backend']}): {err}") from err
-        self.backend_name = segmenter.backend_name
-        return segmenter
 
     def _min_period_s(self) -> float:
         rate = self.get_parameter("max_rate_hz").value
         return 1.0 / rate if rate > 0 else 0.0
 
-    def image_callback(self, msg: Image | CompressedImage) -> None:
+    def image_callback(self, msg: Image | CompressedImage, key: int = 0) -> None:
         """Runs on the executor: note the receipt time and hand over; nothing heavy here."""
-        self.stats.frame_received()
-        self.worker.submit((msg, time.monotonic()))
-
-    def _wanted(self, name: str) -> bool:
-        pub = self.pubs.get(name)
-        return pub is not None and pub.get_subscription_count() > 0
-
-    def _process(self, item: tuple[Image | CompressedImage, float]) -> None:
-        msg, received_s = item
-        stages: dict[str, float] = {}
-        t0 = time.monotonic()
-        try:
-            if isinstance(msg, CompressedImage):
-                rgb = compressed_to_rgb(msg.format, msg.data, self.params["max_image_pixels"])
-            else:
-                rgb = imgmsg_to_rgb(msg, self.params["max_image_pixels"])  # (H, W, 3) uint8
-        except CodecError as err:
-            self.stats.count("bad_frame", error=str(err))
-            self.get_logger().warning(f"skipping bad frame: {err}", throttle_duration_sec=5.0)
+        cam = self.cameras[key]
+        cam.frame_received()
+        if self.segmenter is None:
+            cam.count("not_ready")
             return
-        stages["decode"] = (time.monotonic() - t0) * 1000
+        self.worker.submit((msg, time.monotonic()), key)
+
+    def _process_batch(self, batch: dict[Any, tuple[Image | CompressedImage, float]]) -> None:
+        """The newest frame of each camera that has one: decode each, ONE inference, publish each."""
+        frames = []  # (camera, message, received_s, rgb, decode_ms)
+        for key, (msg, received_s) in batch.items():
+            cam, t0 = self.cameras[key], time.monotonic()
+            try:
+                rgb = decode_frame(msg, self.params["max_image_pixels"])  # (H, W, 3) uint8
+            except CodecError as err:
+                cam.count("bad_frame", error=str(err))
+                self.get_logger().warning(f"skipping bad frame from {cam.topic}: {err}",
+                                          throttle_duration_sec=5.0)
+                continue
+            frames.append((cam, msg, received_s, rgb, (time.monotonic() - t0) * 1000))
+        if not frames:
+            return
+        want_confidence = any(cam.wanted("confidence") for cam in self.cameras)
         try:
             with self._infer_lock:
-                result = self.segmenter.segment(rgb)
-            t1 = time.monotonic()
-            self._publish(msg.header, rgb, result.mask, result.confidence)
-        except Exception as err:  # keep serving the next frame whatever one frame did
-            self.stats.count("processing_error", error=repr(err))
-            self.get_logger().error(f"processing failed: {err!r}", throttle_duration_sec=5.0)
+                results = self.segmenter.segment_batch([f[3] for f in frames],
+                                                       want_confidence=want_confidence)
+        except Exception as err:  # keep serving the next batch whatever this one did
+            for cam, *_ in frames:
+                cam.count("processing_error", error=repr(err))
+            self.get_logger().error(f"inference failed: {err!r}", throttle_duration_sec=5.0)
             return
-        done = time.monotonic()
-        stages.update({k: float(v) for k, v in result.timings_ms.items() if k != "total"})
-        stages["publish"] = (done - t1) * 1000
-        self.stats.frame_published((done - received_s) * 1000, stages)
+        for (cam, msg, received_s, rgb, decode_ms), result in zip(frames, results):
+            t1 = time.monotonic()
+            try:
+                self._publish(cam, msg.header, rgb, result.mask, result.confidence)
+            except Exception as err:  # one camera's failure must not cost the others their frame
+                cam.count("processing_error", error=repr(err))
+                self.get_logger().error(f"publishing for {cam.topic} failed: {err!r}",
+                                        throttle_duration_sec=5.0)
+                continue
+            done = time.monotonic()
+            stages = {k: float(v) for k, v in result.timings_ms.items() if k != "total"}
+            stages.update(decode=decode_ms, publish=(done - t1) * 1000)
+            cam.frame_published((done - received_s) * 1000, stages)
 
-    def _publish(self, header: Any, rgb: np.ndarray, mask: np.ndarray, confidence: np.ndarray) -> None:
+    def _publish(self, cam: Camera, header: Any, rgb: np.ndarray, mask: np.ndarray,
+                 confidence: np.ndarray | None) -> None:
         """mask (H, W) uint8 ids and confidence (H, W) uint8, both at camera resolution."""
-        if "mask" in self.pubs:
-            self.pubs["mask"].publish(fill_image_msg(Image(), fields_of(mask, "mono8"), header))
+        pubs = cam.pubs
+        if "mask" in pubs:
+            pubs["mask"].publish(fill_image_msg(Image(), fields_of(mask, "mono8"), header))
         colours = None
-        if self._wanted("color_mask") or self._wanted("overlay"):
+        if cam.wanted("color_mask") or cam.wanted("overlay"):
             colours = self.segmenter.colorize(mask)  # (H, W, 3) with the sidecar's palette
-        if colours is not None and self._wanted("color_mask"):
-            self.pubs["color_mask"].publish(fill_image_msg(Image(), rgb_to_image_fields(colours), header))
-        if colours is not None and self._wanted("overlay"):
+        if colours is not None and cam.wanted("color_mask"):
+            pubs["color_mask"].publish(fill_image_msg(Image(), rgb_to_image_fields(colours), header))
+        if colours is not None and cam.wanted("overlay"):
             alpha = float(self.get_parameter("overlay_alpha").value)
             overlay = cv2.addWeighted(rgb, 1.0 - alpha, colours, alpha, 0.0)
             overlay[mask == 255] = rgb[mask == 255]  # ignore pixels stay untinted
-            self.pubs["overlay"].publish(fill_image_msg(Image(), rgb_to_image_fields(overlay), header))
-        if self._wanted("confidence"):
-            self.pubs["confidence"].publish(fill_image_msg(Image(), fields_of(confidence, "mono8"), header))
+            pubs["overlay"].publish(fill_image_msg(Image(), rgb_to_image_fields(overlay), header))
+        if confidence is not None and cam.wanted("confidence"):
+            pubs["confidence"].publish(fill_image_msg(Image(), fields_of(confidence, "mono8"), header))
 
     def diagnostics_callback(self) -> None:
-        self.diag_pub.publish(diagnostics_message(self, self.stats, hardware_id=self.backend_name))
+        cameras = [(c.name, c.topic, c.stats) for c in self.cameras if c.stats is not self.stats]
+        self.diag_pub.publish(diagnostics_message(self, self.stats, hardware_id=self.backend_name,
+                                                  state=self.model_state, cameras=cameras))
 
     def destroy_node(self) -> None:
         self.worker.stop()
-        # The worker's join gives up after a timeout, so it may still be inside segment(): close the
-        # backend only once no inference holds it (freeing a TensorRT/CUDA runner mid-call can crash).
+        # The worker's join gives up after a timeout, so it may still be inside segment_batch(): close
+        # the backend only once no inference holds it (freeing a TensorRT/CUDA runner mid-call can crash).
         if self._infer_lock.acquire(timeout=CLOSE_WAIT_S):
             try:
-                self.segmenter.close()
+                self._closing = True  # an engine still being built is closed by its thread when done
+                if self.segmenter is not None:
+                    self.segmenter.close()
             finally:
                 self._infer_lock.release()
         else:

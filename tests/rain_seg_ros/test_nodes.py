@@ -201,7 +201,7 @@ def test_optional_outputs_cost_nothing_without_subscribers(model):
         by_stamp(probe, "/lazy/segmentation_node/mask", 1)
         assert calls == []
         probe.listen(Image, "/lazy/segmentation_node/color_mask")
-        wait_matched(node.pubs["color_mask"])
+        wait_matched(node.cameras[0].pubs["color_mask"])
         pub.publish(frame_msg(band_frame(H, W), "rgb8", 2, "x"))
         by_stamp(probe, "/lazy/segmentation_node/color_mask", 2)
         assert calls

@@ -140,12 +140,12 @@ class _SlowSegmenter:
         self.inside = threading.Event()
         self.events: list[str] = []
 
-    def segment(self, rgb: np.ndarray) -> object:
+    def segment_batch(self, images: list[np.ndarray], want_confidence: bool = True) -> object:
         self.events.append("start")
         self.inside.set()
         time.sleep(self.infer_s)
         self.events.append("end")
-        return self.real.segment(rgb)
+        return self.real.segment_batch(images, want_confidence=want_confidence)
 
     def colorize(self, mask: np.ndarray) -> np.ndarray:
         return self.real.colorize(mask)
