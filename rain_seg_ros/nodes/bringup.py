@@ -2,6 +2,8 @@
 
     rain_seg_bringup --params config/perception.yaml --model model.onnx --camera-topic /camera/image_raw
     rain_seg_bringup --params config/perception.yaml --model model.onnx --weather --weather-mode derain
+    rain_seg_bringup --params config/perception.yaml --model model.onnx \
+        --camera-topics /front/image_raw,/left/image_raw,/right/image_raw     # one node, three cameras
 
 Same graph, arguments and params file as `ros2 launch rain_seg_ros perception.launch.py`, but
 in ONE process: both nodes spin in one SingleThreadedExecutor. Their callbacks only hand
@@ -31,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rain_seg_bringup", description=__doc__.split("\n")[0])
     parser.add_argument("--params", type=Path, help="ROS params YAML (config/perception.yaml)")
     parser.add_argument("--camera-topic", default="image", help="camera image topic (without /compressed)")
+    parser.add_argument("--camera-topics", default="", metavar="T1,T2,...",
+                        help="serve several cameras with one segmentation_node (comma-separated topics, "
+                             "without /compressed; sets camera_topics; outputs ~/<camera>/mask ...)")
     parser.add_argument("--compressed", action="store_true", help="subscribe <camera-topic>/compressed")
     parser.add_argument("--model", help="segmentation model; overrides model_path from --params")
     parser.add_argument("--backend", help="auto | onnxruntime | torch | tensorrt; overrides --params")
@@ -70,6 +75,11 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
     nodes: list[Node] = []
     seg_input = f"{camera}{suffix}"
     seg_overrides: dict[str, object] = {"compressed_input": opts.compressed}
+    cameras = [t.strip() for t in opts.camera_topics.split(",") if t.strip()]
+    if cameras and opts.weather:
+        raise SystemExit("rain_seg_bringup: --weather serves one camera; drop --camera-topics or --weather")
+    if cameras:
+        seg_overrides["camera_topics"] = "[" + ", ".join(cameras) + "]"  # a YAML list on the command line
     if opts.weather:
         weather_overrides: dict[str, object] = {"compressed_input": opts.compressed}
         if opts.weather_mode:
@@ -91,7 +101,9 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
         if not sep:
             raise SystemExit(f"rain_seg_bringup: --param wants NAME=VALUE, got {item!r}")
         seg_overrides[name] = value
-    seg_remaps = {"image/compressed" if seg_overrides["compressed_input"] else "image": seg_input}
+    # with camera_topics the node subscribes those names itself: nothing to remap
+    seg_remaps = {} if cameras else {"image/compressed" if seg_overrides["compressed_input"] else "image":
+                                     seg_input}
     nodes.append(SegmentationNode(namespace=opts.namespace,
                                   cli_args=node_args(opts.params, seg_remaps, seg_overrides)))
     return nodes
