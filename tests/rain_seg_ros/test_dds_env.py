@@ -1,18 +1,21 @@
 """DDS stays on loopback on every distro: ROS_LOCALHOST_ONLY where the distro's rcl has no
-ROS_AUTOMATIC_DISCOVERY_RANGE (Humble and older), the discovery range everywhere."""
+ROS_AUTOMATIC_DISCOVERY_RANGE (Humble and older), the discovery range everywhere. The FastDDS
+profile variable(s) point at config/fastdds_shm.xml unless the user set their own."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from rain_seg_ros.dds_env import loopback_dds_env
+from rain_seg_ros.dds_env import PROFILE_VARS, dds_env, dds_profile_env, loopback_dds_env
 
 ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = str(ROOT / "config" / "fastdds_shm.xml")
 
 
 @pytest.mark.parametrize("distro", ["humble", "Humble", "foxy"])
@@ -53,3 +56,48 @@ def test_makefile_exports_the_same(tmp_path: Path, distro: str) -> None:
     exported = dict(line.split("=", 1) for line in out.splitlines()
                     if line.startswith(("ROS_LOCALHOST_ONLY=", "ROS_AUTOMATIC_DISCOVERY_RANGE=")))
     assert exported == loopback_dds_env(distro)
+
+
+@pytest.mark.parametrize("distro", ["kilted", "rolling", ""])
+def test_fastdds3_distros_get_the_shipped_profile_through_fastdds_var(distro: str) -> None:
+    # Kilted's rmw warns on every participant when FASTRTPS_DEFAULT_PROFILES_FILE is set.
+    assert dds_profile_env(distro, environ={}) == {"FASTDDS_DEFAULT_PROFILES_FILE": SHIPPED}
+
+
+@pytest.mark.parametrize("distro", ["humble", "jazzy"])
+def test_fastdds2_distros_also_get_the_fastrtps_var(distro: str) -> None:
+    # Fast DDS 2.x (Humble 2.6, Jazzy 2.14) reads only FASTRTPS_DEFAULT_PROFILES_FILE.
+    assert dds_profile_env(distro, environ={}) == dict.fromkeys(PROFILE_VARS, SHIPPED)
+
+
+@pytest.mark.parametrize("name", PROFILE_VARS)
+def test_a_users_own_profile_is_kept(tmp_path: Path, name: str) -> None:
+    own = tmp_path / "vehicle.xml"
+    own.write_text("<profiles/>")
+    assert dds_profile_env("kilted", environ={name: str(own)}) == {name: str(own)}
+
+
+def test_a_missing_user_profile_is_one_line_naming_the_variable() -> None:
+    with pytest.raises(FileNotFoundError) as err:
+        dds_profile_env("kilted", environ={"FASTDDS_DEFAULT_PROFILES_FILE": "/nonexistent/p.xml"})
+    assert "FASTDDS_DEFAULT_PROFILES_FILE=/nonexistent/p.xml" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_dds_env_is_loopback_plus_profile() -> None:
+    assert dds_env("humble", environ={}) == loopback_dds_env("humble") | dict.fromkeys(PROFILE_VARS, SHIPPED)
+    assert dds_env("kilted", profile=False, environ={}) == loopback_dds_env("kilted")
+
+
+def test_installed_layout_finds_the_profile_under_share(tmp_path: Path) -> None:
+    # colcon/pip install: <prefix>/lib/python3.X/site-packages/rain_seg_ros next to
+    # <prefix>/share/rain_seg_ros/config
+    package = tmp_path / "lib" / "python3.11" / "site-packages" / "rain_seg_ros"
+    package.mkdir(parents=True)
+    shutil.copy(ROOT / "rain_seg_ros" / "dds_env.py", package / "dds_env.py")
+    config = tmp_path / "share" / "rain_seg_ros" / "config"
+    config.mkdir(parents=True)
+    (config / "fastdds_shm.xml").write_text("<profiles/>")
+    code = "import dds_env; print(dds_env.shipped_profile())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=package, capture_output=True, text=True,
+                         timeout=30, check=True).stdout.strip()
+    assert out == str(config / "fastdds_shm.xml")
