@@ -3,12 +3,12 @@
     ros2 launch rain_seg_ros perception.launch.py model:=/models/segformer.onnx camera_topic:=/cam/image_raw
     ros2 launch rain_seg_ros perception.launch.py model:=m.onnx enable_weather:=true weather_mode:=derain
 
-Thin on purpose: it only declares arguments and wires executables and params; everything else
-lives in the nodes. `rain_seg_bringup --params config/perception.yaml` starts the same graph
-without launch tooling.
+Thin on purpose: it only declares arguments, sets the FastDDS profile variables
+(rain_seg_ros.dds_env) and wires executables and params; everything else lives in the nodes.
+`rain_seg_bringup --params config/perception.yaml` starts the same graph without launch tooling.
 """
 
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node
@@ -16,6 +16,7 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 from launch import LaunchDescription
+from rain_seg_ros.dds_env import dds_profile_env
 
 ARGUMENTS = {
     "camera_topic": ("image", "Camera image topic (raw; /compressed is appended when compressed:=true)."),
@@ -64,4 +65,8 @@ def generate_launch_description() -> LaunchDescription:
 
     declared = [DeclareLaunchArgument(name, default_value=default, description=text)
                 for name, (default, text) in ARGUMENTS.items()]
-    return LaunchDescription([*declared, weather_node, seg_after_weather, seg_on_camera])
+    # FastDDS's default 512 KiB shared-memory segment drops large camera frames: the nodes get
+    # the shipped 64 MiB profile, or the user's own if FASTDDS_/FASTRTPS_DEFAULT_PROFILES_FILE
+    # is set (rain_seg_ros/dds_env.py; docs/ros.md, Transport).
+    dds_profile = [SetEnvironmentVariable(name, value) for name, value in dds_profile_env().items()]
+    return LaunchDescription([*declared, *dds_profile, weather_node, seg_after_weather, seg_on_camera])

@@ -115,3 +115,17 @@ def dds_env(distro: str | None = None, profile: bool = True,
     if profile:
         env.update(dds_profile_env(distro, environ))
     return env
+
+
+def apply_dds_profile(prog: str) -> dict[str, str]:
+    """Put the profile variables into this process's environment; call before rclpy.init().
+
+    For entry points that start nodes in-process (rain_seg_bringup). A missing profile file
+    exits with one line: "<prog>: FASTDDS_DEFAULT_PROFILES_FILE=... does not exist; ...".
+    """
+    try:
+        env = dds_profile_env()
+    except FileNotFoundError as err:
+        raise SystemExit(f"{prog}: {err}") from None
+    os.environ.update(env)
+    return env

@@ -58,9 +58,10 @@ class Demo:
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
         self.log = out / "commands.sh"
-        from rain_seg_ros.dds_env import loopback_dds_env
+        from rain_seg_ros.dds_env import dds_env
 
-        dds_exports = " ".join(f"{k}={v}" for k, v in loopback_dds_env().items())
+        # main() put these in os.environ; the user's own profile, if any, is what dds_env returns.
+        dds_exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in dds_env().items())
         self.log.write_text("#!/usr/bin/env bash\n# Commands run by `make demo`, in order.\nset -e\n"
                             f"export {dds_exports} "
                             f"ROS_DOMAIN_ID=${{ROS_DOMAIN_ID:-{os.environ['ROS_DOMAIN_ID']}}}\n")
@@ -253,11 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--quick", action="store_true", help="tiny step counts and sizes (smoke test)")
     args = parser.parse_args(argv)
-    # DDS stays on loopback with its own domain (the Makefile exports these; direct runs too).
-    from rain_seg_ros.dds_env import loopback_dds_env
+    # DDS stays on loopback with its own domain (the Makefile exports these; direct runs too), and
+    # the replay's 128x256 frames travel through the FastDDS profile the launch file uses.
+    from rain_seg_ros.dds_env import dds_env
 
-    for name, value in loopback_dds_env().items():
-        os.environ.setdefault(name, value)
+    try:
+        for name, value in dds_env().items():
+            os.environ.setdefault(name, value)
+    except FileNotFoundError as err:
+        raise SystemExit(f"demo: {err}") from None
     os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 90))
     sz = QUICK if args.quick else Sizes()
     out = args.out.resolve()

@@ -76,3 +76,41 @@ def test_profile_keeps_udp_on_loopback_and_names_no_remote_peer():
     text = PROFILE.read_text()
     for forbidden in ("initialPeersList", "metatrafficMulticastLocatorList", "TCPv4", "UDPv6", "239."):
         assert forbidden not in text, forbidden
+
+
+def test_setup_installs_the_profile_where_dds_env_looks_for_it(monkeypatch: pytest.MonkeyPatch):
+    # dds_env.shipped_profile() looks in <prefix>/share/rain_seg_ros/config/ of an install
+    # (tests/rain_seg_ros/test_dds_env.py checks that lookup).
+    from distutils.core import run_setup  # setuptools' copy (its .pth hook), also on 3.12+
+
+    monkeypatch.chdir(ROOT)
+    dist = run_setup(str(ROOT / "setup.py"), stop_after="init")
+    installed = {dest: files for dest, files in dist.data_files}
+    assert "config/fastdds_shm.xml" in installed["share/rain_seg_ros/config"]
+
+
+def test_demo_records_the_profile_with_its_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    for name in PROFILE_VARS:
+        monkeypatch.delenv(name, raising=False)
+    spec = importlib.util.spec_from_file_location("demo_script", ROOT / "scripts" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "demo_script", demo)  # dataclasses look the module up there
+    spec.loader.exec_module(demo)
+    commands = demo.Demo(tmp_path).log.read_text()
+    assert f"FASTDDS_DEFAULT_PROFILES_FILE={PROFILE}" in commands
+
+
+def test_launch_file_sets_the_profile_before_its_nodes():
+    # launch/launch_ros are not installable here (docs/ros.md): check the file's structure.
+    import ast
+
+    tree = ast.parse((ROOT / "launch" / "perception.launch.py").read_text())
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert {"dds_profile_env", "SetEnvironmentVariable"} <= calls
+    description = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                       and getattr(n.func, "id", None) == "LaunchDescription")
+    items = [ast.unparse(e) for e in description.args[0].elts]
+    assert items.index("*dds_profile") < min(items.index(n) for n in ("weather_node", "seg_on_camera"))
