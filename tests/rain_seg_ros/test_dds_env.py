@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rain_seg_ros.dds_env import PROFILE_VARS, dds_env, dds_profile_env, loopback_dds_env
+from rain_seg_ros.dds_env import PROFILE_VARS, apply_dds_profile, dds_env, dds_profile_env, loopback_dds_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = str(ROOT / "config" / "fastdds_shm.xml")
@@ -101,3 +101,20 @@ def test_installed_layout_finds_the_profile_under_share(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=package, capture_output=True, text=True,
                          timeout=30, check=True).stdout.strip()
     assert out == str(config / "fastdds_shm.xml")
+
+
+def test_apply_dds_profile_sets_this_process_and_exits_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROFILE_VARS:  # "" = unset for dds_env; setenv (unlike delenv of an absent
+        monkeypatch.setenv(name, "")  # variable) restores the original state afterwards
+    monkeypatch.setenv("ROS_DISTRO", "kilted")
+    assert apply_dds_profile("rain_seg_bringup") == {"FASTDDS_DEFAULT_PROFILES_FILE": SHIPPED}
+    assert os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] == SHIPPED
+    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/nonexistent/p.xml")
+    with pytest.raises(SystemExit) as err:
+        apply_dds_profile("rain_seg_bringup")
+    assert str(err.value).startswith("rain_seg_bringup: FASTDDS_DEFAULT_PROFILES_FILE=/nonexistent/p.xml")
+
+
+def test_empty_profile_variables_count_as_unset() -> None:
+    empty = dict.fromkeys(PROFILE_VARS, " ")
+    assert dds_profile_env("kilted", environ=empty) == {"FASTDDS_DEFAULT_PROFILES_FILE": SHIPPED}

@@ -39,10 +39,10 @@ rclpy.shutdown()
 """
 
 
-def probe(profile: bool) -> tuple[dict, str]:
+def probe(profile: bool, prelude: str = "") -> tuple[dict, str]:
     env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARS}
     env.update(dds_env(profile=profile, environ=env))
-    run = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", prelude + PROBE], env=env, capture_output=True, text=True,
                          timeout=60, check=True)
     return json.loads(run.stdout.strip().splitlines()[-1]), run.stderr
 
@@ -60,6 +60,16 @@ def test_fastdds_loads_the_profile_and_maps_a_64_mib_segment():
     # default behaviour, checked with tcpdump to send nothing out of eth0: docs/ros.md.)
     assert sum(addr.startswith("0100007F:") for addr in with_profile["udp_local"]) >= 2
     assert not any(addr.startswith("0100007F:") for addr in without["udp_local"])
+
+
+@pytest.mark.ros
+def test_apply_dds_profile_before_rclpy_init_works_in_process():
+    # What rain_seg_bringup does: its nodes run in-process, so the variable is set in os.environ
+    # before rclpy.init(); FastDDS reads it at the first participant.
+    pytest.importorskip("rclpy")
+    prelude = "from rain_seg_ros.dds_env import apply_dds_profile\napply_dds_profile('probe')\n"
+    applied, _ = probe(False, prelude)
+    assert max(applied["segments"]) >= 64 * MIB
 
 
 def test_profile_keeps_udp_on_loopback_and_names_no_remote_peer():
