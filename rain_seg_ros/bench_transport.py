@@ -92,7 +92,8 @@ def run_publisher(opts: argparse.Namespace) -> int:
         next_time = time.monotonic()
         total = opts.warmup + opts.frames
         for index in range(total):
-            next_time += period
+            # A late frame does not make the next ones come in a burst: the schedule restarts.
+            next_time = max(next_time + period, time.monotonic())
             time.sleep(max(0.0, next_time - time.monotonic()))
             msg.header.frame_id = str(index)
             stamp = time.monotonic_ns()
@@ -174,8 +175,11 @@ def measure_row(opts: argparse.Namespace, profile: str, qos: str, size: tuple[in
     budget = opts.match_timeout_s + (opts.frames + opts.warmup) / opts.rate_hz + 30
     try:
         pub = subprocess.run(pub_cmd, env=env, stdout=subprocess.PIPE, text=True, timeout=budget)
-    finally:
         out, _ = sub.communicate(input="", timeout=30)  # closing its stdin stops the subscriber
+    finally:
+        if sub.poll() is None:  # the publisher or the subscriber hung: leave no process behind
+            sub.kill()
+            sub.wait()
     row_name = f"profile {profile}, {qos}, {size[0]}x{size[1]}"
     if pub.returncode != 0 or sub.returncode != 0:
         raise ChildFailed(f"row {row_name}: publisher exit {pub.returncode}, subscriber exit "
