@@ -26,6 +26,7 @@ import rclpy.executors
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
+from rain_seg_ros.dds_env import apply_dds_profile
 from rain_seg_ros.nodes.common import ModelLoadError
 
 
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.params is not None and not opts.params.is_file():
         print(f"rain_seg_bringup: params file {opts.params} not found", file=sys.stderr)
         return 2
+    apply_dds_profile("rain_seg_bringup")  # FastDDS reads the profile when the first participant starts
     rclpy.init()
     nodes: list[Node] = []
     executor = SingleThreadedExecutor()
