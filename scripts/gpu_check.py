@@ -1,0 +1,480 @@
+"""`scripts/gpu_check.sh`: a one-shot GPU check of the whole offline pipeline, in under 8 minutes.
+
+Every stage runs a real command of the project as a subprocess, time-boxed, and the report is
+rewritten after each stage, so a timeout still leaves a table:
+  1. AMP training steps/s: `python -m training train-dsanet` (256x256, batch 8) and
+     `train-segmenter` for SegFormer-B0, ERF-PSPNet and DeepLabV3-R50 (512x1024, batch 4),
+     from random weights, on procedural scenes from `generate-scenes`.
+  2. `python -m export onnx|pt2` of each trained segmenter at every latency size, then
+     `python -m export verify` of the ONNX (ONNX Runtime's CUDA EP) and the .pt2 on CUDA.
+  3. `python -m rain_seg_ros.bench`: bare and end-to-end latency at 512x1024 and 1024x2048,
+     fp32 (onnxruntime, torch .pt2) and fp16 (torch-fp16).
+  4. docs/benchmarks/gpu.md (tables, machine facts at the top) and gpu.json.
+It first checks the imports the stages need and names the missing ones (carry them as wheels:
+`--wheels DIR` in gpu_check.sh). Without CUDA, or with --cpu, the same stages run at toy sizes
+on the CPU and write to --out, never to docs/ (tests/test_gpu_check.py runs it so).
+
+Example:
+    scripts/gpu_check.sh                              # CUDA machine -> docs/benchmarks/gpu.md
+    scripts/gpu_check.sh --wheels .whl                # pip install --no-index .whl/*.whl first
+    scripts/gpu_check.sh --cpu --out /tmp/gpu_check   # toy sizes on CPU (what the test runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # machine facts and the model table come from the project itself
+CFG = REPO / "config" / "training"
+
+# import name -> pip name for every third-party module the stages load (not ROS, not TensorRT)
+REQUIRED = {"torch": "torch", "numpy": "numpy", "PIL": "pillow", "cv2": "opencv-python-headless",
+            "yaml": "PyYAML", "tqdm": "tqdm", "psutil": "psutil", "scipy": "scipy",
+            "safetensors": "safetensors", "transformers": "transformers", "tensorboard": "tensorboard",
+            "onnx": "onnx", "onnxscript": "onnxscript", "onnxslim": "onnxslim",
+            "onnxruntime": "onnxruntime-gpu"}
+# segmenter name (as export.bench_models names it) -> its GPU training config under config/training
+SEGMENTERS = {"segformer-b0": "segformer-b0_cityscapes-512x1024.yaml",
+              "erf-pspnet": "erf-pspnet_clean_synth-128x256.yaml",
+              "deeplabv3-r50": "deeplabv3-r50_cityscapes-512x1024.yaml"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes, step counts and time boxes (seconds) of one run."""
+
+    device: str
+    scenes: int
+    scene_size: tuple[int, int]
+    dsanet_crop: tuple[int, int]
+    dsanet_batch: int
+    dsanet_steps: int
+    seg_batch: int
+    seg_steps: int
+    latency_sizes: tuple[tuple[int, int], ...]
+    warmup: int
+    iters: int
+    rtol: float          # verify tolerance; cuDNN convolutions run in TF32 by default on CUDA
+    budget_s: float
+    dsanet_config: str   # under config/training: the real GPU one, or the demo's tiny net on CPU
+    loader_workers: int  # DataLoader workers of both trainers
+    boxes: dict[str, float] = field(default_factory=dict)
+
+
+CUDA_PLAN = Plan("cuda", 16, (512, 1024), (256, 256), 8, 30, 4, 20, ((512, 1024), (1024, 2048)),
+                 warmup=5, iters=50, rtol=1e-2, budget_s=455, dsanet_config="dsanet.yaml",
+                 loader_workers=min(6, os.cpu_count() or 1),
+                 boxes={"scenes": 45, "dsanet": 60, "segmenter": 70, "export": 150, "verify": 80,
+                        "bench": 150})
+# one latency size on CPU: every export and bench run costs a process start (seconds) in the test
+CPU_PLAN = Plan("cpu", 4, (64, 128), (64, 64), 2, 2, 2, 2, ((64, 128),),
+                warmup=1, iters=3, rtol=1e-3, budget_s=300, dsanet_config="dsanet_demo_synth-64x64.yaml",
+                loader_workers=0,
+                boxes={"scenes": 30, "dsanet": 40, "segmenter": 40, "export": 120, "verify": 60,
+                       "bench": 60})
+
+
+def hhww(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def missing_imports(required: dict[str, str] = REQUIRED) -> list[str]:
+    """Import names of `required` that this interpreter cannot find (nothing is imported)."""
+    return [name for name in required if importlib.util.find_spec(name) is None]
+
+
+def pinned_versions() -> dict[str, str]:
+    """requirements.txt pins, by lower-case pip name."""
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep:
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def carry_hint(missing: list[str]) -> str:
+    """The wheels to carry for the missing imports, pinned as requirements.txt pins them."""
+    pins = pinned_versions()
+    names = []
+    for mod in missing:
+        pip_name = REQUIRED.get(mod, mod)
+        pin = pins.get(pip_name.lower()) or pins.get(pip_name.lower().removesuffix("-gpu"))
+        names.append(f"{pip_name}=={pin}" if pin else pip_name)
+    return " ".join(names)
+
+
+@dataclass
+class Step:
+    """One subprocess's outcome."""
+
+    status: str          # ok | failed | timeout | skipped
+    seconds: float
+    output: str          # stdout + stderr (the tail is shown on failure)
+
+    def tail(self) -> str:
+        lines = [ln for ln in self.output.splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else ""
+
+
+class Check:
+    """Runs the stages' commands under one deadline and keeps the report up to date."""
+
+    def __init__(self, plan: Plan, work: Path, out: Path, name: str, facts: dict[str, Any]):
+        self.plan, self.work, self.out, self.name = plan, work, out, name
+        self.deadline = time.monotonic() + plan.budget_s
+        self.logs = work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.report: dict[str, Any] = {"mode": plan.device, "machine": facts, "stages": [],
+                                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                       "training": [], "exports": [], "parity": [], "latency": [],
+                                       "plan": {"warmup": plan.warmup, "iters": plan.iters,
+                                                "rtol": plan.rtol, "budget_s": plan.budget_s}}
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def run(self, tag: str, args: list[str], box_end: float, env: dict[str, str] | None = None) -> Step:
+        """`python -m ARGS` in the repo, killed (with its workers) at the stage's or the run's end."""
+        timeout = min(box_end, self.deadline) - time.monotonic()
+        # paths inside the repo relative to it (the commands run there): the report shows no home dirs
+        args = [a.replace(f"{REPO}/", "") for a in args]
+        line = "python -m " + " ".join(shlex.quote(a) for a in args)
+        if timeout < 3:
+            self.stage(tag, Step("skipped", 0.0, "no time left"), line)
+            return Step("skipped", 0.0, "no time left")
+        sys.stdout.write(f"$ {line}\n")   # one write: threads of the export pool print too
+        sys.stdout.flush()
+        log_path = self.logs / f"{tag}.log"
+        start = time.monotonic()
+        with log_path.open("w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, stdout=log,
+                                    stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                    start_new_session=True)   # own group: a timeout kills its workers too
+            try:
+                status = "ok" if proc.wait(timeout=timeout) == 0 else "failed"
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                status = "timeout"
+        step = Step(status, time.monotonic() - start, log_path.read_text(errors="replace"))
+        self.stage(tag, step, line)
+        return step
+
+    def stage(self, tag: str, step: Step, command: str) -> None:
+        detail = "" if step.status == "ok" else step.tail()
+        self.report["stages"].append({"stage": tag, "status": step.status,
+                                      "seconds": round(step.seconds, 1), "detail": detail,
+                                      "command": command})
+        sys.stdout.write(f"--- {tag}: {step.status} in {step.seconds:.1f} s {detail}\n")
+        sys.stdout.flush()
+
+    def box(self, name: str) -> float:
+        return time.monotonic() + self.plan.boxes[name]
+
+    def write(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / f"{self.name}.json").write_text(json.dumps(self.report, indent=2) + "\n")
+        (self.out / f"{self.name}.md").write_text(to_markdown(self.report))
+
+
+# ---- stage 1: training -----------------------------------------------------------------------
+
+def steps_per_s_segmenter(metrics: Path) -> float | None:
+    """1 / median seconds per step after the first quarter of steps (cuDNN autotuning, warm-up)."""
+    times = [r["sec_per_it"] for r in map(json.loads, metrics.read_text().splitlines()) if "sec_per_it" in r]
+    kept = sorted(times[len(times) // 4:])
+    return 1.0 / kept[len(kept) // 2] if kept else None
+
+
+def steps_per_s_dsanet(losses: Path) -> float | None:
+    """Steps per second between the first and the last log line (the first window is warm-up)."""
+    rows = [json.loads(ln) for ln in losses.read_text().splitlines()]
+    if len(rows) < 2 or rows[-1]["time_s"] <= rows[0]["time_s"]:
+        return None
+    return (rows[-1]["step"] - rows[0]["step"]) / (rows[-1]["time_s"] - rows[0]["time_s"])
+
+
+def train_stage(check: Check, models: list[str]) -> dict[str, Path]:
+    """Procedural scenes, DSANet steps, then each segmenter's steps; returns name -> checkpoint."""
+    p, work = check.plan, check.work
+    scenes = work / "scenes"
+    step = check.run("scenes", ["training", "generate-scenes", "--out", str(scenes), "--count", str(p.scenes),
+                                "--size", hhww(p.scene_size), "--splits", f"train={p.scenes},val=0,test=0",
+                                "--workers", str(min(8, os.cpu_count() or 1)), "--overwrite", "--quiet"],
+                     check.box("scenes"))
+    if step.status != "ok":
+        return {}
+    log_every = max(1, p.dsanet_steps // 6)
+    run_dir = work / "runs" / "dsanet"
+    step = check.run("train-dsanet", [
+        "training", "train-dsanet", "--config", str(CFG / p.dsanet_config),
+        f"data.root={scenes / 'rain_pairs'}", f"data.num_workers={p.loader_workers}",
+        f"data.crop=[{p.dsanet_crop[0]}, {p.dsanet_crop[1]}]", f"out_dir={run_dir}",
+        f"steps={p.dsanet_steps}", f"batch_size={p.dsanet_batch}", f"log_every={log_every}",
+        f"save_every={p.dsanet_steps}", f"image_every={p.dsanet_steps}", "progress=false",
+        f"device={p.device}", "amp=true"], check.box("dsanet"))
+    if step.status == "ok":
+        rate = steps_per_s_dsanet(run_dir / "losses.jsonl")
+        check.report["training"].append(training_row("dsanet", p.dsanet_crop, p.dsanet_batch,
+                                                     p.dsanet_steps, rate))
+    check.write()
+    checkpoints = {}
+    for name in models:
+        run_dir = work / "runs" / name
+        h, w = p.scene_size
+        step = check.run(f"train-{name}", [
+            "training", "train-segmenter", "--config", str(CFG / SEGMENTERS[name]), f"out={run_dir}",
+            f"train=[{{root: {scenes}}}]", "val=[]", f"augment.crop_size=[{h}, {w}]",
+            "augment.scale_range=[1.0, 1.0]", f"steps={p.seg_steps}", f"batch_size={p.seg_batch}",
+            "warmup_steps=0", "log_every=1", f"ckpt_every={p.seg_steps}", "keep=1", "tensorboard=false",
+            f"num_workers={p.loader_workers}", "cpu_threads=0", f"device={p.device}", "amp=true"],
+            check.box("segmenter"))
+        if step.status == "ok":
+            rate = steps_per_s_segmenter(run_dir / "metrics.jsonl")
+            check.report["training"].append(training_row(name, p.scene_size, p.seg_batch, p.seg_steps, rate))
+            checkpoints[name] = run_dir
+        check.write()
+    return checkpoints
+
+
+def training_row(trainer: str, size: tuple[int, int], batch: int, steps: int, rate: float | None) -> dict:
+    return {"trainer": trainer, "size": hhww(size), "batch": batch, "steps": steps,
+            "steps_per_s": rate, "images_per_s": rate * batch if rate is not None else None}
+
+
+# ---- stage 2: export and parity --------------------------------------------------------------
+
+def export_stage(check: Check, checkpoints: dict[str, Path]) -> dict[tuple[str, str], Path]:
+    """ONNX and .pt2 of every checkpoint at every latency size, a few at a time (export is CPU-bound)."""
+    jobs = [(name, size, fmt) for size in check.plan.latency_sizes for name in checkpoints
+            for fmt in ("onnx", "pt2")]
+    # at least 2 at once even on 2 cores: tracing is mostly one Python thread
+    workers = max(1, min(len(jobs), max(2, min((os.cpu_count() or 1) // 2, 6))))
+    env = {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
+    end = check.box("export")
+
+    def one(job: tuple[str, tuple[int, int], str]) -> tuple[tuple[str, str, str], Path | None]:
+        name, size, fmt = job
+        path = check.work / "models" / f"{name}-{hhww(size)}.{fmt}"
+        step = check.run(f"export-{fmt}-{name}-{hhww(size)}", [
+            "export", fmt, "--checkpoint", str(checkpoints[name]), "--out", str(path),
+            "--height", str(size[0]), "--width", str(size[1])], end, env)
+        if step.status == "ok":
+            check.report["exports"].append({"model": name, "size": hhww(size), "format": fmt,
+                                            "seconds": round(step.seconds, 1),
+                                            "mb": round(path.stat().st_size / 1e6, 1)})
+        return (name, hhww(size), fmt), path if step.status == "ok" else None
+
+    with ThreadPoolExecutor(workers) as pool:
+        done = dict(pool.map(one, jobs))
+    check.write()
+    return {(name, size): path.with_suffix("") for (name, size, fmt), path in done.items()
+            if path is not None and done.get((name, size, "onnx")) and done.get((name, size, "pt2"))}
+
+
+VERIFY_LINE = re.compile(r"max abs (\S+)\s+max rel (\S+)(?:\s+label agreement ([\d.]+)%)?")
+
+
+def parse_verify(output: str) -> dict[str, Any]:
+    """Max errors, label agreement and verdict from `python -m export verify`'s output."""
+    match = VERIFY_LINE.search(output)
+    verdict = re.search(r"^(PASS|FAIL)\b", output, re.MULTILINE)
+    return {"max_abs": float(match[1]) if match else None, "max_rel": float(match[2]) if match else None,
+            "agreement": float(match[3]) / 100 if match and match[3] else None,
+            "verdict": verdict[1] if verdict else None}
+
+
+def verify_stage(check: Check, checkpoints: dict[str, Path], stems: dict[tuple[str, str], Path],
+                 backends: list[str]) -> None:
+    """Parity of each model at the first latency size, per backend, against PyTorch (CPU, fp32)."""
+    size = hhww(check.plan.latency_sizes[0])
+    jobs = [(name, backend) for name in checkpoints if (name, size) in stems
+            for backend in backends if backend != "torch-fp16"]
+    end = check.box("verify")
+
+    def one(job: tuple[str, str]) -> None:
+        name, backend = job
+        model = stems[(name, size)].with_suffix(".onnx" if backend == "onnxruntime" else ".pt2")
+        step = check.run(f"verify-{backend}-{name}", [
+            "export", "verify", "--model", str(model), "--checkpoint", str(checkpoints[name]),
+            "--backend", backend, "--device", check.plan.device, "--num-random", "2",
+            "--rtol", str(check.plan.rtol)], end)
+        if step.status in ("ok", "failed"):   # verify exits 1 on a parity failure: still a result
+            row = parse_verify(step.output)
+            if row["verdict"] is not None:
+                check.report["parity"].append({"model": name, "size": size, "backend": backend,
+                                               "device": check.plan.device, **row})
+
+    with ThreadPoolExecutor(min(3, max(1, len(jobs)))) as pool:
+        list(pool.map(one, jobs))
+    check.write()
+
+
+# ---- stage 3: latency ------------------------------------------------------------------------
+
+def bench_stage(check: Check, stems: dict[tuple[str, str], Path], backends: list[str]) -> None:
+    """One `rain_seg_ros.bench` run per model and size (smaller size first), one after the other."""
+    end = check.box("bench")
+    p = check.plan
+    for size in map(hhww, p.latency_sizes):
+        for (name, at), stem in stems.items():
+            if at != size:
+                continue
+            tag = f"bench-{name}-{size}"
+            step = check.run(tag, ["rain_seg_ros.bench", "--models", str(stem.with_suffix(".onnx")),
+                                   "--backends", *backends, "--device", p.device, "--warmup", str(p.warmup),
+                                   "--iters", str(p.iters), "--out-dir", str(check.work / "bench"),
+                                   "--name", tag], end)
+            if step.status == "ok":
+                rows = json.loads((check.work / "bench" / f"{tag}.json").read_text())["rows"]
+                check.report["latency"] += rows
+            check.write()
+
+
+# ---- stage 4: the report --------------------------------------------------------------------
+
+def num(value: float | None, fmt: str = ".2f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+            *("| " + " | ".join(r) + " |" for r in rows), ""]
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """gpu.md: machine facts first, then one table per stage and the stage log."""
+    m, plan = report["machine"], report["plan"]
+    lines = ["# GPU check", "", "Written by `scripts/gpu_check.sh` (scripts/gpu_check.py); "
+             "every number comes from the project's own commands, listed in the stage log below.", ""]
+    if report["mode"] == "cpu":
+        lines += ["**CPU mode: toy sizes on the CPU. These numbers say nothing about a GPU.**", ""]
+    facts = ["gpu", "driver", "cuda", "cudnn", "torch", "onnxruntime", "onnxruntime_providers", "cpu",
+             "logical_cores", "memory_gb", "python", "platform"]
+    lines += [f"- {k}: {m[k]}" for k in facts if k in m]
+    lines += [f"- date: {report['date']}", f"- command: `{report.get('command', '')}`", ""]
+    lines += [f"Note: {n}" for n in report.get("notes", [])]
+    lines += ["## Training steps/s (random init; AMP fp16 on CUDA, fp32 on the CPU)", ""]
+    lines += table(["trainer", "crop", "batch", "steps", "steps/s", "images/s"],
+                   [[r["trainer"], r["size"], str(r["batch"]), str(r["steps"]), num(r["steps_per_s"]),
+                     num(r["images_per_s"], ".1f")] for r in report["training"]])
+    lines += ["## Export (`python -m export onnx|pt2`)", ""]
+    lines += table(["model", "input", "format", "seconds", "MB"],
+                   [[r["model"], r["size"], r["format"], num(r["seconds"], ".1f"), num(r["mb"], ".1f")]
+                    for r in report["exports"]])
+    lines += ["## Parity (`python -m export verify`: exported model on the device vs PyTorch fp32 on "
+              f"the CPU, rtol {plan['rtol']:g})", ""]
+    lines += table(["model", "input", "backend", "device", "max abs", "max rel", "labels agree", "verdict"],
+                   [[r["model"], r["size"], r["backend"], r["device"], num(r["max_abs"], ".2e"),
+                     num(r["max_rel"], ".2e"), num(None if r["agreement"] is None else 100 * r["agreement"],
+                                                   ".3f") + "%", r["verdict"]] for r in report["parity"]])
+    lines += [f"## Latency (`python -m rain_seg_ros.bench`, batch 1, {plan['warmup']} warm-up + "
+              f"{plan['iters']} timed runs)", "",
+              "bare = the model on a preprocessed batch (host<->device copies included); e2e = uint8 "
+              "frames -> preprocess -> model -> argmax/confidence/resize. bench reports p50/p90/p99.", ""]
+    lines += table(["model", "input", "backend", "precision", "mode", "p50 ms", "p90 ms", "p99 ms", "img/s"],
+                   [[r["model"], r["resolution"], r["backend"], "fp16" if r["backend"].endswith("fp16")
+                     else "fp32", r["mode"], num(r["p50_ms"]), num(r["p90_ms"]), num(r["p99_ms"]),
+                     num(r["throughput_ips"], ".1f")] for r in report["latency"]])
+    lines += ["## Stage log", ""]
+    lines += table(["stage", "status", "seconds", "detail"],
+                   [[s["stage"], s["status"], num(s["seconds"], ".1f"), s["detail"].replace("|", "/")]
+                    for s in report["stages"]])
+    return "\n".join(lines)
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+def machine_facts(device: str) -> dict[str, Any]:
+    """bench's machine facts plus CUDA, cuDNN, the driver and ONNX Runtime's providers."""
+    import onnxruntime
+    import torch
+
+    from rain_seg_ros.bench import machine_facts as bench_facts
+
+    facts: dict[str, Any] = {"gpu": "none (CPU mode)"} if device == "cpu" else {}
+    facts |= bench_facts()
+    facts |= {"cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+              "onnxruntime_providers": onnxruntime.get_available_providers()}
+    if device == "cuda":
+        try:
+            smi = ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]
+            facts["driver"] = subprocess.run(smi, capture_output=True, text=True, timeout=20).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            facts["driver"] = "unknown (nvidia-smi not found)"
+    return facts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/gpu_check.sh", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cpu", action="store_true", help="toy sizes on the CPU (the default without CUDA)")
+    parser.add_argument("--out", type=Path, help="report folder (default docs/benchmarks; "
+                                                 "CPU mode: out/gpu_check-cpu, never docs/)")
+    parser.add_argument("--work", type=Path, help="scenes, runs, models, logs (default out/gpu_check)")
+    parser.add_argument("--models", nargs="+", choices=list(SEGMENTERS), default=list(SEGMENTERS))
+    parser.add_argument("--budget", type=float, help="seconds for all stages (default 455; CPU mode 300)")
+    parser.add_argument("--imports-only", action="store_true", help="only report the missing imports")
+    args = parser.parse_args(argv)
+
+    missing = missing_imports()
+    for mod in REQUIRED:
+        spec = importlib.util.find_spec(mod) if mod not in missing else None
+        print(f"import {mod:<12} {'MISSING' if spec is None else spec.origin}")
+    if missing:
+        print(f"error: missing imports {', '.join(missing)}: carry them as wheels (pip download "
+              f"{carry_hint(missing)}, see docs/benchmarks/README.md) and rerun with --wheels DIR",
+              file=sys.stderr)
+        return 2
+    if args.imports_only:
+        return 0
+
+    import torch
+
+    cpu = args.cpu or not torch.cuda.is_available()
+    if cpu and not args.cpu:
+        print("\n" + "!" * 78 + "\n!! no CUDA device: running the CPU mode (toy sizes), NOT a GPU check\n"
+              + "!" * 78 + "\n", file=sys.stderr, flush=True)
+    plan = CPU_PLAN if cpu else CUDA_PLAN
+    if args.budget is not None:
+        plan = Plan(**{**plan.__dict__, "budget_s": args.budget})
+    out = args.out or (REPO / "out" / "gpu_check-cpu" if cpu else REPO / "docs" / "benchmarks")
+    if cpu and out.resolve() == (REPO / "docs" / "benchmarks").resolve():
+        parser.error("--out docs/benchmarks is for GPU results; give the CPU mode another folder")
+    check = Check(plan, args.work or REPO / "out" / "gpu_check", out, "gpu", machine_facts(plan.device))
+    check.report["command"] = shlex.join(["scripts/gpu_check.sh", *(sys.argv[1:] if argv is None else argv)])
+    backends = ["onnxruntime", "torch"] + ([] if cpu else ["torch-fp16"])
+    if not cpu and "CUDAExecutionProvider" not in check.report["machine"]["onnxruntime_providers"]:
+        check.report["notes"] = ["onnxruntime has no CUDAExecutionProvider (install onnxruntime-gpu): "
+                                 "its CUDA parity and latency rows are missing"]
+        backends.remove("onnxruntime")
+    check.write()
+
+    checkpoints = train_stage(check, args.models)
+    stems = export_stage(check, checkpoints)
+    verify_stage(check, checkpoints, stems, backends)
+    bench_stage(check, stems, backends)
+    check.write()
+    failed = [s["stage"] for s in check.report["stages"] if s["status"] != "ok"]
+    print(f"wrote {out / 'gpu.md'} and gpu.json; {len(failed)} stage(s) not ok: {' '.join(failed) or '-'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
