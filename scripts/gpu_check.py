@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -81,12 +80,12 @@ CUDA_PLAN = Plan("cuda", 16, (512, 1024), (256, 256), 8, 30, 4, 20, ((512, 1024)
                  loader_workers=min(6, os.cpu_count() or 1),
                  boxes={"scenes": 45, "dsanet": 60, "segmenter": 70, "export": 150, "verify": 80,
                         "bench": 150})
-# one latency size on CPU: every export and bench run costs a process start (seconds) in the test
+# One latency size on CPU: every export and bench run costs a process start (seconds) in the test.
+# No stage box short of the whole budget: on a shared 2-core machine any stage may take minutes.
 CPU_PLAN = Plan("cpu", 4, (64, 128), (64, 64), 2, 2, 2, 2, ((64, 128),),
-                warmup=1, iters=3, rtol=1e-3, budget_s=300, dsanet_config="dsanet_demo_synth-64x64.yaml",
-                loader_workers=0,
-                boxes={"scenes": 30, "dsanet": 40, "segmenter": 40, "export": 120, "verify": 60,
-                       "bench": 60})
+                warmup=1, iters=3, rtol=1e-3, budget_s=360, dsanet_config="dsanet_demo_synth-64x64.yaml",
+                loader_workers=0, boxes=dict.fromkeys(["scenes", "dsanet", "segmenter", "export", "verify",
+                                                       "bench"], 360.0))
 
 
 def hhww(size: tuple[int, int]) -> str:
@@ -98,25 +97,13 @@ def missing_imports(required: dict[str, str] = REQUIRED) -> list[str]:
     return [name for name in required if importlib.util.find_spec(name) is None]
 
 
-def pinned_versions() -> dict[str, str]:
-    """requirements.txt pins, by lower-case pip name."""
-    pins = {}
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        name, sep, version = line.partition("==")
-        if sep:
-            pins[name.strip().lower()] = version.strip()
-    return pins
-
-
 def carry_hint(missing: list[str]) -> str:
     """The wheels to carry for the missing imports, pinned as requirements.txt pins them."""
-    pins = pinned_versions()
-    names = []
-    for mod in missing:
-        pip_name = REQUIRED.get(mod, mod)
-        pin = pins.get(pip_name.lower()) or pins.get(pip_name.lower().removesuffix("-gpu"))
-        names.append(f"{pip_name}=={pin}" if pin else pip_name)
-    return " ".join(names)
+    pins = dict(ln.lower().split("==", 1) for ln in (REPO / "requirements.txt").read_text().splitlines()
+                if "==" in ln)
+    wanted = [REQUIRED.get(mod, mod) for mod in missing]
+    return " ".join(f"{w}=={pins[w.lower().removesuffix('-gpu')]}" if w.lower().removesuffix("-gpu") in pins
+                    else w for w in wanted)
 
 
 @dataclass
@@ -135,8 +122,8 @@ class Step:
 class Check:
     """Runs the stages' commands under one deadline and keeps the report up to date."""
 
-    def __init__(self, plan: Plan, work: Path, out: Path, name: str, facts: dict[str, Any]):
-        self.plan, self.work, self.out, self.name = plan, work, out, name
+    def __init__(self, plan: Plan, work: Path, out: Path, facts: dict[str, Any]):
+        self.plan, self.work, self.out = plan, work, out
         self.deadline = time.monotonic() + plan.budget_s
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -145,9 +132,6 @@ class Check:
                                        "training": [], "exports": [], "parity": [], "latency": [],
                                        "plan": {"warmup": plan.warmup, "iters": plan.iters,
                                                 "rtol": plan.rtol, "budget_s": plan.budget_s}}
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
 
     def run(self, tag: str, args: list[str], box_end: float, env: dict[str, str] | None = None) -> Step:
         """`python -m ARGS` in the repo, killed (with its workers) at the stage's or the run's end."""
@@ -169,7 +153,10 @@ class Check:
             try:
                 status = "ok" if proc.wait(timeout=timeout) == 0 else "failed"
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:   # it ended just now
+                    pass
                 proc.wait()
                 status = "timeout"
         step = Step(status, time.monotonic() - start, log_path.read_text(errors="replace"))
@@ -189,8 +176,8 @@ class Check:
 
     def write(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / f"{self.name}.json").write_text(json.dumps(self.report, indent=2) + "\n")
-        (self.out / f"{self.name}.md").write_text(to_markdown(self.report))
+        (self.out / "gpu.json").write_text(json.dumps(self.report, indent=2) + "\n")
+        (self.out / "gpu.md").write_text(to_markdown(self.report))
 
 
 # ---- stage 1: training -----------------------------------------------------------------------
@@ -260,8 +247,12 @@ def training_row(trainer: str, size: tuple[int, int], batch: int, steps: int, ra
 
 # ---- stage 2: export and parity --------------------------------------------------------------
 
-def export_stage(check: Check, checkpoints: dict[str, Path]) -> dict[tuple[str, str], Path]:
-    """ONNX and .pt2 of every checkpoint at every latency size, a few at a time (export is CPU-bound)."""
+def export_stage(check: Check, checkpoints: dict[str, Path]) -> set[Path]:
+    """ONNX and .pt2 of every checkpoint at every latency size, a few at a time (export is CPU-bound).
+
+    Returns:
+        The files written, named `<model>-<H>x<W>.onnx|.pt2` as `rain_seg_ros.bench` expects.
+    """
     jobs = [(name, size, fmt) for size in check.plan.latency_sizes for name in checkpoints
             for fmt in ("onnx", "pt2")]
     # at least 2 at once even on 2 cores: tracing is mostly one Python thread
@@ -269,7 +260,7 @@ def export_stage(check: Check, checkpoints: dict[str, Path]) -> dict[tuple[str, 
     env = {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
     end = check.box("export")
 
-    def one(job: tuple[str, tuple[int, int], str]) -> tuple[tuple[str, str, str], Path | None]:
+    def one(job: tuple[str, tuple[int, int], str]) -> Path | None:
         name, size, fmt = job
         path = check.work / "models" / f"{name}-{hhww(size)}.{fmt}"
         step = check.run(f"export-{fmt}-{name}-{hhww(size)}", [
@@ -279,13 +270,12 @@ def export_stage(check: Check, checkpoints: dict[str, Path]) -> dict[tuple[str, 
             check.report["exports"].append({"model": name, "size": hhww(size), "format": fmt,
                                             "seconds": round(step.seconds, 1),
                                             "mb": round(path.stat().st_size / 1e6, 1)})
-        return (name, hhww(size), fmt), path if step.status == "ok" else None
+        return path if step.status == "ok" else None
 
     with ThreadPoolExecutor(workers) as pool:
-        done = dict(pool.map(one, jobs))
+        done = {path for path in pool.map(one, jobs) if path is not None}
     check.write()
-    return {(name, size): path.with_suffix("") for (name, size, fmt), path in done.items()
-            if path is not None and done.get((name, size, "onnx")) and done.get((name, size, "pt2"))}
+    return done
 
 
 VERIFY_LINE = re.compile(r"max abs (\S+)\s+max rel (\S+)(?:\s+label agreement ([\d.]+)%)?")
@@ -300,25 +290,28 @@ def parse_verify(output: str) -> dict[str, Any]:
             "verdict": verdict[1] if verdict else None}
 
 
-def verify_stage(check: Check, checkpoints: dict[str, Path], stems: dict[tuple[str, str], Path],
+def model_file(check: Check, name: str, size: tuple[int, int], backend: str) -> Path:
+    return check.work / "models" / f"{name}-{hhww(size)}{'.onnx' if backend == 'onnxruntime' else '.pt2'}"
+
+
+def verify_stage(check: Check, checkpoints: dict[str, Path], exported: set[Path],
                  backends: list[str]) -> None:
     """Parity of each model at the first latency size, per backend, against PyTorch (CPU, fp32)."""
-    size = hhww(check.plan.latency_sizes[0])
-    jobs = [(name, backend) for name in checkpoints if (name, size) in stems
-            for backend in backends if backend != "torch-fp16"]
+    size = check.plan.latency_sizes[0]
+    jobs = [(name, backend) for name in checkpoints for backend in backends
+            if backend != "torch-fp16" and model_file(check, name, size, backend) in exported]
     end = check.box("verify")
 
     def one(job: tuple[str, str]) -> None:
         name, backend = job
-        model = stems[(name, size)].with_suffix(".onnx" if backend == "onnxruntime" else ".pt2")
         step = check.run(f"verify-{backend}-{name}", [
-            "export", "verify", "--model", str(model), "--checkpoint", str(checkpoints[name]),
-            "--backend", backend, "--device", check.plan.device, "--num-random", "2",
-            "--rtol", str(check.plan.rtol)], end)
+            "export", "verify", "--model", str(model_file(check, name, size, backend)),
+            "--checkpoint", str(checkpoints[name]), "--backend", backend, "--device", check.plan.device,
+            "--num-random", "2", "--rtol", str(check.plan.rtol)], end)
         if step.status in ("ok", "failed"):   # verify exits 1 on a parity failure: still a result
             row = parse_verify(step.output)
             if row["verdict"] is not None:
-                check.report["parity"].append({"model": name, "size": size, "backend": backend,
+                check.report["parity"].append({"model": name, "size": hhww(size), "backend": backend,
                                                "device": check.plan.device, **row})
 
     with ThreadPoolExecutor(min(3, max(1, len(jobs)))) as pool:
@@ -328,17 +321,19 @@ def verify_stage(check: Check, checkpoints: dict[str, Path], stems: dict[tuple[s
 
 # ---- stage 3: latency ------------------------------------------------------------------------
 
-def bench_stage(check: Check, stems: dict[tuple[str, str], Path], backends: list[str]) -> None:
+def bench_stage(check: Check, models: list[str], exported: set[Path], backends: list[str]) -> None:
     """One `rain_seg_ros.bench` run per model and size (smaller size first), one after the other."""
     end = check.box("bench")
     p = check.plan
-    for size in map(hhww, p.latency_sizes):
-        for (name, at), stem in stems.items():
-            if at != size:
+    for size in p.latency_sizes:
+        for name in models:
+            files = [model_file(check, name, size, b) for b in backends]
+            usable = [b for b, f in zip(backends, files) if f in exported]
+            if not usable:
                 continue
-            tag = f"bench-{name}-{size}"
-            step = check.run(tag, ["rain_seg_ros.bench", "--models", str(stem.with_suffix(".onnx")),
-                                   "--backends", *backends, "--device", p.device, "--warmup", str(p.warmup),
+            tag = f"bench-{name}-{hhww(size)}"
+            step = check.run(tag, ["rain_seg_ros.bench", "--models", str(files[backends.index(usable[0])]),
+                                   "--backends", *usable, "--device", p.device, "--warmup", str(p.warmup),
                                    "--iters", str(p.iters), "--out-dir", str(check.work / "bench"),
                                    "--name", tag], end)
             if step.status == "ok":
@@ -369,7 +364,7 @@ def to_markdown(report: dict[str, Any]) -> str:
              "logical_cores", "memory_gb", "python", "platform"]
     lines += [f"- {k}: {m[k]}" for k in facts if k in m]
     lines += [f"- date: {report['date']}", f"- command: `{report.get('command', '')}`", ""]
-    lines += [f"Note: {n}" for n in report.get("notes", [])]
+    lines += [f"**Note: {n}**\n" for n in report.get("notes", [])]
     lines += ["## Training steps/s (random init; AMP fp16 on CUDA, fp32 on the CPU)", ""]
     lines += table(["trainer", "crop", "batch", "steps", "steps/s", "images/s"],
                    [[r["trainer"], r["size"], str(r["batch"]), str(r["steps"]), num(r["steps_per_s"]),
@@ -429,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "CPU mode: out/gpu_check-cpu, never docs/)")
     parser.add_argument("--work", type=Path, help="scenes, runs, models, logs (default out/gpu_check)")
     parser.add_argument("--models", nargs="+", choices=list(SEGMENTERS), default=list(SEGMENTERS))
-    parser.add_argument("--budget", type=float, help="seconds for all stages (default 455; CPU mode 300)")
+    parser.add_argument("--budget", type=float, help="seconds for all stages (default 455; CPU mode 360)")
     parser.add_argument("--imports-only", action="store_true", help="only report the missing imports")
     args = parser.parse_args(argv)
 
@@ -457,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (REPO / "out" / "gpu_check-cpu" if cpu else REPO / "docs" / "benchmarks")
     if cpu and out.resolve() == (REPO / "docs" / "benchmarks").resolve():
         parser.error("--out docs/benchmarks is for GPU results; give the CPU mode another folder")
-    check = Check(plan, args.work or REPO / "out" / "gpu_check", out, "gpu", machine_facts(plan.device))
+    check = Check(plan, args.work or REPO / "out" / "gpu_check", out, machine_facts(plan.device))
     check.report["command"] = shlex.join(["scripts/gpu_check.sh", *(sys.argv[1:] if argv is None else argv)])
     backends = ["onnxruntime", "torch"] + ([] if cpu else ["torch-fp16"])
     if not cpu and "CUDAExecutionProvider" not in check.report["machine"]["onnxruntime_providers"]:
@@ -467,9 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     check.write()
 
     checkpoints = train_stage(check, args.models)
-    stems = export_stage(check, checkpoints)
-    verify_stage(check, checkpoints, stems, backends)
-    bench_stage(check, stems, backends)
+    exported = export_stage(check, checkpoints)
+    verify_stage(check, checkpoints, exported, backends)
+    bench_stage(check, args.models, exported, backends)
     check.write()
     failed = [s["stage"] for s in check.report["stages"] if s["status"] != "ok"]
     print(f"wrote {out / 'gpu.md'} and gpu.json; {len(failed)} stage(s) not ok: {' '.join(failed) or '-'}")

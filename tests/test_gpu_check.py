@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -134,6 +135,16 @@ def gpu_check(monkeypatch):
     monkeypatch.setitem(sys.modules, "gpu_check", module)   # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def test_a_command_past_its_time_box_is_killed_and_reported(gpu_check, tmp_path: Path):
+    check = gpu_check.Check(gpu_check.CPU_PLAN, tmp_path / "work", tmp_path / "report", {})
+    start = time.monotonic()
+    step = check.run("spin", ["timeit", "-n", "2000000000", "pass"], time.monotonic() + 3.5)  # ~25 s unkilled
+    assert step.status == "timeout" and 3.4 < step.seconds < 10 and time.monotonic() - start < 10
+    assert check.report["stages"] == [{"stage": "spin", "status": "timeout", "detail": "",
+                                       "seconds": round(step.seconds, 1),
+                                       "command": "python -m timeit -n 2000000000 pass"}]
 
 
 def test_missing_imports_are_named_with_the_wheel_to_carry(gpu_check, monkeypatch, capsys):
