@@ -1,18 +1,14 @@
 """`scripts/gpu_check.sh`: a one-shot GPU check of the whole offline pipeline, in under 8 minutes.
 
-Every stage runs a real command of the project as a subprocess, time-boxed, and the report is
-rewritten after each stage, so a timeout still leaves a table:
-  1. AMP training steps/s: `python -m training train-dsanet` (256x256, batch 8) and
-     `train-segmenter` for SegFormer-B0, ERF-PSPNet and DeepLabV3-R50 (512x1024, batch 4),
-     from random weights, on procedural scenes from `generate-scenes`.
-  2. `python -m export onnx|pt2` of each trained segmenter at every latency size, then
-     `python -m export verify` of the ONNX (ONNX Runtime's CUDA EP) and the .pt2 on CUDA.
-  3. `python -m rain_seg_ros.bench`: bare and end-to-end latency at 512x1024 and 1024x2048,
-     fp32 (onnxruntime, torch .pt2) and fp16 (torch-fp16).
-  4. docs/benchmarks/gpu.md (tables, machine facts at the top) and gpu.json.
-It first checks the imports the stages need and names the missing ones (carry them as wheels:
-`--wheels DIR` in gpu_check.sh). Without CUDA, or with --cpu, the same stages run at toy sizes
-on the CPU and write to --out, never to docs/ (tests/test_gpu_check.py runs it so).
+Each stage runs the project's own commands as time-boxed subprocesses; the report is rewritten
+after each stage, so a timeout still leaves a table:
+  1. AMP training steps/s: `python -m training train-dsanet` (256x256, batch 8), `train-segmenter`
+     for SegFormer-B0, ERF-PSPNet, DeepLabV3-R50 (512x1024, batch 4), random init, procedural scenes.
+  2. `python -m export onnx|pt2` of each at 512x1024 and 1024x2048; `python -m export verify` on CUDA.
+  3. `python -m rain_seg_ros.bench`: bare and end-to-end latency, fp32 (onnxruntime, .pt2) and fp16.
+  4. docs/benchmarks/gpu.md (machine facts at the top, one table per stage) and gpu.json.
+It first names the missing imports (carry them as wheels: `--wheels DIR`). Without CUDA, or with
+--cpu, the same stages run at toy sizes on the CPU and write to --out, never to docs/.
 
 Example:
     scripts/gpu_check.sh                              # CUDA machine -> docs/benchmarks/gpu.md
@@ -28,6 +24,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,7 +69,7 @@ class Plan:
     budget_s: float
     dsanet_config: str   # under config/training: the real GPU one, or the demo's tiny net on CPU
     loader_workers: int  # DataLoader workers of both trainers
-    boxes: dict[str, float] = field(default_factory=dict)
+    boxes: dict[str, float] = field(default_factory=dict)   # per stage; a stage not named: the budget
 
 
 CUDA_PLAN = Plan("cuda", 16, (512, 1024), (256, 256), 8, 30, 4, 20, ((512, 1024), (1024, 2048)),
@@ -81,11 +78,9 @@ CUDA_PLAN = Plan("cuda", 16, (512, 1024), (256, 256), 8, 30, 4, 20, ((512, 1024)
                  boxes={"scenes": 45, "dsanet": 60, "segmenter": 70, "export": 150, "verify": 80,
                         "bench": 150})
 # One latency size on CPU: every export and bench run costs a process start (seconds) in the test.
-# No stage box short of the whole budget: on a shared 2-core machine any stage may take minutes.
-CPU_PLAN = Plan("cpu", 4, (64, 128), (64, 64), 2, 2, 2, 2, ((64, 128),),
-                warmup=1, iters=3, rtol=1e-3, budget_s=360, dsanet_config="dsanet_demo_synth-64x64.yaml",
-                loader_workers=0, boxes=dict.fromkeys(["scenes", "dsanet", "segmenter", "export", "verify",
-                                                       "bench"], 360.0))
+# No stage boxes, only the budget: on a shared 2-core machine any stage may take minutes.
+CPU_PLAN = Plan("cpu", 4, (64, 128), (64, 64), 2, 2, 2, 2, ((64, 128),), warmup=1, iters=3, rtol=1e-3,
+                budget_s=360, dsanet_config="dsanet_demo_synth-64x64.yaml", loader_workers=0)
 
 
 def hhww(size: tuple[int, int]) -> str:
@@ -106,17 +101,28 @@ def carry_hint(missing: list[str]) -> str:
                     else w for w in wanted)
 
 
+WORK_MARK = ".gpu_check"            # marks a folder this script may empty again
+WORK_PARTS = ("scenes", "runs", "models", "bench", "logs")
+LOG_TAIL_BYTES = 64 * 1024
+
+
+def prepare_work(work: Path) -> None:
+    """An empty work folder: trainers refuse (DSANet) or append to (segmenters) an old run's."""
+    if work.is_dir() and any(work.iterdir()) and not (work / WORK_MARK).is_file():
+        raise ValueError(f"--work {work} holds other files: give a new or empty folder")
+    for part in WORK_PARTS:
+        shutil.rmtree(work / part, ignore_errors=True)
+    (work / "logs").mkdir(parents=True)
+    (work / WORK_MARK).write_text("scripts/gpu_check.py work folder: emptied on each run\n")
+
+
 @dataclass
 class Step:
     """One subprocess's outcome."""
 
     status: str          # ok | failed | timeout | skipped
     seconds: float
-    output: str          # stdout + stderr (the tail is shown on failure)
-
-    def tail(self) -> str:
-        lines = [ln for ln in self.output.splitlines() if ln.strip()]
-        return lines[-1][:200] if lines else ""
+    output: str          # the end of stdout + stderr
 
 
 class Check:
@@ -126,7 +132,7 @@ class Check:
         self.plan, self.work, self.out = plan, work, out
         self.deadline = time.monotonic() + plan.budget_s
         self.logs = work / "logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
+        prepare_work(work)
         self.report: dict[str, Any] = {"mode": plan.device, "machine": facts, "stages": [],
                                        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                        "training": [], "exports": [], "parity": [], "latency": [],
@@ -159,12 +165,15 @@ class Check:
                     pass
                 proc.wait()
                 status = "timeout"
-        step = Step(status, time.monotonic() - start, log_path.read_text(errors="replace"))
+        with log_path.open("rb") as log:   # the tail is all the report uses; a log can be long
+            log.seek(max(0, log_path.stat().st_size - LOG_TAIL_BYTES))
+            step = Step(status, time.monotonic() - start, log.read().decode(errors="replace"))
         self.stage(tag, step, line)
         return step
 
     def stage(self, tag: str, step: Step, command: str) -> None:
-        detail = "" if step.status == "ok" else step.tail()
+        last = [ln for ln in step.output.splitlines() if ln.strip()][-1:]
+        detail = last[0][:200] if last and step.status != "ok" else ""   # a traceback's last line
         self.report["stages"].append({"stage": tag, "status": step.status,
                                       "seconds": round(step.seconds, 1), "detail": detail,
                                       "command": command})
@@ -172,7 +181,7 @@ class Check:
         sys.stdout.flush()
 
     def box(self, name: str) -> float:
-        return time.monotonic() + self.plan.boxes[name]
+        return time.monotonic() + self.plan.boxes.get(name, self.plan.budget_s)
 
     def write(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -426,8 +435,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", choices=list(SEGMENTERS), default=list(SEGMENTERS))
     parser.add_argument("--budget", type=float, help="seconds for all stages (default 455; CPU mode 360)")
     parser.add_argument("--imports-only", action="store_true", help="only report the missing imports")
+    parser.add_argument("--debug", action="store_true", help="tracebacks instead of one-line errors")
     args = parser.parse_args(argv)
+    try:
+        return run_check(args, parser, argv)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 2
 
+
+def run_check(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """The import check, then the four stages; 0 when every stage is ok."""
     missing = missing_imports()
     for mod in REQUIRED:
         spec = importlib.util.find_spec(mod) if mod not in missing else None

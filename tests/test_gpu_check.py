@@ -147,6 +147,24 @@ def test_a_command_past_its_time_box_is_killed_and_reported(gpu_check, tmp_path:
                                        "command": "python -m timeit -n 2000000000 pass"}]
 
 
+def test_work_folder_is_emptied_on_rerun_and_a_foreign_one_refused(gpu_check, tmp_path: Path, capsys):
+    work = tmp_path / "work"
+    gpu_check.prepare_work(work)
+    (work / "runs" / "dsanet").mkdir(parents=True)
+    (work / "runs" / "dsanet" / "losses.jsonl").write_text('{"step": 1, "time_s": 1.0}\n')
+    gpu_check.prepare_work(work)     # a rerun: trainers must not find the old run
+    assert sorted(p.name for p in work.iterdir()) == [".gpu_check", "logs"]
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    assert gpu_check.main(["--cpu", "--work", str(foreign), "--out", str(tmp_path / "report")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: --work {foreign} holds other files: give a new or empty folder "
+        "(rerun with --debug for the traceback)")
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
 def test_missing_imports_are_named_with_the_wheel_to_carry(gpu_check, monkeypatch, capsys):
     pin = next(ln.split("==")[1] for ln in (REPO / "requirements.txt").read_text().splitlines()
                if ln.startswith("onnxslim=="))
