@@ -283,6 +283,7 @@ def export_stage(check: Check, checkpoints: dict[str, Path]) -> set[Path]:
 
     with ThreadPoolExecutor(workers) as pool:
         done = {path for path in pool.map(one, jobs) if path is not None}
+    check.report["exports"].sort(key=lambda r: (r["model"], r["size"], r["format"]))   # not finish order
     check.write()
     return done
 
@@ -325,6 +326,7 @@ def verify_stage(check: Check, checkpoints: dict[str, Path], exported: set[Path]
 
     with ThreadPoolExecutor(min(3, max(1, len(jobs)))) as pool:
         list(pool.map(one, jobs))
+    check.report["parity"].sort(key=lambda r: (r["model"], r["backend"]))
     check.write()
 
 
