@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                         "PSNR / SSIM of DSANet deraining on a rain-pair dataset (JSON)"),
     "train-segmenter": ("training.commands.train_segmenter",
                         "train or fine-tune DeepLabV3 / SegFormer / ERF-PSPNet"),
+    "train-dannet": ("training.commands.train_dannet",
+                     "DANNet night adaptation (relight -> segment), exported as one segmenter"),
     "evaluate": ("training.commands.evaluate", "evaluate a segmenter checkpoint on a dataset"),
     "import-checkpoint": ("training.commands.import_checkpoint",
                           "a pretrained HF SegFormer folder or torchvision DeepLabV3 .pth as a checkpoint"),

@@ -20,6 +20,10 @@ MODEL_KINDS: dict[str, str] = {
     "deeplabv3": "training.models.deeplabv3:DeepLabV3",
     "segformer": "training.models.segformer:SegFormer",
     "erf_pspnet": "training.models.erf_pspnet:ERFPSPNet",
+    # DANNet (issue 12)
+    "relight": "training.models.relight:RelightNet",
+    "output_discriminator": "training.models.output_discriminator:OutputDiscriminator",
+    "dannet_segmenter": "training.models.dannet:DANNetSegmenter",
 }
 
 

@@ -1,0 +1,1 @@
+"""DANNet: one-stage night adaptation (relight -> segment, output-space adversarial, static loss)."""
