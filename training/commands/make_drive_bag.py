@@ -1,12 +1,15 @@
-"""`python -m training make-drive-bag` — a short procedural rainy drive as a rosbag2 (MCAP).
+"""`python -m training make-drive-bag` — a short procedural drive as a rosbag2 (MCAP).
 
-One generated street, the camera driving forward along it (training/scenes/drive.py): rainy
-frames as sensor_msgs/Image rgb8 on --image-topic and the train-id ground truth as mono8 on
---gt-topic with the same header stamps and frame_id. Same flags -> same frames.
+One generated street, the camera driving forward along it (training/scenes/drive.py): clear,
+rainy (default) or night frames (--condition) as sensor_msgs/Image rgb8 on --image-topic and
+the train-id ground truth as mono8 on --gt-topic with the same header stamps and frame_id.
+Same flags -> same frames.
 
 Example:
     python -m training make-drive-bag --out /tmp/drive_bag --frames 50 --size 128x256 --seed 0 \\
         --rain-intensity 0.8 --label-dir /tmp/drive_labels
+    # a night drive (same street and labels as the rainy one of the same seed), e.g. for DANNet:
+    python -m training make-drive-bag --out /tmp/night_bag --frames 50 --size 128x256 --condition night
     python -m rain_seg_ros.replay.replay_eval /tmp/drive_bag --image-topic /camera/image_raw \\
         --gt-topic /camera/gt_mask --model model.onnx --out /tmp/replay
 """
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 from training.commands.generate_scenes import parse_size
-from training.scenes.drive import DriveSpec, write_drive_bag
+from training.scenes.drive import CONDITIONS, DriveSpec, write_drive_bag
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,11 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=8.0, help="ego speed, m/s")
     p.add_argument("--rain-intensity", type=float, default=0.8)
     p.add_argument("--lens-drops", action="store_true")
+    p.add_argument("--condition", choices=CONDITIONS, default="rain",
+                   help="what the camera records: clear, rain (default) or night")
     p.add_argument("--image-topic", default="/camera/image_raw")
     p.add_argument("--gt-topic", default="/camera/gt_mask")
     p.add_argument("--frame-id", default="camera")
     p.add_argument("--label-dir", type=Path, help="also write the labels as <stamp_ns>.png here")
-    p.add_argument("--image-dir", type=Path, help="also write the rainy frames as <stamp_ns>.png here")
+    p.add_argument("--image-dir", type=Path, help="also write the camera frames as <stamp_ns>.png here")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     args = p.parse_args(argv)
     if args.frames < 1 or args.rate_hz <= 0 or not 0.0 <= args.rain_intensity <= 1.5:
@@ -49,11 +54,13 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"{args.out} exists (use --overwrite)")
         shutil.rmtree(args.out)
     spec = DriveSpec(height=args.size[0], width=args.size[1], frames=args.frames, rate_hz=args.rate_hz,
-                     speed_mps=args.speed, rain_intensity=args.rain_intensity, lens_drops=args.lens_drops)
+                     speed_mps=args.speed, rain_intensity=args.rain_intensity, lens_drops=args.lens_drops,
+                     condition=args.condition)
     start = time.perf_counter()
     write_drive_bag(args.out, args.seed, spec, image_topic=args.image_topic, gt_topic=args.gt_topic,
                     frame_id=args.frame_id, label_dir=args.label_dir, image_dir=args.image_dir, progress=True)
     print(json.dumps({"out": str(args.out), "frames": args.frames, "size": list(args.size),
+                      "condition": args.condition,
                       "image_topic": args.image_topic, "gt_topic": args.gt_topic,
                       "seconds": round(time.perf_counter() - start, 2)}))
     return 0

@@ -6,7 +6,8 @@ Example:
         source.root=/tmp/scenes target.day.root=/tmp/scenes target.night.root=/tmp/scenes \
         out=/tmp/dannet steps=200
     # Cityscapes -> Dark Zurich on a GPU (the paper's setting, ERF-PSPNet or DeepLabV3):
-    python -m training train-dannet --config config/training/dannet_deeplabv3-r101_cityscapes-darkzurich-512x1024.yaml \
+    python -m training train-dannet \
+        --config config/training/dannet_deeplabv3-r101_cityscapes-darkzurich-512x1024.yaml \
         source.root=/data/cityscapes target.night.root=/data/dark_zurich
     # 2 processes, and resume after an interruption:
     torchrun --nproc_per_node 2 -m training train-dannet --config ... out=/tmp/dannet resume=true

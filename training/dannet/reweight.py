@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,10 +63,7 @@ def class_shares(dataset, num_classes: int, ignore_index: int = IGNORE_INDEX,
         counts += np.bincount(ids, minlength=num_classes)
     total = int(counts.sum())
     if total == 0:
-        raise ValueError(f"{where}: no labelled pixel in {len(dataset)} images; DANNet needs a labelled source")
+        raise ValueError(f"{where}: no labelled pixel in {len(dataset)} images; "
+                         f"DANNet needs a labelled source")
     return [c / total for c in counts.tolist()]
 
-
-def check_weights(weights: Sequence[float]) -> None:
-    if not all(math.isfinite(w) and w > 0 for w in weights):
-        raise ValueError(f"class weights must be finite and positive, got {list(weights)}")

@@ -21,7 +21,6 @@ re-weighting as one deployable network, "disc_d", "disc_n"), tensorboard/, metri
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from tqdm import tqdm
 from training.dannet import losses
 from training.dannet.config import TrainDANNetConfig
 from training.dannet.data import build_source, build_target_pairs
+from training.dannet.logs import append_log, night_grid, trim_log
 from training.dannet.reweight import class_shares, class_weights_from_shares
 from training.engine import checkpoint as ckpt
 from training.engine import distributed
@@ -54,7 +54,8 @@ def module_specs(cfg: TrainDANNetConfig, weights: list[float]) -> dict[str, ckpt
     seg_kwargs = {k: v for k, v in cfg.model.kwargs.items() if k != "init_from"}
     relight = ({"base_channels": cfg.relight.base_channels, "num_blocks": cfg.relight.num_blocks}
                if cfg.relight.enabled else None)
-    model = {"segmenter_kind": cfg.model.kind, "segmenter_kwargs": {**seg_kwargs, "num_classes": cfg.num_classes},
+    model = {"segmenter_kind": cfg.model.kind,
+             "segmenter_kwargs": {**seg_kwargs, "num_classes": cfg.num_classes},
              "relight_kwargs": relight, "class_weights": list(weights)}
     disc = {"num_classes": cfg.num_classes, "channels": list(cfg.discriminator.channels),
             "strides": list(cfg.discriminator.strides)}
@@ -91,7 +92,8 @@ def check_config(cfg: TrainDANNetConfig) -> None:
         raise ValueError("steps and batch_size must be >= 1")
 
 
-def _source_weights(cfg: TrainDANNetConfig, source: Any, resume_dir: Path | None) -> tuple[list[float], list[float]]:
+def _source_weights(cfg: TrainDANNetConfig, source: Any,
+                    resume_dir: Path | None) -> tuple[list[float], list[float]]:
     """Class shares (from the checkpoint on resume, the config, or the source labels) and w."""
     if resume_dir is not None:
         _, meta, _ = ckpt.read_metadata(resume_dir)
@@ -177,7 +179,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
     logger = RunLogger(out / "tensorboard", enabled=d.is_main and cfg.tensorboard)
     if d.is_main:
         save_config(cfg, out / "config.yaml")
-        _trim_log(out / "metrics.jsonl", start)
+        trim_log(out / "metrics.jsonl", start)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if amp else contextlib.nullcontext
     use_target = cfg.loss.static > 0 or cfg.loss.adv > 0
     need_pairs = use_target or cfg.loss.light > 0
@@ -220,8 +222,8 @@ def train(cfg: TrainDANNetConfig) -> Path:
                 if cfg.loss.adv > 0:
                     g["adv"] = (generator_adv_loss("lsgan", disc_d(torch.softmax(logits_d.float(), 1)))
                                 + generator_adv_loss("lsgan", disc_n(torch.softmax(logits_n.float(), 1))))
-            g["total"] = sum((getattr(cfg.loss, k) * g[k] for k in ("light", "seg", "static", "adv") if k in g),
-                             torch.zeros((), device=d.device))
+            terms = [getattr(cfg.loss, k) * g[k] for k in ("light", "seg", "static", "adv") if k in g]
+            g["total"] = torch.stack(terms).sum()
         opt_g.zero_grad(set_to_none=True)
         scaler_g.scale(g["total"]).backward()
         scaler_g.step(opt_g)
@@ -255,12 +257,12 @@ def train(cfg: TrainDANNetConfig) -> Path:
         if step % cfg.log_every == 0 or step == cfg.steps:
             means = {k: v / count for k, v in sums.items()}
             logger.scalars(means, step, prefix="loss/")
-            _append_log(out, d.is_main, {"step": step, "time_s": round(time.perf_counter() - t0, 2),
+            append_log(out, d.is_main, {"step": step, "time_s": round(time.perf_counter() - t0, 2),
                                          "lr": opt_g.param_groups[0]["lr"], **means})
             sums, count = {}, 0
         if d.is_main and night is not None and (step % cfg.image_every == 0 or step == cfg.steps):
-            logger.image_grid("night-relit-prediction", _grid(model, night, relit[2 * n:] if use_target else None,
-                                                              logits[2 * n:] if use_target else None, cfg),
+            shown = (relit[2 * n:], logits[2 * n:]) if use_target else (None, None)
+            logger.image_grid("night-relit-prediction", night_grid(model, night, *shown, cfg.num_classes),
                               step, nrow=min(4, n))
         if val_sets and (step % cfg.val_every == 0 or step == cfg.steps):
             scores = {name: evaluate_segmenter(model, ds, num_classes=cfg.num_classes,
@@ -268,7 +270,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
                                                device=d.device, rank=d.rank, world_size=d.world_size)["mIoU"]
                       for name, ds in val_sets.items()}
             logger.scalars(scores, step, prefix="val_mIoU/")
-            _append_log(out, d.is_main, {"step": step, "val_mIoU": scores})
+            append_log(out, d.is_main, {"step": step, "val_mIoU": scores})
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             state = {"step": step, "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                      "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()}
@@ -303,7 +305,8 @@ def _init_segmenter(segmenter: torch.nn.Module, cfg: TrainDANNetConfig) -> None:
     specs, meta, step = ckpt.read_metadata(cfg.init_checkpoint)
     found = specs.get("model")
     if found is None or found.kind != cfg.model.kind:
-        raise ValueError(f"init_checkpoint {cfg.init_checkpoint}: its model ({found}) is not a {cfg.model.kind}")
+        raise ValueError(f"init_checkpoint {cfg.init_checkpoint}: its model ({found}) is not a "
+                         f"{cfg.model.kind}")
     if list(meta.get("class_names", [])) != list(cfg.class_names):
         raise ValueError(f"init_checkpoint {cfg.init_checkpoint}: its classes {meta.get('class_names')} "
                          f"differ from this run's class_names")
@@ -314,39 +317,10 @@ def _init_segmenter(segmenter: torch.nn.Module, cfg: TrainDANNetConfig) -> None:
 def _val_sets(cfg: TrainDANNetConfig) -> dict[str, Any]:
     from training.dannet.data import _open
 
-    return {f"{v.split}_{v.kwargs.get('variant', v.dataset)}": _open(v, f"val[{i}]") for i, v in enumerate(cfg.val)}
-
-
-@torch.no_grad()
-def _grid(model: torch.nn.Module, night: torch.Tensor, relit: torch.Tensor | None,
-          logits: torch.Tensor | None, cfg: TrainDANNetConfig) -> torch.Tensor:
-    """Rows night | relit | prediction (Cityscapes colours), up to 4 columns."""
-    from rain_seg_ros.labels import CITYSCAPES_PALETTE
-
-    k = min(4, night.shape[0])
-    if relit is None or logits is None:
-        relit = model.relit(night[:k])
-        logits = model.segment(night[:k])
-    palette = torch.tensor(CITYSCAPES_PALETTE[:cfg.num_classes] if cfg.num_classes <= 19 else
-                           [(i * 37 % 256, i * 91 % 256, i * 53 % 256) for i in range(cfg.num_classes)],
-                           dtype=torch.float32, device=logits.device) / 255.0
-    colour = palette[logits[:k].argmax(1)].permute(0, 3, 1, 2)   # (k, 3, H, W)
-    return torch.cat([night[:k], relit[:k].clamp(0, 1), colour]).detach().float().cpu()
+    return {f"{v.split}_{v.kwargs.get('variant', v.dataset)}": _open(v, f"val[{i}]")
+            for i, v in enumerate(cfg.val)}
 
 
 def _set_requires_grad(params: list[torch.nn.Parameter], flag: bool) -> None:
     for p in params:
         p.requires_grad_(flag)
-
-
-def _append_log(out: Path, enabled: bool, record: dict[str, Any]) -> None:
-    if enabled:
-        with open(out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-
-
-def _trim_log(path: Path, step: int) -> None:
-    """Drop log lines past the resumed step (the killed run's tail)."""
-    if path.is_file():
-        lines = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        path.write_text("".join(ln + "\n" for ln in lines))

@@ -46,8 +46,8 @@ class DANNetSegmenter(nn.Module):
         self.relight = RelightNet(**relight_kwargs) if relight_kwargs is not None else None
         # Derived from the constructor arguments the checkpoint records: not part of the state.
         self.register_buffer("log_weights", weights.log().view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(mean).float().view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).float().view(1, 3, 1, 1), persistent=False)
 
     def relit(self, images: torch.Tensor) -> torch.Tensor:
         """[0, 1] images (B, 3, H, W) -> what the segmenter sees (relit, or unchanged without relighting)."""

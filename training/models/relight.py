@@ -36,8 +36,8 @@ class RelightNet(nn.Module):
         self.stem = _conv(3, c)
         self.down1 = _conv(c, 2 * c, stride=2)
         self.down2 = _conv(2 * c, 4 * c, stride=2)
-        self.blocks = nn.ModuleList(
-            nn.Sequential(_conv(4 * c, 4 * c), nn.Conv2d(4 * c, 4 * c, 3, padding=1)) for _ in range(num_blocks))
+        self.blocks = nn.ModuleList(nn.Sequential(_conv(4 * c, 4 * c), nn.Conv2d(4 * c, 4 * c, 3, padding=1))
+                                    for _ in range(num_blocks))
         self.up2 = _conv(4 * c, 2 * c)
         self.up1 = _conv(2 * c, c)
         self.out = nn.Conv2d(c, 3, 3, padding=1)

@@ -1,10 +1,12 @@
-"""A rainy drive: one procedural street layout seen from a camera moving forward along the road.
+"""A drive: one procedural street layout seen from a camera moving forward along the road, in
+clear weather, rain or at night (DriveSpec.condition).
 
 The layout is drawn once (layout.py); each frame re-renders it with the world shifted back by
 the distance driven, so consecutive frames share geometry, textures of facades and objects,
 and labels. Vehicles facing away keep pace with the ego car (traffic flows with it), oncoming
 ones close in at twice the speed, everything else stands still. Rain streaks are redrawn per
-frame (falling rain) at one fixed intensity.
+frame (falling rain) at one fixed intensity. Night frames relight each day frame with the
+generator's night renderer (headlights, street lamps, emitters, sensor noise per frame).
 
 Known simplification: the road's texture and dashed lane lines are computed by the renderer in
 camera-relative coordinates, so they do not slide past; labels are unaffected (markings are road).
@@ -26,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from training.scenes.layout import SceneLayout, Strip, sample_layout
+from training.scenes.night import render_night
 from training.scenes.populate import VEHICLE_LENGTH_M
 from training.scenes.rain import render_rain
 from training.scenes.render import render_scene
@@ -42,6 +45,7 @@ class DriveSpec:
     speed_mps: float = 8.0  # ego speed along +Z
     rain_intensity: float = 0.8
     lens_drops: bool = False
+    condition: str = "rain"  # what the camera records: "clear", "rain" or "night"
 
 
 @dataclass
@@ -53,6 +57,14 @@ class DriveFrame:
     rain: np.ndarray  # (H, W, 3) uint8 RGB, same geometry
     label: np.ndarray  # (H, W) uint8 train ids, 255 = ignore
     depth: np.ndarray  # (H, W) float32 metres
+    night: np.ndarray | None = None  # (H, W, 3) uint8 RGB night twin (condition "night" only)
+
+    def camera(self, condition: str) -> np.ndarray:
+        """The frame the camera records under `condition`."""
+        image = {"clear": self.clean, "rain": self.rain, "night": self.night}[condition]
+        if image is None:
+            raise ValueError(f"frame {self.index} has no {condition!r} image (render with that condition)")
+        return image
 
 
 def _shift_strip(strip: Strip, dz: float) -> Strip:
@@ -83,13 +95,24 @@ def drive_streams(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequ
     return layout_ss, texture_ss, rain_ss
 
 
+def night_stream(seed: int) -> np.random.SeedSequence:
+    """The night renderer's stream of drive `seed` (a 4th child: the other three are unchanged)."""
+    return np.random.SeedSequence([seed, 0xD21E]).spawn(4)[3]
+
+
+CONDITIONS = ("clear", "rain", "night")
+
+
 def render_drive(seed: int, spec: DriveSpec) -> Iterator[DriveFrame]:
     """Yield the frames of drive `seed` in order (a pure function of its arguments)."""
     if spec.frames < 1 or spec.rate_hz <= 0 or spec.height < 16 or spec.width < 16:
         raise ValueError(f"bad drive spec {spec}: need frames >= 1, rate_hz > 0, size >= 16x16")
+    if spec.condition not in CONDITIONS:
+        raise ValueError(f"drive condition must be one of {CONDITIONS}, got {spec.condition!r}")
     layout_ss, texture_ss, rain_ss = drive_streams(seed)
     layout = sample_layout(np.random.default_rng(layout_ss), spec.height, spec.width)
     rain_streams = rain_ss.spawn(spec.frames)
+    night_streams = night_stream(seed).spawn(spec.frames)
     period_ns = round(1e9 / spec.rate_hz)
     for i in range(spec.frames):
         distance = spec.speed_mps * i / spec.rate_hz
@@ -98,7 +121,14 @@ def render_drive(seed: int, spec: DriveSpec) -> Iterator[DriveFrame]:
         rain = render_rain(scene.image, scene.depth, spec.rain_intensity,
                            np.random.default_rng(rain_streams[i]), lens_drops=spec.lens_drops,
                            ground_mask=scene.ground, focal_px=layout.camera.focal_px)
-        yield DriveFrame(i, T0_NS + i * period_ns, distance, scene.image, rain, scene.label, scene.depth)
+        night = None
+        if spec.condition == "night":
+            cam = layout.camera
+            night = render_night(scene.image, scene.depth, np.random.default_rng(night_streams[i]),
+                                 emissive=scene.emissive, lights=scene.lights, focal_px=cam.focal_px,
+                                 principal_point=(cam.cx, cam.cy))
+        yield DriveFrame(i, T0_NS + i * period_ns, distance, scene.image, rain, scene.label, scene.depth,
+                         night)
 
 
 def write_drive_bag(
@@ -113,9 +143,10 @@ def write_drive_bag(
     image_dir: str | Path | None = None,
     progress: bool = False,
 ) -> Path:
-    """Render the drive into a rosbag2 (MCAP): rgb8 rainy frames on `image_topic`, mono8 train-id
-    masks on `gt_topic`, both stamped alike and recorded at their stamps. Optionally also the
-    labels as `<stamp_ns>.png` in `label_dir` (replay_eval --gt-dir) and the rainy frames as
+    """Render the drive into a rosbag2 (MCAP): rgb8 camera frames (spec.condition) on
+    `image_topic`, mono8 train-id masks on `gt_topic`, both stamped alike and recorded at their
+    stamps. Optionally also the labels as `<stamp_ns>.png` in `label_dir` (replay_eval --gt-dir)
+    and the camera frames as
     `<stamp_ns>.png` in `image_dir`."""
     # Imported here: the ROS-side codec is not needed to render frames.
     from tqdm import tqdm
@@ -130,11 +161,12 @@ def write_drive_bag(
                   disable=not progress)
     images, masks = [], []
     for f in frames:
-        rgb8, mono8 = rgb_to_image_fields(f.rain, "rgb8"), array_to_image_fields(f.label, "mono8")
+        camera = f.camera(spec.condition)
+        rgb8, mono8 = rgb_to_image_fields(camera, "rgb8"), array_to_image_fields(f.label, "mono8")
         images.append((f.stamp_ns, image_message(f.stamp_ns, frame_id, rgb8)))
         masks.append((f.stamp_ns, image_message(f.stamp_ns, frame_id, mono8)))
         if label_dir is not None:
             Image.fromarray(f.label).save(Path(label_dir) / f"{f.stamp_ns}.png")
         if image_dir is not None:
-            Image.fromarray(f.rain).save(Path(image_dir) / f"{f.stamp_ns}.png")
+            Image.fromarray(camera).save(Path(image_dir) / f"{f.stamp_ns}.png")
     return write_bag(path, {image_topic: images, gt_topic: masks}, storage="mcap")
