@@ -1,4 +1,4 @@
-"""The thesis's rain comparison, end to end, on one dataset: clean-trained baseline,
+"""`experiment rain`: the thesis's rain comparison, end to end, on one dataset: clean-trained baseline,
 fine-tuned on DSANet-rainified data (Ours), Input-1 DSANet, End-to-End, derain-then-segment,
 RandomRain and physical-rain fine-tuning; each evaluated on clean, DSANet-rainified and
 independently rendered rainy test images, for every configured segmenter.
@@ -8,6 +8,9 @@ Example:
     # reuse trained DSANets and a small run:
     python -m training experiment rain --config ... dsanet.checkpoint=runs/dsanet \
         dsanet.input1_checkpoint=runs/dsanet_input1 pretrain_steps=100 finetune_steps=50
+
+`experiment dannet`: the DANNet ablation on procedural day/night twins (docs/dannet.md):
+    python -m training experiment dannet --config config/training/experiment-dannet_synth-64x128.yaml
 
 Writes OUT/results.json and OUT/results.md (tables with per-class IoU and wall times).
 Interrupted runs continue where they stopped when started again with the same OUT.
@@ -20,7 +23,7 @@ import logging
 
 from training.engine.config import ConfigError, resolve_config
 
-EXPERIMENTS = ("rain",)
+EXPERIMENTS = ("rain", "dannet")
 
 
 def main(argv: list[str]) -> int:
@@ -31,6 +34,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("overrides", nargs="*", help="key=value overrides")
     args = parser.parse_intermixed_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    if args.name == "dannet":   # the DANNet ablation (training/dannet/experiment.py)
+        from training.dannet.experiment import run_experiment as run_dannet
+        from training.dannet.experiment_config import DANNetExperimentConfig
+
+        try:
+            dannet_cfg = resolve_config(DANNetExperimentConfig, args.config, args.overrides)
+        except ConfigError as exc:
+            parser.error(str(exc))
+        run_dannet(dannet_cfg)
+        print(f"results: {dannet_cfg.out}/results.md")
+        return 0
 
     from training.segmenter.experiment import run_experiment
     from training.segmenter.experiment_config import ExperimentConfig
