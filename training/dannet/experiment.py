@@ -66,11 +66,29 @@ def run_experiment(cfg: DANNetExperimentConfig) -> dict[str, Any]:
                "stage_seconds": stages.seconds(), "runs": runs, "rows": summarise(runs)}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_report(summary, out / "results.md")
+    figures = _figures(cfg, out, tests["night"])
     if cfg.publish:
-        Path(cfg.publish).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out / "results.md", cfg.publish)
-        shutil.copyfile(out / "results.json", Path(cfg.publish).with_suffix(".json"))
+        target = Path(cfg.publish)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "results.md", target)
+        shutil.copyfile(out / "results.json", target.with_suffix(".json"))
+        for figure in figures:
+            shutil.copyfile(figure, target.with_name(f"{target.stem}_{figure.name}"))
     return summary
+
+
+def _figures(cfg: DANNetExperimentConfig, out: Path, night_set: Any) -> list[Path]:
+    """curves.png (first seed of every row) and, with both rows, examples.png (source only vs full)."""
+    from training.dannet.figures import write_curves, write_examples
+
+    seed = cfg.seeds[0]
+    written = [out / "curves.png"]
+    write_curves({row: out / row / f"seed{seed}" for row in cfg.rows}, written[0])
+    if {"source_only", "full"} <= set(cfg.rows):
+        step_dirs = [ckpt.resolve_checkpoint(out / row / f"seed{seed}") for row in ("source_only", "full")]
+        written.append(out / "examples.png")
+        write_examples(step_dirs[0], step_dirs[1], night_set, written[1])
+    return written
 
 
 def _device(cfg: DANNetExperimentConfig) -> str:

@@ -42,5 +42,6 @@ def test_micro_experiment_writes_the_table(night_scenes: Path, tmp_path: Path, c
     assert full["step_from"] == "source_only" and full["step"] in ("gain", "within seed spread", "drop")
     table = (tmp_path / "docs" / "dannet_results.md").read_text()
     assert "| full DANNet (+ adversarial) |" in table and " ± " in table and "2 points" in table
+    assert (tmp_path / "docs" / "dannet_results_examples.png").is_file()
     # a second start finds every stage done
     assert experiment_main(argv) == 0
