@@ -36,7 +36,7 @@ def _open(source: DataSource, where: str, transform: Any = None, **kw: Any) -> A
     except DatasetLayoutError as exc:
         hint = "; generate procedural twins with `generate-scenes --night`" if "night" in where else ""
         raise ValueError(f"{where}: {exc}{hint}") from exc
-    if len(dataset) == 0:
+    if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError(f"{where}: {source.dataset} at {source.root} ({source.split}) has no images")
     return dataset
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from PIL import Image
 
 from rain_seg_ros.labels import colorize
 from training.engine.checkpoint import load_modules
+from training.models.dannet import DANNetSegmenter
 
 
 def write_curves(runs: dict[str, Path], out: Path) -> None:
@@ -48,7 +49,7 @@ def write_curves(runs: dict[str, Path], out: Path) -> None:
 @torch.no_grad()
 def write_examples(source_only: Path, dannet: Path, night_set: Any, out: Path, count: int = 4) -> None:
     """Rows of night | relit | source-only | DANNet | ground truth for the first `count` frames."""
-    models = {name: load_modules(ckpt, ["model"])["model"] for name, ckpt in
+    models = {name: cast(DANNetSegmenter, load_modules(ckpt, ["model"])["model"]) for name, ckpt in
               (("source_only", source_only), ("dannet", dannet))}
     rows = []
     for index in range(min(count, len(night_set))):

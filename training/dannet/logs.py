@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from rain_seg_ros.labels import CITYSCAPES_PALETTE
+from training.models.dannet import DANNetSegmenter
 
 
 def append_log(out: Path, enabled: bool, record: dict[str, Any]) -> None:
@@ -34,7 +35,7 @@ def class_colours(num_classes: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def night_grid(model: torch.nn.Module, night: torch.Tensor, relit: torch.Tensor | None,
+def night_grid(model: DANNetSegmenter, night: torch.Tensor, relit: torch.Tensor | None,
                logits: torch.Tensor | None, num_classes: int) -> torch.Tensor:
     """Rows night | relit | prediction, up to 4 columns; relit and logits are computed when None."""
     k = min(4, night.shape[0])

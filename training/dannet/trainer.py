@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +43,7 @@ from training.engine.config import config_to_dict, save_config
 from training.engine.logging import RunLogger
 from training.losses.gan import discriminator_loss, generator_adv_loss
 from training.models import build_model
+from training.models.dannet import DANNetSegmenter
 from training.segmenter.evaluation import evaluate_segmenter
 from training.segmenter.optim import build_optimizer, poly_factor, set_lr
 
@@ -141,7 +142,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
 
     specs = module_specs(cfg, weights)
     nets = {name: build_model(spec.kind, spec.config).to(d.device) for name, spec in specs.items()}
-    model, disc_d, disc_n = nets["model"], nets["disc_d"], nets["disc_n"]
+    model, disc_d, disc_n = cast(DANNetSegmenter, nets["model"]), nets["disc_d"], nets["disc_n"]
     if cfg.init_checkpoint:
         _init_segmenter(model.segmenter, cfg)
     w = torch.tensor(weights, device=d.device)
@@ -185,7 +186,8 @@ def train(cfg: TrainDANNetConfig) -> Path:
     need_pairs = use_target or cfg.loss.light > 0
     bar = tqdm(total=cfg.steps, initial=start, desc="train-dannet", unit="step",
                disable=not (d.is_main and cfg.progress), dynamic_ncols=True)
-    step_dir, sums, count, t0 = resume_dir, {}, 0, time.perf_counter()
+    step_dir, count, t0 = resume_dir, 0, time.perf_counter()
+    sums: dict[str, float] = {}
     for step in range(start + 1, cfg.steps + 1):
         factor = poly_factor(step - 1, cfg.steps, cfg.poly_power, cfg.warmup_steps)
         set_lr(opt_g, factor)
@@ -222,8 +224,8 @@ def train(cfg: TrainDANNetConfig) -> Path:
                 if cfg.loss.adv > 0:
                     g["adv"] = (generator_adv_loss("lsgan", disc_d(torch.softmax(logits_d.float(), 1)))
                                 + generator_adv_loss("lsgan", disc_n(torch.softmax(logits_n.float(), 1))))
-            terms = [getattr(cfg.loss, k) * g[k] for k in ("light", "seg", "static", "adv") if k in g]
-            g["total"] = torch.stack(terms).sum()
+            weighted = [getattr(cfg.loss, k) * g[k] for k in ("light", "seg", "static", "adv") if k in g]
+            g["total"] = torch.stack(weighted).sum()
         opt_g.zero_grad(set_to_none=True)
         scaler_g.scale(g["total"]).backward()
         scaler_g.step(opt_g)
@@ -261,9 +263,9 @@ def train(cfg: TrainDANNetConfig) -> Path:
                                          "lr": opt_g.param_groups[0]["lr"], **means})
             sums, count = {}, 0
         if d.is_main and night is not None and (step % cfg.image_every == 0 or step == cfg.steps):
-            shown = (relit[2 * n:], logits[2 * n:]) if use_target else (None, None)
-            logger.image_grid("night-relit-prediction", night_grid(model, night, *shown, cfg.num_classes),
-                              step, nrow=min(4, n))
+            grid = night_grid(model, night, relit[2 * n:] if use_target else None,
+                              logits[2 * n:] if use_target else None, cfg.num_classes)
+            logger.image_grid("night-relit-prediction", grid, step, nrow=min(4, n))
         if val_sets and (step % cfg.val_every == 0 or step == cfg.steps):
             scores = {name: evaluate_segmenter(model, ds, num_classes=cfg.num_classes,
                                                class_names=cfg.class_names, ignore_index=cfg.ignore_index,
@@ -290,7 +292,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
 class _Segment(torch.nn.Module):
     """[0, 1] images -> (relit images, raw logits): the generator's one forward (DDP wraps it)."""
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, model: DANNetSegmenter):
         super().__init__()
         self.model = model
 

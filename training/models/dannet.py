@@ -31,6 +31,10 @@ class DANNetSegmenter(nn.Module):
         mean, std: the normalisation of the input; relighting works on [0, 1] images.
     """
 
+    log_weights: torch.Tensor   # (1, K, 1, 1) buffers, see __init__
+    mean: torch.Tensor          # (1, 3, 1, 1)
+    std: torch.Tensor
+
     def __init__(self, *, segmenter_kind: str, segmenter_kwargs: dict[str, Any],
                  relight_kwargs: dict[str, Any] | None, class_weights: list[float],
                  mean: list[float] | tuple[float, ...] = IMAGENET_MEAN,
@@ -43,7 +47,7 @@ class DANNetSegmenter(nn.Module):
         if weights.ndim != 1 or not bool((weights > 0).all()):
             raise ValueError(f"class_weights must be positive, got {class_weights}")
         self.segmenter = build_model(segmenter_kind, segmenter_kwargs)
-        self.relight = RelightNet(**relight_kwargs) if relight_kwargs is not None else None
+        self.relight: RelightNet | None = RelightNet(**relight_kwargs) if relight_kwargs is not None else None
         # Derived from the constructor arguments the checkpoint records: not part of the state.
         self.register_buffer("log_weights", weights.log().view(1, -1, 1, 1), persistent=False)
         self.register_buffer("mean", torch.tensor(mean).float().view(1, 3, 1, 1), persistent=False)

@@ -41,6 +41,7 @@ class RelightNet(nn.Module):
         self.up2 = _conv(4 * c, 2 * c)
         self.up1 = _conv(2 * c, c)
         self.out = nn.Conv2d(c, 3, 3, padding=1)
+        assert self.out.bias is not None
         nn.init.zeros_(self.out.weight)  # start as the identity: R = I
         nn.init.zeros_(self.out.bias)
 
