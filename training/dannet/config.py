@@ -70,8 +70,10 @@ class TargetConfig:
             GPS-aligned pairs on pixel-aligned procedural twins.
     """
 
-    day: DataSource = field(default_factory=lambda: DataSource(kwargs={"variant": "clean"}))
-    night: DataSource = field(default_factory=lambda: DataSource(kwargs={"variant": "night"}))
+    # No default kwargs: they would be merged into every YAML's (e.g. a "variant" that Dark
+    # Zurich's reader does not take). The procedural twins say {variant: clean|night} themselves.
+    day: DataSource = field(default_factory=DataSource)
+    night: DataSource = field(default_factory=DataSource)
     pairing: Literal["index", "ref", "random"] = "index"
     size: list[int] = field(default_factory=list)
     misalign_px: int = 0

@@ -50,3 +50,30 @@ def test_only_the_day_twin_is_misaligned(night_scenes: Path, tmp_path: Path):
     moved = pairs(4)[3]
     assert torch.equal(aligned["night"], moved["night"])
     assert not torch.equal(aligned["day"], moved["day"])
+
+
+def test_dark_zurich_pairs_each_night_frame_with_its_gps_matched_day_frame(tmp_path: Path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = {}
+    for time, seq, n in [("night", "GOPR0356", 1), ("night", "GOPR0356", 2), ("day", "GOPR0351", 9),
+                         ("day", "GOPR0351", 10)]:
+        key = f"train/{time}/{seq}/{seq}_frame_{n:06d}"
+        path = tmp_path / "rgb_anon" / f"{key}_rgb_anon.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        images[key] = rng.integers(0, 256, (32, 64, 3), dtype=np.uint8)
+        Image.fromarray(images[key]).save(path)
+    corresp = tmp_path / "corresp/train/night/GOPR0356/corresp.csv"
+    corresp.parent.mkdir(parents=True)
+    corresp.write_text("train/night/GOPR0356/GOPR0356_frame_000001,train/day/GOPR0351/GOPR0351_frame_000010\n"
+                       "train/night/GOPR0356/GOPR0356_frame_000002,train/day/GOPR0351/GOPR0351_frame_000009\n")
+    overrides = tiny_overrides(tmp_path, tmp_path / "run", "target.pairing=ref", "target.misalign_px=0",
+                               "augment.hflip_p=0", "target.night.dataset=dark_zurich",
+                               "target.night.kwargs={time: night}")
+    pairs = build_target_pairs(resolve_config(TrainDANNetConfig, None, overrides))   # schema defaults
+    assert len(pairs) == 2
+    sample = pairs[1]
+    as_float = lambda key: torch.from_numpy(images[key].transpose(2, 0, 1) / 255.0).float()  # noqa: E731
+    torch.testing.assert_close(sample["night"], as_float("train/night/GOPR0356/GOPR0356_frame_000002"))
+    torch.testing.assert_close(sample["day"], as_float("train/day/GOPR0351/GOPR0351_frame_000009"))
