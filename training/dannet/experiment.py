@@ -4,7 +4,9 @@ Stages (each skipped when its output exists, so an interrupted run continues):
   1. scenes    generate-scenes --night into OUT/scenes (or use scenes.root)
   2. train     every row x seed: train-dannet with the row's switches (OUT/<row>/seed<k>)
   3. evaluate  every run on the held-out night frames and their day twins
-  4. report    OUT/results.json, OUT/results.md (and `publish`): mean ± std over seeds, and
+  4. replay    a night drive (make-drive-bag --condition night) through segmentation_node with
+               the source-only and full exports of the first seed (night_drive_frames > 0)
+  5. report    OUT/results.json, OUT/results.md (and `publish`): mean ± std over seeds, and
                for each step of the ablation whether it is a gain beyond the seeds' spread
 
 Example:
@@ -61,7 +63,17 @@ def run_experiment(cfg: DANNetExperimentConfig) -> dict[str, Any]:
             scores = {cond: stages.run(f"{row}/seed{seed}/eval_{cond}", _evaluate, cfg, step_dir, ds,
                                        run / f"eval_{cond}.json") for cond, ds in tests.items()}
             runs[row][str(seed)] = {cond: s["mIoU"] for cond, s in scores.items()}
-    summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "machine": _machine(cfg),
+    drive: dict[str, Any] = {}
+    replayed = [row for row in ("source_only", "full") if row in cfg.rows]
+    if cfg.night_drive_frames > 0 and replayed:
+        from training.dannet.night_drive import replay_night_drive
+
+        runs_0 = {row: out / row / f"seed{cfg.seeds[0]}" for row in replayed}
+        size = (cfg.scenes.size[0], cfg.scenes.size[1])
+        drive = stages.run("night_drive", replay_night_drive, out, runs_0, size=size,
+                           frames=cfg.night_drive_frames, seed=cfg.scenes.seed)
+    summary = {"config": config_to_dict(cfg), "night_drive": drive, "scenes": str(scenes),
+               "machine": _machine(cfg),
                "test_frames": len(tests["night"]),  # type: ignore[arg-type]
                "stage_seconds": stages.seconds(), "runs": runs, "rows": summarise(runs)}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")

@@ -44,6 +44,8 @@ class DANNetExperimentConfig:
         train_overrides: key=value applied to every run (after the row's own).
         eval_split: held-out split scored at night and by day.
         publish: also copy the Markdown table here (e.g. docs/dannet_results.md); empty: only OUT.
+        night_drive_frames: frames of the night drive replayed through segmentation_node with
+            the source-only and full exports of the first seed (0: no replay stage).
     """
 
     out: str = "runs/experiment-dannet"
@@ -58,3 +60,4 @@ class DANNetExperimentConfig:
     eval_split: str = "test"
     device: str = "auto"
     publish: str = ""
+    night_drive_frames: int = 50

@@ -74,6 +74,17 @@ def write_report(summary: dict[str, Any], path: Path) -> None:
     no_gain = [LABELS[r] for r, v in rows.items() if v.get("step") and v["step"] != "gain"]
     if no_gain:
         lines.append(f"Steps that are not a gain beyond the seeds' spread: {', '.join(no_gain)}.")
+    drive = summary.get("night_drive") or {}
+    if drive:
+        lines += ["", f"Night drive ({summary['config']['night_drive_frames']} frames, "
+                  "`make-drive-bag --condition night`) replayed through `segmentation_node` "
+                  "(ONNX Runtime):", "",
+                  "| model | mIoU | latency p50 / p95 (ms) | frames answered |", "|---|---|---|---|"]
+        for name, r in drive.items():
+            miou = "n/a" if r["mIoU"] is None else f"{r['mIoU']:.2f}"
+            latency = f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p95']:.1f}"
+            answered = f"{r['masks_received']} / {r['frames_sent']}"
+            lines.append(f"| {LABELS[name]} | {miou} | {latency} | {answered} |")
     seconds = summary["stage_seconds"]
     lines += ["", f"Wall time: {sum(seconds.values()) / 60:.1f} min in all "
               f"(training {sum(v for k, v in seconds.items() if k.endswith('/train')) / 60:.1f} min)."]

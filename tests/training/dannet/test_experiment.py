@@ -1,4 +1,5 @@
-"""experiment dannet: the gain rule by hand, and a micro end-to-end run (seconds)."""
+"""experiment dannet: the gain rule by hand, and a micro end-to-end run (training, table,
+figures, and the night drive through segmentation_node) in seconds."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_micro_experiment_writes_the_table(night_scenes: Path, tmp_path: Path, c
                                         "target.misalign_px")]
     argv = ["dannet", "--config", "config/training/experiment-dannet_synth-64x128.yaml",
             f"out={tmp_path / 'exp'}", f"scenes.root={night_scenes}", "rows=[source_only, full]",
-            "seeds=[0, 1]", "steps=2",
+            "seeds=[0, 1]", "steps=2", "night_drive_frames=3",
             f"train_overrides={json.dumps(train)}", f"publish={tmp_path / 'docs' / 'dannet_results.md'}"]
     assert experiment_main(argv) == 0
     summary = json.loads((tmp_path / "exp" / "results.json").read_text())
@@ -43,5 +44,10 @@ def test_micro_experiment_writes_the_table(night_scenes: Path, tmp_path: Path, c
     table = (tmp_path / "docs" / "dannet_results.md").read_text()
     assert "| full DANNet (+ adversarial) |" in table and " ± " in table and "2 points" in table
     assert (tmp_path / "docs" / "dannet_results_examples.png").is_file()
+    # the night drive went through segmentation_node (real DDS, loopback) with both exports
+    drive = summary["night_drive"]
+    assert set(drive) == {"source_only", "full"}
+    assert all(r["frames_sent"] == 3 and r["masks_received"] == 3 for r in drive.values())
+    assert "frames answered" in table
     # a second start finds every stage done
     assert experiment_main(argv) == 0
