@@ -267,6 +267,9 @@ def train(cfg: TrainDANNetConfig) -> Path:
                               logits[2 * n:] if use_target else None, cfg.num_classes)
             logger.image_grid("night-relit-prediction", grid, step, nrow=min(4, n))
         if val_sets and (step % cfg.val_every == 0 or step == cfg.steps):
+            if d.enabled:   # each rank's last batch moved its batch-norm statistics: score rank 0's model
+                for buffer in model.buffers():
+                    torch.distributed.broadcast(buffer, src=0)
             scores = {name: evaluate_segmenter(model, ds, num_classes=cfg.num_classes,
                                                class_names=cfg.class_names, ignore_index=cfg.ignore_index,
                                                device=d.device, rank=d.rank, world_size=d.world_size)["mIoU"]
