@@ -141,7 +141,11 @@ def train(cfg: TrainDANNetConfig) -> Path:
     shares, weights = _source_weights(cfg, source, resume_dir)
 
     specs = module_specs(cfg, weights)
-    nets = {name: build_model(spec.kind, spec.config).to(d.device) for name, spec in specs.items()}
+    # Built with `init_from` (pretrained weights, as train-segmenter), recorded without it.
+    build = {**specs["model"].config,
+             "segmenter_kwargs": {**cfg.model.kwargs, "num_classes": cfg.num_classes}}
+    nets = {name: build_model(spec.kind, build if name == "model" else spec.config).to(d.device)
+            for name, spec in specs.items()}
     model, disc_d, disc_n = cast(DANNetSegmenter, nets["model"]), nets["disc_d"], nets["disc_n"]
     if cfg.init_checkpoint:
         _init_segmenter(model.segmenter, cfg)

@@ -119,6 +119,16 @@ def test_bad_input_is_one_line(night_scenes: Path, tmp_path: Path, capsys):
                                              f"class_names={names}", "static_classes=[0, 1]"))
     assert "source" in err and "num_classes=5" in err
 
+    # pretrained weights load as for train-segmenter: a missing init_from file is reported
+    argv = [f"source.root={night_scenes}", f"target.day.root={night_scenes}",
+            f"target.night.root={night_scenes}", "target.day.kwargs={variant: clean}",
+            "target.night.kwargs={variant: night}", f"out={tmp_path / 'd'}",
+            "augment.crop_size=[32, 64]", "batch_size=2", "model.kind=deeplabv3",
+            f"model.kwargs={{init_from: {tmp_path / 'missing.pth'}}}"]
+    assert train_dannet_main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "init_from" in err and "missing.pth" in err
+
     with pytest.raises(ValueError):   # --debug shows the traceback instead
         train_dannet_main(["--config", SYNTH_CONFIG, "--debug",
                            *tiny_overrides(night_scenes, tmp_path / "b", "target.day.split=val")])
