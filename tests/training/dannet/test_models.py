@@ -61,3 +61,22 @@ def test_dannet_segmenter_scores_are_reweighted_log_probabilities():
     with pytest.raises(ValueError, match="positive"):
         build_model("dannet_segmenter", {"segmenter_kind": "erf_pspnet", "segmenter_kwargs": seg_kwargs,
                                          "relight_kwargs": None, "class_weights": [1.0, 0.0, 1.0]})
+
+
+def test_night_grid_rows_are_night_relit_prediction():
+    from rain_seg_ros.labels import CITYSCAPES_PALETTE
+    from training.dannet.logs import night_grid
+
+    seg_kwargs = {"num_classes": 19, "channels": [4, 8, 16], "head_channels": 8, "bins": [1, 2]}
+    net = build_model("dannet_segmenter", {"segmenter_kind": "erf_pspnet", "segmenter_kwargs": seg_kwargs,
+                                           "relight_kwargs": {"base_channels": 4, "num_blocks": 1},
+                                           "class_weights": [1.0] * 19}).eval()
+    night = torch.rand(5, 3, 32, 64) * 0.2
+    logits = torch.zeros(5, 19, 32, 64)
+    logits[:, 13] = 1.0                                            # every pixel "car"
+    grid = night_grid(net, night, night + 0.1, logits, 19)
+    assert grid.shape == (12, 3, 32, 64)                           # 4 columns x 3 rows
+    torch.testing.assert_close(grid[:4], night[:4])
+    torch.testing.assert_close(grid[4:8], night[:4] + 0.1)
+    car = torch.tensor(CITYSCAPES_PALETTE[13], dtype=torch.float32) / 255.0
+    torch.testing.assert_close(grid[8:, :, 0, 0], car.expand(4, 3))
