@@ -178,6 +178,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
     segment = wrap(_Segment(model))
     ddp_d, ddp_n = wrap(disc_d), wrap(disc_n)
 
+    # A resumed run reshuffles from a new seed instead of replaying the first epochs' order.
     source_batches = _loader(source, cfg, d, cfg.seed + 1000 * start)
     target_batches = _loader(pairs, cfg, d, cfg.seed + 1 + 1000 * start)
     val_sets = _val_sets(cfg)

@@ -22,6 +22,10 @@ from torch import nn
 
 from rain_seg_ros.labels import IMAGENET_MEAN, IMAGENET_STD
 
+# What a checkpoint may name as the inner segmenter: a kind from training.models.MODEL_KINDS,
+# and only a plain segmenter (a checkpoint is data; it must not nest or pick other modules).
+SEGMENTER_KINDS = ("deeplabv3", "segformer", "erf_pspnet")
+
 
 class DANNetSegmenter(nn.Module):
     """Args:
@@ -43,6 +47,8 @@ class DANNetSegmenter(nn.Module):
         from training.models import build_model
         from training.models.relight import RelightNet
 
+        if segmenter_kind not in SEGMENTER_KINDS:
+            raise ValueError(f"segmenter_kind must be one of {SEGMENTER_KINDS}, got {segmenter_kind!r}")
         weights = torch.tensor(class_weights, dtype=torch.float32)
         if weights.ndim != 1 or not bool((weights > 0).all()):
             raise ValueError(f"class_weights must be positive, got {class_weights}")
