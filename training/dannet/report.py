@@ -2,7 +2,8 @@
 
 A step of the ablation (source_only -> light -> light_static -> full) is called a "gain" only
 when its mean night mIoU rises by more than the two rows' seed spreads together
-(std_before + std_after); a smaller rise is "within seed spread", a fall is "drop".
+(std_before + std_after); a smaller rise is "within seed spread", a fall is "drop". With one
+seed there is no spread to compare against: the verdict is "one seed: no spread".
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def summarise(runs: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[st
         if row in CHAIN and previous is not None:
             entry["step_from"] = previous
             entry["step_diff"] = night[0] - rows[previous]["night_mean"]
-            entry["step"] = verdict((rows[previous]["night_mean"], rows[previous]["night_std"]), night)
+            entry["step"] = (verdict((rows[previous]["night_mean"], rows[previous]["night_std"]), night)
+                             if min(len(seeds), rows[previous]["seeds"]) > 1 else "one seed: no spread")
         if row in CHAIN:
             previous = row
         rows[row] = entry

@@ -24,6 +24,9 @@ def test_mean_std_and_gain_rule_by_hand():
     assert rows["light"]["step_diff"] == pytest.approx(1.0)
     assert rows["light"]["step"] == "within seed spread"     # +1 vs spread 1.414 + 1.414
     assert "step" not in rows["oracle"] and "step" not in rows["source_only"]
+    one_seed = summarise({"source_only": {"0": {"night": 20.0, "day": 50.0}},
+                          "full": {"0": {"night": 30.0, "day": 50.0}}})
+    assert one_seed["full"]["step"] == "one seed: no spread"     # never "gain" without a spread
 
 
 def test_micro_experiment_writes_the_table(night_scenes: Path, tmp_path: Path, capsys):
