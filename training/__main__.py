@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-checkpoint": ("training.commands.import_checkpoint",
                           "a pretrained HF SegFormer folder or torchvision DeepLabV3 .pth as a checkpoint"),
     "experiment": ("training.commands.experiment", "the thesis's rain comparison, end to end"),
+    "train-spade": ("training.commands.train_spade",
+                    "train the SPADE mask->image generator (frozen by train-mask-restorer)"),
+    "train-mask-restorer": ("training.commands.train_mask_restorer",
+                            "train a mask generator (coarse or x8 masks -> fine) through frozen SPADE"),
 }
 
 

@@ -24,6 +24,9 @@ MODEL_KINDS: dict[str, str] = {
     "relight": "training.models.relight:RelightNet",
     "output_discriminator": "training.models.output_discriminator:OutputDiscriminator",
     "dannet_segmenter": "training.models.dannet:DANNetSegmenter",
+    # Mask restoration (issue 15): image generator, mask generator, discriminator
+    "spade_generator": "training.models.spade:SPADEGenerator",
+    "spade_discriminator": "training.models.spade:MultiscalePatchDiscriminator",
 }
 
 
