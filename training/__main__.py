@@ -41,6 +41,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
                     "train the SPADE mask->image generator (frozen by train-mask-restorer)"),
     "train-mask-restorer": ("training.commands.train_mask_restorer",
                             "train a mask generator (coarse or x8 masks -> fine) through frozen SPADE"),
+    "evaluate-mask-restorer": ("training.commands.evaluate_mask_restorer",
+                               "pixel acc / mIoU / FID / FCN-score of a mask restorer (JSON)"),
+    "restore-masks": ("training.commands.restore_masks",
+                      "fine label PNGs from coarse or low-res ones with a mask restorer"),
+    "experiment-mask-restoration": ("training.commands.experiment_mask_restoration",
+                                    "the mask-restoration ablation tables and closed loop, end to end"),
 }
 
 

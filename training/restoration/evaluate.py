@@ -34,7 +34,7 @@ from training.restoration.features import SegmenterFeatures
 from training.restoration.frozen import load_frozen_spade, load_restorer
 from training.restoration.incomplete import IncompleteConfig
 from training.restoration.labels import UNKNOWN, fine_one_hot, ignore_index, incomplete_one_hot
-from training.segmenter.evaluation import load_segmenter, predict_logits
+from training.segmenter.evaluation import json_safe, load_segmenter, predict_logits
 
 ROWS = ("fine", "incomplete", "restored")
 
@@ -112,7 +112,7 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
         else:
             scores["FID"] = scores["FCN_mIoU"] = None
         out["rows"][row] = scores
-    return out
+    return json_safe(out)
 
 
 def _confusion(pred: torch.Tensor, fine: torch.Tensor, k: int, ignore: int | None) -> torch.Tensor:
