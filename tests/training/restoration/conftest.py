@@ -46,10 +46,10 @@ def segmenter_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def spade_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-weight SPADE generator in the train-spade checkpoint format (labelIds)."""
-    from training.restoration.config import SpadeTrainConfig
-    from training.restoration.spade_trainer import module_specs
     from training.engine.config import resolve_config
     from training.models import build_model
+    from training.restoration.config import SpadeTrainConfig
+    from training.restoration.spade_trainer import module_specs
 
     cfg = resolve_config(SpadeTrainConfig, None, [*TINY, *TINY_D])
     specs = module_specs(cfg)

@@ -44,7 +44,7 @@ def test_frozen_generator_is_bit_identical_after_restorer_steps(tmp_path, scenes
     # its gradients came back through the frozen generator.
     at2 = ckpt.load_state_dicts(last.parent / "step_00000002")["mask_generator"]
     at3 = ckpt.load_state_dicts(last)["mask_generator"]
-    assert any(not torch.equal(at2[k], at3[k]) for k in at3 if k.endswith("weight_orig") or k.endswith("weight"))
+    assert any(not torch.equal(at2[k], at3[k]) for k in at3 if k.endswith(("weight_orig", "weight")))
 
 
 def test_gradient_reaches_the_mask_generator_only_through_the_image_loss(spade_ckpt):
@@ -103,5 +103,6 @@ def test_resume_continues_exactly(tmp_path, scenes, spade_ckpt):
     resumed = restorer_trainer.train_restorer(_cfg(tmp_path / "b", scenes, *common, "resume=true"))
     a, b = ckpt.load_state_dicts(whole)["mask_generator"], ckpt.load_state_dicts(resumed)["mask_generator"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "run" / "losses.jsonl").read_text().splitlines()]
+    log = (tmp_path / "b" / "run" / "losses.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["step"] for line in log]
     assert steps == [1, 2, 3, 4]
