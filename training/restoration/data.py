@@ -63,8 +63,8 @@ def load_pair(item: SegItem, scheme: Scheme, size: tuple[int, int] | None) -> tu
     image = read_rgb(item.image)
     mask = read_mask(item, scheme)
     if mask.shape != image.shape[:2]:
-        raise DatasetContentError(f"{item.label} is {mask.shape[1]}x{mask.shape[0]} but its image "
-                                  f"{item.image} is {image.shape[1]}x{image.shape[0]} (W x H); "
+        raise DatasetContentError(f"{item.label}: {mask.shape[1]}x{mask.shape[0]} mask for a "
+                                  f"{image.shape[1]}x{image.shape[0]} image ({item.image.name}); "
                                   "masks must have their image's size")
     if size is not None and image.shape[:2] != tuple(size):
         image = resize(image, size, Image.Resampling.BILINEAR)

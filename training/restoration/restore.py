@@ -90,8 +90,8 @@ def _at_image_size(mask: np.ndarray, item: SegItem, factor: int) -> np.ndarray:
         return mask
     if factor > 1 and mask.shape == (-(-h // factor), -(-w // factor)):
         return np.repeat(np.repeat(mask, factor, 0), factor, 1)[:h, :w]
-    raise DatasetContentError(f"{item.label} is {mask.shape[1]}x{mask.shape[0]} but its image {item.image} "
-                              f"is {w}x{h} (W x H); give labels of the image's size"
+    raise DatasetContentError(f"{item.label}: {mask.shape[1]}x{mask.shape[0]} mask for a {w}x{h} image "
+                              f"({item.image.name}); give labels of the image's size"
                               + (f" or 1/{factor} of it" if factor > 1 else ""))
 
 
