@@ -7,8 +7,10 @@ Example:
     # the reference rows only (no restorer), for the SPADE run and a task:
     python -m training evaluate-mask-restorer --spade runs/spade_synth --task sr8 --data /tmp/scenes
 
-FID uses the encoder of the project segmenter given with --segmenter (labelled
-"features": "segmenter"); without --segmenter FID and FCN-score are null.
+FID uses pytorch-fid's Inception with --inception WEIGHTS.pth (never downloaded here;
+"features": "inception"), else the encoder of the project segmenter given with --segmenter
+("features": "segmenter", not comparable to published FID); with neither, FID is null.
+FCN-score needs --segmenter.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="Cityscapes-layout root (or generate-scenes OUT)")
     parser.add_argument("--split", default="val")
     parser.add_argument("--segmenter", default="", help="train-segmenter run: FCN-score and FID features")
+    parser.add_argument("--inception", default="", help="pytorch-fid Inception weights .pth for FID")
     parser.add_argument("--seed", type=int, default=0, help="seed of the incomplete masks")
     parser.add_argument("--limit", type=int, default=0, help="at most this many images (0: all)")
     parser.add_argument("--device", default="cpu")
@@ -38,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.restoration.evaluate import evaluate_restorer
 
     result = evaluate_restorer(args.restorer, root=args.data, split=args.split, spade=args.spade,
-                               segmenter=args.segmenter, restore_task=args.task, seed=args.seed,
+                               segmenter=args.segmenter, inception=args.inception, restore_task=args.task,
+                               seed=args.seed,
                                device=args.device, limit=args.limit, progress=True)
     text = json.dumps(result, indent=2)
     if args.out:

@@ -9,9 +9,9 @@ Columns: pixel accuracy and mIoU of the mask vs the fine mask (percent); FID bet
 synthesised from the mask and the real images; FCN-score (pix2pix): mIoU of a trained
 segmenter on the synthesised images against the row's mask (train ids; unknown ignored).
 
-FID features: Inception is not built here (see docs/mask_restoration.md); with a segmenter
-checkpoint the FID uses that project segmenter's encoder, labelled "segmenter" in the result:
-such values rank rows within one table and are not comparable to published FID.
+FID features: pytorch-fid's Inception when its weights file is given ("features":
+"inception"), else the encoder of the project segmenter given for the FCN-score, labelled
+"segmenter": such values rank rows within one table and are not comparable to published FID.
 
 Incomplete masks are made from each sample's index and `seed`, so every row and every
 restorer of an ablation sees the same inputs.
@@ -32,6 +32,7 @@ from training.metrics.segmentation import SegmentationMetric, metrics_from_confu
 from training.restoration.data import MaskImageDataset
 from training.restoration.features import SegmenterFeatures
 from training.restoration.frozen import load_frozen_spade, load_restorer
+from training.restoration.inception import load_fid_inception
 from training.restoration.incomplete import IncompleteConfig
 from training.restoration.labels import UNKNOWN, fine_one_hot, ignore_index, incomplete_one_hot
 from training.segmenter.evaluation import json_safe, load_segmenter, predict_logits
@@ -47,7 +48,8 @@ def restore(mask_gen: torch.nn.Module, incomplete: torch.Tensor, k: int) -> torc
 
 @torch.no_grad()
 def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: str,
-                      spade: str | Path = "", segmenter: str | Path = "", restore_task: str | None = None,
+                      spade: str | Path = "", segmenter: str | Path = "", inception: str | Path = "",
+                      restore_task: str | None = None,
                       seed: int = 0, device: str = "cpu", limit: int = 0,
                       progress: bool = False) -> dict[str, Any]:
     """The rows above as {"rows": {row: {"pixel_acc", "mIoU", "FID", "FCN_mIoU"}}, "features", ...}.
@@ -56,8 +58,9 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
         restorer: a train-mask-restorer checkpoint; None scores only "fine" and "incomplete"
             (then restore_task and the SPADE/label settings come from `spade`).
         spade: the frozen generator (default: the one the restorer was trained through).
-        segmenter: a train-segmenter checkpoint for FCN-score and the FID features; empty
-            leaves both out (null).
+        segmenter: a train-segmenter checkpoint for FCN-score (and the FID features when no
+            Inception weights are given); empty leaves FCN-score out (null).
+        inception: pytorch-fid Inception weights (`.pth`) for FID.
         limit: score at most this many images (0: all).
     """
     mask_gen, meta = load_restorer(restorer, device) if restorer else (None, {})
@@ -76,6 +79,7 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
     if segmenter:
         model, seg_meta = load_segmenter(segmenter, device)
         seg = SegmenterFeatures(model, list(seg_meta["mean"]), list(seg_meta["std"])).to(device)
+    fid_net: torch.nn.Module | None = load_fid_inception(inception).to(device) if inception else seg
     to_train = torch.from_numpy(label_id_to_train_id_lut().astype(np.int64)).to(device) \
         if scheme == "label_ids" else None
     rows = [r for r in ROWS if r != "restored" or mask_gen is not None]
@@ -90,27 +94,27 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
         masks = {"fine": fine, "incomplete": sample["incomplete"].unsqueeze(0).to(device)}
         if mask_gen is not None:
             masks["restored"] = restore(mask_gen, masks["incomplete"], k)
-        if seg is not None:
-            feats["real"].add(pooled_features(seg, image))
+        if fid_net is not None:
+            feats["real"].add(pooled_features(fid_net, image))
         for row in rows:
             mask = masks[row]
             confusion[row] += _confusion(mask, fine, k, ignore_index(scheme)).cpu()
             synth = generator(fine_one_hot(mask, k))               # (1, 3, H, W); unknown = all-zero
+            if fid_net is not None:
+                feats[row].add(pooled_features(fid_net, synth))
             if seg is not None:
-                feats[row].add(pooled_features(seg, synth))
                 pred = predict_logits(seg.model, synth, None, seg_meta["mean"], seg_meta["std"]).argmax(1)
                 target = to_train[mask.clamp(max=255)] if to_train is not None else mask
                 fcn[row].update(pred, torch.where(mask == UNKNOWN, torch.full_like(target, 255), target))
     out: dict[str, Any] = {"images": n, "task": inc_cfg.task, "labels": scheme,
-                           "features": "segmenter" if seg is not None else None, "rows": {}}
+                           "features": "inception" if inception else "segmenter" if seg is not None else None,
+                           "rows": {}}
     for row in rows:
         scores: dict[str, Any] = _mask_scores(confusion[row], k) if row != "fine" \
             else {"pixel_acc": None, "mIoU": None}
-        if seg is not None:
-            scores["FID"] = frechet_distance(*feats[row].stats(), *feats["real"].stats())
-            scores["FCN_mIoU"] = fcn[row].compute()["mIoU"]
-        else:
-            scores["FID"] = scores["FCN_mIoU"] = None
+        scores["FID"] = frechet_distance(*feats[row].stats(), *feats["real"].stats()) \
+            if fid_net is not None else None
+        scores["FCN_mIoU"] = fcn[row].compute()["mIoU"] if seg is not None else None
         out["rows"][row] = scores
     return json_safe(out)
 

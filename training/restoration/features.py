@@ -78,7 +78,7 @@ class VGGFeatures(nn.Module):
 
 def load_vgg19(path: str | Path) -> VGGFeatures:
     """VGGFeatures with the `features.*` weights of a torchvision-layout VGG19 `.pth`."""
-    state = _load_state(path, "a torchvision VGG19 state dict (vgg19-*.pth)")
+    state = load_state_file(path, "a torchvision VGG19 state dict (vgg19-*.pth)")
     net = VGGFeatures()
     expected = net.features.state_dict()
     theirs = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
@@ -91,7 +91,9 @@ def load_vgg19(path: str | Path) -> VGGFeatures:
     return net
 
 
-def _load_state(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+def load_state_file(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """A `.pth` state dict read without running code (weights_only), size-bounded, or one
+    FeatureFileError naming the file and what was expected."""
     file = Path(path)
     if not file.is_file():
         raise FeatureFileError(f"{file}: no such file (expected {what})")
