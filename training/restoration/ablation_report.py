@@ -31,8 +31,14 @@ def mean_std(values: list[Any]) -> str:
     if not xs:
         return "–"
     if len(xs) == 1:
-        return f"{xs[0]:.1f}"
-    return f"{np.mean(xs):.1f} ± {np.std(xs, ddof=1):.1f}"
+        return _num(xs[0])
+    return f"{_num(float(np.mean(xs)))} ± {_num(float(np.std(xs, ddof=1)))}"
+
+
+def _num(x: float) -> str:
+    """One decimal for percentages; 3 significant digits for small values (FID on segmenter
+    features can be far below 1)."""
+    return f"{x:.1f}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
 
 
 def write_report(summary: dict[str, Any], path: Path) -> None:
