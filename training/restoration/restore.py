@@ -25,8 +25,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from rain_seg_ros.labels import TRAIN_ID_TO_LABEL_ID
-from training.data.base import DatasetContentError, SegItem
-from training.data.cityscapes import find_cityscapes, label_id_to_train_id_lut, resolve_variant_root
+from training.data.base import DatasetContentError, DatasetLayoutError, SegItem, images_in_groups
+from training.data.cityscapes import (
+    IMAGE_SUFFIX,
+    find_cityscapes,
+    label_id_to_train_id_lut,
+    resolve_variant_root,
+)
 from training.engine.checkpoint import file_sha256
 from training.restoration.data import read_mask, resize
 from training.restoration.evaluate import restore
@@ -78,9 +83,17 @@ def _items(root: Path, split: str, labels_dir: str) -> list[SegItem]:
     base = resolve_variant_root(root, None)
     if labels_dir == "gtCoarse":
         return find_cityscapes(base, split, "coarse")
-    items = find_cityscapes(base, split, "fine")
-    return [SegItem(it.image, base / labels_dir / split / it.image.parent.name /
-                    f"{it.name}_{labels_dir}_labelIds.png", it.name, it.lut) for it in items]
+    # Any other label folder (gtLowres, ...): the images of the split and a label each.
+    lut = label_id_to_train_id_lut()
+    items = []
+    for image in images_in_groups("cityscapes", base / "leftImg8bit" / split, "city", IMAGE_SUFFIX):
+        name = image.name[: -len(IMAGE_SUFFIX)]
+        label = base / labels_dir / split / image.parent.name / f"{name}_{labels_dir}_labelIds.png"
+        if not label.is_file():
+            raise DatasetLayoutError(f"{label}: missing (every image of {base / 'leftImg8bit' / split} "
+                                     f"needs its {labels_dir} label)")
+        items.append(SegItem(image, label, name, lut))
+    return items
 
 
 def _at_image_size(mask: np.ndarray, item: SegItem, factor: int) -> np.ndarray:

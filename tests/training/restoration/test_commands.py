@@ -102,3 +102,32 @@ def test_experiment_at_micro_size(tmp_path, scenes):
     # a rerun finds every stage done
     again = run_mask_restoration(cfg)
     assert again["tables"] == json.loads(json.dumps(summary["tables"]))
+
+
+def test_restore_masks_from_x8_low_resolution_files(tmp_path, scenes, capsys):
+    restorer = tmp_path / "sr8"
+    assert training_main(["train-mask-restorer", *TINY, f"data.root={scenes}", f"out_dir={restorer}",
+                          "task=sr8", "steps=1", "loss.vgg=0", "loss.l1=0"]) == 0
+    root = tmp_path / "lowres"
+    root.mkdir()
+    os.symlink(scenes / "cityscapes" / "leftImg8bit", root / "leftImg8bit")
+    items = find_items(scenes, "train")
+    for item in items:
+        small = read_mask(item, "label_ids")[4::8, 4::8]                      # (4, 8): 1/8 of 32x64
+        path = root / "gtLowres" / "train" / "synth" / f"{item.name}_gtLowres_labelIds.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(small).save(path)
+    out = tmp_path / "out"
+    argv = ["restore-masks", "--restorer", str(restorer), "--labels", str(root), "--labels-dir", "gtLowres",
+            "--out", str(out)]
+    assert training_main(argv) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["restored"] == len(items)
+    with Image.open(out / "gtFine" / "train" / "synth" / f"{items[0].name}_gtFine_labelIds.png") as img:
+        assert img.size == (64, 32)
+    # a label file that is neither the image's size nor 1/8 of it: one line, names the file
+    bad = root / "gtLowres" / "train" / "synth" / f"{items[0].name}_gtLowres_labelIds.png"
+    Image.fromarray(np.zeros((5, 8), np.uint8)).save(bad)
+    assert training_main([*argv[:-1], str(tmp_path / "out2")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {bad}: 8x5 mask for a 64x32 image")
+    assert errors[0].endswith("or 1/8 of it")
