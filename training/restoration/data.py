@@ -51,10 +51,15 @@ def read_mask(item: SegItem, scheme: Scheme, *, coarse: bool = False) -> np.ndar
 
 
 def _check_size(path: Path) -> None:
-    with Image.open(path) as img:
-        if img.size[0] * img.size[1] > MAX_PIXELS:
-            raise DatasetContentError(f"{path}: {img.size[0]}x{img.size[1]} is larger than "
-                                      f"{MAX_PIXELS} pixels; refusing to decode it")
+    """Refuse an image or label above MAX_PIXELS from its header, before decoding it."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise DatasetContentError(f"{path}: not a readable image ({exc})") from exc
+    if width * height > MAX_PIXELS:
+        raise DatasetContentError(f"{path}: {width}x{height} is larger than {MAX_PIXELS} pixels; "
+                                  "refusing to decode it")
 
 
 def load_pair(item: SegItem, scheme: Scheme, size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:

@@ -64,6 +64,9 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
         limit: score at most this many images (0: all).
     """
     mask_gen, meta = load_restorer(restorer, device) if restorer else (None, {})
+    if not (spade or meta.get("spade")):
+        raise ValueError(f"{restorer} was trained without a SPADE generator (CE only); pass --spade RUN "
+                         "to synthesise images for FID and FCN-score")
     generator, spade_meta = load_frozen_spade(spade or meta.get("spade", ""), device)
     scheme = meta.get("labels", spade_meta["labels"])
     if scheme != spade_meta["labels"]:

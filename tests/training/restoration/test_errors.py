@@ -96,3 +96,11 @@ def test_config_values_that_cannot_work(tmp_path, scenes, capsys, override):
     rc, err = _run(capsys, [*_restorer_argv(tmp_path, scenes), override])
     assert rc == 2 and len(err.splitlines()) == 1
     assert ("multiples of 8" in err) or ("every loss term is off" in err)
+
+
+def test_images_above_the_pixel_limit_are_not_decoded(tmp_path, scenes, capsys, monkeypatch):
+    from training.restoration import data
+
+    monkeypatch.setattr(data, "MAX_PIXELS", 32 * 64 - 1)
+    rc, err = _run(capsys, _restorer_argv(tmp_path, scenes))
+    assert rc == 2 and len(err.splitlines()) == 1 and "refusing to decode it" in err

@@ -47,6 +47,8 @@ def test_train_id_scheme_trains_and_refuses_a_label_id_spade(tmp_path, scenes, s
     record = json.loads((run / "losses.jsonl").read_text().splitlines()[-1])
     assert record["ce"] > 0
     capsys.readouterr()
+    assert training_main(["evaluate-mask-restorer", "--restorer", str(run), "--data", str(scenes)]) == 2
+    assert "trained without a SPADE generator (CE only); pass --spade RUN" in capsys.readouterr().err
     assert training_main([*base, f"out_dir={tmp_path / 'u'}", "loss.vgg=0", f"spade={spade_ckpt}"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "was trained on label_ids" in err and "labels=train_ids" in err
