@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                       "fine label PNGs from coarse or low-res ones with a mask restorer"),
     "experiment-mask-restoration": ("training.commands.experiment_mask_restoration",
                                     "the mask-restoration ablation tables and closed loop, end to end"),
+    "train-rain-detector": ("training.commands.train_rain_detector",
+                            "a small rain/no-rain classifier on procedural rainy vs clean twins"),
+    "measure-rain": ("training.commands.measure_rain",
+                     "detector verdict, streak and grid-artefact measurements of images (JSON)"),
 }
 
 
