@@ -25,8 +25,9 @@ class RainDetectorTrainConfig:
     steps: int = 600
     batch_size: int = 16         # crops per step: half rainy, half their clean twins
     crop: int = 64               # square random crops (clipped to the image size)
-    lr: float = 1e-3             # Adam
+    lr: float = 1e-3             # Adam, cosine decay to 0 over `steps`
     veil_negatives: float = 0.5  # share of clean crops given a grey veil (still labelled clean)
+    grid_negatives: float = 0.3  # share of clean crops given a 2/4/8-px block grid (still clean)
     threshold: float = 0.5       # probability above which an image is called rainy
     seed: int = 0
     cpu_threads: int = 1

@@ -1,4 +1,5 @@
-"""Real procedural rainy/clean twins for the rain detector, and the grey veil it must reject.
+"""Real procedural rainy/clean twins for the rain detector, and the grey veil and block grids
+it must reject.
 
 The detector learns only from generate-scenes output (OUT/cityscapes_rain vs OUT/cityscapes,
 same stems), one split for training and another held out: twins share a scene, so holding
@@ -68,6 +69,24 @@ def load_twins(pairs: list[tuple[Path, Path]]) -> tuple[torch.Tensor, torch.Tens
         rainy.append(to_uint8(a))
         clean.append(to_uint8(b))
     return torch.stack(rainy), torch.stack(clean)
+
+
+def block_artefacts(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A k-pixel block grid (k = 2, 4 or 8 per image) over each image: what a stride-k decoder
+    leaves when it fails — fine detail, but square and axis-aligned, not streaks.
+
+    (B, 3, H, W) float in [0, 1] -> same. Per image: random block values, grey or coloured,
+    uniform in ±0.02..0.12, repeated over k×k blocks from the top-left corner."""
+    out = []
+    for image in images:
+        k = (2, 4, 8)[int(torch.randint(3, (1,), generator=generator))]
+        amp = 0.02 + 0.10 * float(torch.rand(1, generator=generator))
+        channels = 1 if float(torch.rand(1, generator=generator)) < 0.5 else 3
+        h, w = image.shape[-2:]
+        noise = (torch.rand(channels, -(-h // k), -(-w // k), generator=generator) * 2 - 1) * amp
+        grid = noise.repeat_interleave(k, 1).repeat_interleave(k, 2)[:, :h, :w]   # (c, H, W)
+        out.append((image + grid).clamp(0, 1))
+    return torch.stack(out)
 
 
 def grey_veil(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -9,8 +9,9 @@ A *rain layer* is the grey (BT.601 luma) difference rainy − clean, in [−1, 1
   A uniform veil has none; a cosine of amplitude A above the cut-off has A²/2. The default
   cut-off, 1/8 cycle/pixel, keeps detail finer than 8-pixel periods: thin streaks, not haze.
 - Dominant orientation: from the structure tensor J = mean over pixels of ∇L ∇Lᵀ (Scharr
-  derivatives: central differences tilt thin lines up to 5° towards the axes, Scharr < 0.5°). The tilt is the dominant gradient angle, which for lines equals the angle
-  of the lines from the vertical: 0° vertical, +45° for "/" (top leaning right), −45° for "\\".
+  derivatives: central differences tilt thin lines up to 5° towards the axes, Scharr < 0.5°).
+  The tilt is the dominant gradient angle, which for lines equals their angle from the
+  vertical: 0° vertical, +45° for "/" (top leaning right), −45° for "\\".
   Coherence = (λ1 − λ2) / (λ1 + λ2) of J: 1 for parallel lines, 0 for no preferred direction.
 - Grid step ratio (of an image, not a layer): the mean |luma step| across pixel boundaries
   that lie on a k-pixel grid (between pixel k·m − 1 and k·m, rows and columns together)

@@ -35,6 +35,12 @@ def add_veil(image: np.ndarray, amount: float = 0.4, grey: float = 0.75) -> np.n
     return image * (1 - amount) + grey * amount
 
 
+def add_block_grid(image: np.ndarray, rng: np.random.Generator, k: int = 4, amp: float = 0.08) -> np.ndarray:
+    """A k-pixel block pattern: one random grey offset per k×k block."""
+    blocks = np.kron(rng.uniform(-amp, amp, (H // k, W // k)), np.ones((k, k)))
+    return image + blocks[..., None]
+
+
 def write_png(path: Path, image: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)

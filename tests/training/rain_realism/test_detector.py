@@ -11,7 +11,7 @@ from training.__main__ import main as training_main
 from training.engine import checkpoint as ckpt
 from training.rain_realism.detector import RainDetector, load_detector
 
-from .handmade import add_streaks, add_veil, scene, scene_tree, write_png
+from .handmade import add_block_grid, add_streaks, add_veil, scene, scene_tree, write_png
 
 MICRO = ["steps=150", "crop=32", "batch_size=16", "model.width=8", "model.depth=2", "log_every=50", "lr=3e-3"]
 
@@ -21,7 +21,8 @@ def trained(tmp_path_factory):
     """One micro detector for the module: 16 training scenes, 6 held out (about 3 s)."""
     tmp = tmp_path_factory.mktemp("detector")
     scene_tree(tmp / "scenes", {"train": 16, "test": 6})
-    rc = training_main(["train-rain-detector", f"data.root={tmp / 'scenes'}", f"out_dir={tmp / 'run'}", *MICRO])
+    rc = training_main(["train-rain-detector", f"data.root={tmp / 'scenes'}", f"out_dir={tmp / 'run'}",
+                        *MICRO])
     assert rc == 0
     return tmp
 
@@ -41,18 +42,22 @@ def test_training_reports_held_out_accuracy_in_its_output_and_checkpoint(trained
     assert (trained / "run" / "config.yaml").is_file()
 
 
-def test_streak_images_score_as_rain_and_a_grey_veil_does_not(trained, capsys):
+def test_streak_images_score_as_rain_and_a_grey_veil_or_a_block_grid_does_not(trained, capsys):
     rng = np.random.default_rng(123)              # scenes the detector never saw
     for i in range(8):
         clean = scene(rng)
         write_png(trained / "check/clean" / f"img_{i}.png", clean)
         write_png(trained / "check/streaks" / f"img_{i}.png", add_streaks(clean, rng))
         write_png(trained / "check/veil" / f"img_{i}.png", add_veil(clean))
+        write_png(trained / "check/grid" / f"img_{i}.png", add_block_grid(clean, rng))
     run, check = trained / "run", trained / "check"
     streaky = _measure(capsys, "--detector", run, "--images", check / "streaks", "--clean", check / "clean")
     veiled = _measure(capsys, "--detector", run, "--images", check / "veil", "--clean", check / "clean")
-    assert streaky["images"] == veiled["images"] == 8
+    gridded = _measure(capsys, "--detector", run, "--images", check / "grid")
+    assert streaky["images"] == veiled["images"] == gridded["images"] == 8
     assert streaky["called_rainy"] >= 0.875 and veiled["called_rainy"] <= 0.125
+    assert gridded["called_rainy"] <= 0.125
+    assert gridded["grid_step_ratio"]["4"] > 1.5 > streaky["grid_step_ratio"]["4"]
     assert streaky["mean_probability"] > veiled["mean_probability"] + 0.5
     # the streak measurements tell the two apart as well: streaks are fine detail, the veil is not
     assert streaky["rain_layer"]["hf_energy"] > 20 * veiled["rain_layer"]["hf_energy"]

@@ -99,3 +99,15 @@ def test_compare_layers_reads_within_25_percent_plainly():
     assert streaks.compare_layers(close, real)["within_25_percent"] is True
     assert streaks.compare_layers(close, real)["tilt_difference_deg"] == pytest.approx(15.0)
     assert streaks.compare_layers(far, real)["within_25_percent"] is False
+
+
+def test_the_detectors_block_grid_negatives_are_block_grids():
+    import torch
+
+    from training.rain_realism.data import block_artefacts
+
+    smooth = torch.linspace(0.2, 0.8, 64).expand(2, 3, 48, 64).clone()
+    gridded = block_artefacts(smooth, torch.Generator().manual_seed(0))
+    for image in gridded:
+        pixels = (image.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        assert max(reference_step_ratio(pixels / 255.0, k) for k in (2, 4, 8)) > 2.0
