@@ -107,3 +107,21 @@ def test_the_detector_scores_any_image_size():
     net = RainDetector(width=4, depth=3)
     for h, w in ((8, 8), (37, 53), (64, 128)):
         assert net(torch.rand(2, 3, h, w)).shape == (2,)
+
+
+def test_reference_comparison_and_a_bad_reference_file(trained, capsys):
+    rng = np.random.default_rng(9)
+    for i in range(3):
+        clean = scene(rng)
+        write_png(trained / "ref/clean" / f"r_{i}.png", clean)
+        write_png(trained / "ref/rain" / f"r_{i}.png", add_streaks(clean, rng))
+    args = ["--detector", trained / "run", "--images", trained / "ref/rain", "--clean", trained / "ref/clean"]
+    first = _measure(capsys, *args)
+    (trained / "ref/real.json").write_text(json.dumps(first))
+    again = _measure(capsys, *args, "--reference", trained / "ref/real.json")
+    assert again["vs_reference"]["hf_energy_ratio"] == pytest.approx(1.0)
+    assert again["vs_reference"]["within_25_percent"] is True
+    (trained / "ref/bad.json").write_text(json.dumps({"images": 3}))
+    rc = training_main(["measure-rain", *map(str, args), "--reference", str(trained / "ref/bad.json")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "bad.json" in err and "rain_layer" in err
