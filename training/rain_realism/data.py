@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from training.dsanet.io import list_images, read_image
 
@@ -73,19 +74,31 @@ def load_twins(pairs: list[tuple[Path, Path]]) -> tuple[torch.Tensor, torch.Tens
 
 def block_artefacts(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """A k-pixel block grid (k = 2, 4 or 8 per image) over each image: what a stride-k decoder
-    leaves when it fails — fine detail, but square and axis-aligned, not streaks.
+    leaves when it fails — square and axis-aligned, not streaks.
 
-    (B, 3, H, W) float in [0, 1] -> same. Per image: random block values, grey or coloured,
-    uniform in ±0.02..0.12, repeated over k×k blocks from the top-left corner."""
+    (B, 3, H, W) float in [0, 1] -> same. Per image, one of two kinds, from the top-left corner:
+    additive block noise (one value per k×k block, grey or coloured, uniform in ±0.02..0.12),
+    or pixelation (the k×k block means, blended 30..100 % over the image): a decoder that
+    lost the detail inside its blocks, as the demo's tiny DSANet does."""
+    def draw() -> float:
+        return float(torch.rand(1, generator=generator))
+
     out = []
     for image in images:
         k = (2, 4, 8)[int(torch.randint(3, (1,), generator=generator))]
-        amp = 0.02 + 0.10 * float(torch.rand(1, generator=generator))
-        channels = 1 if float(torch.rand(1, generator=generator)) < 0.5 else 3
         h, w = image.shape[-2:]
-        noise = (torch.rand(channels, -(-h // k), -(-w // k), generator=generator) * 2 - 1) * amp
-        grid = noise.repeat_interleave(k, 1).repeat_interleave(k, 2)[:, :h, :w]   # (c, H, W)
-        out.append((image + grid).clamp(0, 1))
+        hk, wk = -(-h // k), -(-w // k)
+        if draw() < 0.5:
+            channels = 1 if draw() < 0.5 else 3
+            blocks = (torch.rand(channels, hk, wk, generator=generator) * 2 - 1) * (0.02 + 0.10 * draw())
+            out_image = image + blocks.repeat_interleave(k, 1).repeat_interleave(k, 2)[:, :h, :w]
+        else:
+            padded = F.pad(image[None], (0, wk * k - w, 0, hk * k - h), mode="replicate")
+            means = F.avg_pool2d(padded, k)[0]                              # (3, H/k, W/k)
+            pixelated = means.repeat_interleave(k, 1).repeat_interleave(k, 2)[:, :h, :w]
+            alpha = 0.3 + 0.7 * draw()
+            out_image = image * (1 - alpha) + pixelated * alpha
+        out.append(out_image.clamp(0, 1))
     return torch.stack(out)
 
 

@@ -106,8 +106,8 @@ def test_the_detectors_block_grid_negatives_are_block_grids():
 
     from training.rain_realism.data import block_artefacts
 
-    smooth = torch.linspace(0.2, 0.8, 64).expand(2, 3, 48, 64).clone()
+    smooth = torch.linspace(0.2, 0.8, 64).expand(8, 3, 48, 64).clone()   # both kinds occur
     gridded = block_artefacts(smooth, torch.Generator().manual_seed(0))
     for image in gridded:
         pixels = (image.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-        assert max(reference_step_ratio(pixels / 255.0, k) for k in (2, 4, 8)) > 2.0
+        assert max(reference_step_ratio(pixels / 255.0, k) for k in (2, 4, 8)) > 1.5
