@@ -55,7 +55,10 @@ def _reference(path: Path) -> dict[str, Any]:
     if not path.is_file() or path.stat().st_size > MAX_REFERENCE_BYTES:
         raise ValueError(f"--reference {path}: not a measure-rain JSON file (missing or over "
                          f"{MAX_REFERENCE_BYTES // 1_000_000} MB)")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:   # nesting deep enough to exhaust the parser: not a measure-rain output
+        raise ValueError(f"--reference {path}: not a measure-rain JSON file (nested too deeply)") from None
     layer = data.get("rain_layer") if isinstance(data, dict) else None
     keys = ("hf_energy", "tilt_deg", "coherence")
     if not isinstance(layer, dict) or not all(isinstance(layer.get(k), (int, float)) for k in keys):

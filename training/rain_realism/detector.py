@@ -29,7 +29,10 @@ from training.engine import checkpoint as ckpt
 KIND = "rain_detector"
 TASK = "rain_detector"
 MODULE = "detector"
-MAX_WIDTH, MAX_DEPTH = 256, 6
+MAX_WIDTH, MAX_DEPTH = 64, 6
+# The largest net the bounds allow holds 4.7 M weights (19 MB); a much bigger file is not a detector
+# and is refused before its tensors are read into memory.
+MAX_FILE_BYTES = 64_000_000
 
 
 class RainDetector(nn.Module):
@@ -79,7 +82,11 @@ def save_detector(out_dir: str | Path, net: RainDetector, step: int, extra: dict
 def load_detector(path: str | Path) -> tuple[RainDetector, dict[str, Any]]:
     """The detector and its checkpoint metadata (held-out scores, data) from a run dir, step
     dir or .safetensors file. Refuses, in one line, anything that is not a rain detector."""
-    specs, extra, _ = ckpt.read_metadata(path)
+    file = ckpt.resolve_checkpoint(path)
+    if file.stat().st_size > MAX_FILE_BYTES:
+        raise ckpt.CheckpointError(f"{file}: {file.stat().st_size} bytes is too large for a rain detector "
+                                   f"checkpoint (at most {MAX_FILE_BYTES // 1_000_000} MB)")
+    specs, extra, _ = ckpt.read_metadata(file)
     spec = specs.get(MODULE)
     if extra.get("task") != TASK or spec is None or spec.kind != KIND:
         raise ckpt.CheckpointError(f"{path}: not a rain detector checkpoint (task={extra.get('task')!r}); "
@@ -89,7 +96,7 @@ def load_detector(path: str | Path) -> tuple[RainDetector, dict[str, Any]]:
         raise ckpt.CheckpointError(f"{path}: damaged rain detector spec {kwargs!r}")
     try:
         net = RainDetector(**kwargs)
-        net.load_state_dict(ckpt.load_state_dicts(path).get(MODULE, {}))
+        net.load_state_dict(ckpt.load_state_dicts(file).get(MODULE, {}))
     except (ValueError, RuntimeError) as exc:
         raise ckpt.CheckpointError(f"{path}: rain detector weights do not fit its spec "
                                    f"({one_line(exc)})") from exc

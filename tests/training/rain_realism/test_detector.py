@@ -103,6 +103,16 @@ def test_a_checkpoint_of_another_task_or_an_oversized_spec_is_refused(tmp_path):
         load_detector(tmp_path / "huge")
 
 
+def test_a_detector_file_larger_than_the_bound_is_refused_before_reading(tmp_path, monkeypatch):
+    from training.rain_realism import detector
+
+    detector.save_detector(tmp_path / "run", RainDetector(width=4, depth=1), 1, {})
+    monkeypatch.setattr(detector, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(ckpt, "load_state_dicts", lambda *a: pytest.fail("tensors were read"))
+    with pytest.raises(ckpt.CheckpointError, match="too large for a rain detector"):
+        load_detector(tmp_path / "run")
+
+
 def test_the_detector_scores_any_image_size():
     net = RainDetector(width=4, depth=3)
     for h, w in ((8, 8), (37, 53), (64, 128)):
@@ -125,3 +135,7 @@ def test_reference_comparison_and_a_bad_reference_file(trained, capsys):
     rc = training_main(["measure-rain", *map(str, args), "--reference", str(trained / "ref/bad.json")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "\n" not in err and "bad.json" in err and "rain_layer" in err
+    (trained / "ref/deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    rc = training_main(["measure-rain", *map(str, args), "--reference", str(trained / "ref/deep.json")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "deep.json" in err
