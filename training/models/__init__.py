@@ -27,6 +27,8 @@ MODEL_KINDS: dict[str, str] = {
     # Mask restoration (issue 15): image generator, mask generator, discriminator
     "spade_generator": "training.models.spade:SPADEGenerator",
     "spade_discriminator": "training.models.spade:MultiscalePatchDiscriminator",
+    # CycleGAN day <-> night (issue 14); its discriminators are patch_discriminator
+    "resnet_generator": "training.models.resnet_generator:ResnetGenerator",
 }
 
 
