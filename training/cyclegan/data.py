@@ -4,8 +4,9 @@ step-indexed batches that make resume exact.
 Sources (DataConfig.source): two folders, a generate-scenes output (clean day and night
 twins), BDD100K (timeofday daytime / night) or Dark Zurich (day / night drives with
 night -> day correspondences). A twin is the same scene seen in both domains; CycleGAN must
-learn from unpaired data, so every twin key is given to ONE domain (by a hash of the key)
-and its other image is left out. No twin pair can then appear together, in a batch or at all.
+learn from unpaired data, so every twin key is given to ONE domain (half of the twins to
+each, chosen by a hash of the key) and its other image is left out. No twin pair can then
+appear together, in a batch or at all.
 
 The batch of step s is a pure function of (seed, s, rank): each domain walks its own
 seeded permutations (independently of the other), and each crop/flip has its own seed.
@@ -99,16 +100,15 @@ def find_domains(cfg: DataConfig) -> tuple[list[DomainImage], list[DomainImage]]
     return day, night
 
 
-def twin_goes_to_day(key: str) -> bool:
-    return zlib.crc32(key.encode()) % 2 == 0
-
-
 def separate_twins(day: list[DomainImage], night: list[DomainImage]
                    ) -> tuple[list[DomainImage], list[DomainImage]]:
-    """Keep each twin key in one domain only (chosen by a hash of the key: stable across runs)."""
-    shared = {d.twin for d in day} & {n.twin for n in night} - {""}
-    day = [d for d in day if d.twin not in shared or twin_goes_to_day(d.twin)]
-    night = [n for n in night if n.twin not in shared or not twin_goes_to_day(n.twin)]
+    """Keep each twin key in one domain only: the shared keys, ordered by a hash of the key
+    (stable across runs, unrelated to file order), go alternately to day and to night."""
+    shared = sorted({d.twin for d in day} & {n.twin for n in night} - {""},
+                    key=lambda k: (zlib.crc32(k.encode()), k))
+    to_day, twins = set(shared[0::2]), set(shared)
+    day = [d for d in day if d.twin not in twins or d.twin in to_day]
+    night = [n for n in night if n.twin not in to_day]
     return day, night
 
 
