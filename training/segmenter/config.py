@@ -29,6 +29,11 @@ class DataSource:
         repeat: how many times the set is listed in the mix (oversampling, e.g. of a small
             real-rain set next to a large clean one).
         kwargs: extra `build_dataset` keyword arguments (e.g. {variant: rain}).
+        count: use exactly this many samples of the set (e.g. translated night images mixed
+            into a day set): a subset chosen by the run's seed, or the whole set repeated and
+            then such a subset when count exceeds its size. 0 = the whole set `repeat` times.
+        ratio: as count, given as a multiple of the number of samples of the sources that
+            have neither count nor ratio (0.5 = half as many as the day set). 0 = off.
     """
 
     dataset: str = "cityscapes"
@@ -36,6 +41,8 @@ class DataSource:
     split: str = "train"
     repeat: int = 1
     kwargs: dict[str, Any] = field(default_factory=dict)
+    count: int = 0
+    ratio: float = 0.0
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Training mix and validation sets for the segmenter.
 
-The training set concatenates every `DataSource` (each `repeat` times): clean sets,
-rainified copies written by `rainify` (Cityscapes layout), real-rain sets. Every sample goes
+The training set concatenates every `DataSource` (each `repeat` times, or `count` / `ratio`
+samples of it): clean sets, rainified copies written by `rainify` (Cityscapes layout),
+translated copies written by `translate` (e.g. N CycleGAN night images next to a day set),
+real-rain sets. Every sample goes
 through the rain augmentation baselines (full frame) and then the joint scale/crop/flip/
 jitter transform of training.data.transforms. On-the-fly DSANet rainify happens later, on
 the batch, in the training loop (it is a network: it runs on the training device).
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch.utils.data import ConcatDataset, Dataset
+import torch
+from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from training.segmenter.augment import RandomRainAugment, TrainTransform
 from training.segmenter.config import AugmentConfig, DataSource, TrainSegmenterConfig
@@ -57,15 +60,39 @@ def build_train_set(cfg: TrainSegmenterConfig) -> ConcatDataset:
     if not cfg.train:
         raise ValueError("train: at least one data source is needed")
     transform = build_train_transform(cfg.augment, seed=cfg.seed)
-    parts: list[Dataset] = []
+    opened: list[Dataset] = []
     for source in cfg.train:
         if source.repeat < 1:
             raise ValueError(f"train source {source.root}: repeat must be >= 1, got {source.repeat}")
+        if source.count < 0 or source.ratio < 0 or (source.count and source.ratio):
+            raise ValueError(f"train source {source.root}: give count >= 0 or ratio >= 0, not both "
+                             f"(count={source.count}, ratio={source.ratio})")
         dataset = open_dataset(source, transform)
         if len(dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(f"train source {source.dataset} at {source.root} ({source.split}) is empty")
-        parts += [dataset] * source.repeat
+        opened.append(dataset)
+    base = sum(len(d) * s.repeat for d, s in zip(opened, cfg.train)  # type: ignore[arg-type]
+               if not (s.count or s.ratio))
+    parts: list[Dataset] = []
+    for k, (source, dataset) in enumerate(zip(cfg.train, opened)):
+        count = source.count or round(source.ratio * base)
+        if source.ratio and not base:
+            raise ValueError(f"train source {source.root}: ratio needs a source without count or ratio "
+                             "to be a multiple of")
+        if count:
+            parts.append(mixed_subset(dataset, count, seed=cfg.seed * 1_000_003 + k))
+        elif not source.ratio:   # a ratio that rounds to 0 samples adds nothing
+            parts += [dataset] * source.repeat
     return ConcatDataset(parts)
+
+
+def mixed_subset(dataset: Dataset, count: int, seed: int) -> Subset:
+    """`count` samples of `dataset`: whole copies while count exceeds its size, then a seeded
+    subset without repetition (so 2.5 x a set is every image twice and half of them once more)."""
+    n = len(dataset)  # type: ignore[arg-type]
+    whole, rest = divmod(count, n)
+    extra = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:rest].tolist()
+    return Subset(dataset, [i for _ in range(whole) for i in range(n)] + sorted(extra))
 
 
 def build_val_set(cfg: TrainSegmenterConfig) -> Dataset | None:
