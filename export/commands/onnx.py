@@ -1,7 +1,9 @@
 """`python -m export onnx`: checkpoint -> ONNX model(s) + sidecar JSON.
 
 Segmenters give one `FILE.onnx`; a DSANet checkpoint gives `FILE_encoder.onnx`,
-`FILE_generator.onnx` and `FILE_rain_bank.safetensors` (its rain-code bank).
+`FILE_generator.onnx` and `FILE_rain_bank.safetensors` (its rain-code bank); a CycleGAN
+checkpoint with `--direction` gives one generator (with `--segmenter`, generator and
+segmenter as one segmentation graph).
 
 Example:
     python -m export onnx --checkpoint runs/segformer --out artifacts/segformer.onnx \
@@ -48,12 +50,30 @@ def main(argv: list[str]) -> int:
     add_common_arguments(parser)
     parser.add_argument("--out", required=True, help="output .onnx path")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default %(default)s)")
+    parser.add_argument("--direction", choices=("night2day", "day2night"),
+                        help="CycleGAN only: export F (night2day) or G (day2night)")
+    parser.add_argument("--segmenter", help="CycleGAN only: a segmenter checkpoint run after the generator "
+                                            "in the same graph (Method 1 in one inference call)")
     args = parser.parse_args(argv)
     check_size(parser, args)
     if not args.out.endswith(".onnx"):
         parser.error("--out must end in .onnx")
     if not 17 <= args.opset <= 23:
         parser.error(f"--opset must be between 17 and 23, got {args.opset}")
+    from export.cyclegan_target import is_cyclegan, write_cyclegan_onnx
+
+    if args.direction is None and (args.segmenter or is_cyclegan(args.checkpoint)):
+        parser.error("a CycleGAN checkpoint needs --direction night2day or day2night")
+    if args.direction is not None:
+        try:
+            written = write_cyclegan_onnx(args.checkpoint, args.out, args.direction, args.height, args.width,
+                                          dynamic_batch=args.dynamic_batch, segmenter=args.segmenter,
+                                          opset=args.opset)
+        except EXPORT_ERRORS as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(written)
+        return 0
     return run_export(args, opset=args.opset)
 
 
