@@ -1,7 +1,10 @@
-"""weather_node: derain or rainify camera frames in front of the segmenter (or pass them through).
+"""weather_node: derain, rainify, night->day or day->night camera frames in front of the
+segmenter (or pass them through).
 
     ros2 run rain_seg_ros weather_node --ros-args -p mode:=rainify -p intensity:=0.7 \
         -p model_path:=artifacts/dsanet_encoder.onnx
+    ros2 run rain_seg_ros weather_node --ros-args -p mode:=night2day \
+        -p night2day_model_path:=artifacts/night2day.onnx
 
 Subscribes `image` (or `image/compressed`), publishes `~/image` in the input's encoding
 (compressed input is answered with rgb8) and with the input header, plus `/diagnostics`.
@@ -38,14 +41,20 @@ from rain_seg_ros.nodes.common import (
 )
 from rain_seg_ros.nodes.latest_frame import LatestFrameWorker
 
-MODES = ("passthrough", "derain", "rainify")
+MODES = ("passthrough", "derain", "rainify", "night2day", "day2night")
+DSANET_MODES = ("derain", "rainify")
+TRANSLATE_MODES = ("night2day", "day2night")   # CycleGAN generators (rain_seg_ros.translate)
 PARAMS = (
     Param("mode", "passthrough", "What to do to each frame.", choices=MODES),
     Param("intensity", 0.5, "Rain intensity for rainify (0 = none, 1 = strongest in the bank).", 0.0, 1.0),
     Param("rain_style", -1, "Index of the rain code in the bank for rainify (-1 = a random one per frame).",
           -1, 100000),
     Param("model_path", "", "Exported DSANet encoder (.onnx/.pt2/.engine); its sidecar names the generator "
-          "and the rain-code bank next to it. Empty: passthrough only.", read_only=True),
+          "and the rain-code bank next to it. Empty: no derain/rainify.", read_only=True),
+    Param("night2day_model_path", "", "Exported CycleGAN F (python -m export onnx --direction night2day) "
+          "for mode night2day. Empty: no night2day.", read_only=True),
+    Param("day2night_model_path", "", "Exported CycleGAN G (--direction day2night) for mode day2night, "
+          "e.g. to simulate night drives. Empty: no day2night.", read_only=True),
     Param("backend", "auto", "Inference backend.", read_only=True,
           choices=("auto", "onnxruntime", "torch", "tensorrt")),
     Param("device", "auto", "Device for the backend: auto, cpu, cuda or cuda:N.", read_only=True),
@@ -65,9 +74,13 @@ class WeatherNode(Node):
         self.stats = NodeStats()
         self.params = declare_params(self, PARAMS, self.stats)
         self.model = self._open_model() if self.params["model_path"] else None
-        if self.model is None and self.params["mode"] != "passthrough":
-            raise ModelLoadError(f"mode {self.params['mode']!r} needs model_path (a DSANet encoder export)")
-        self.stats.backend = self.model.encoder.name if self.model is not None else "none"
+        self.translators = self._open_translators()
+        reason = self._missing_model(self.params["mode"])
+        if reason:
+            raise ModelLoadError(reason)
+        backends = ([self.model.encoder.name] if self.model is not None else []) + \
+            [t.name for t in self.translators.values()]
+        self.stats.backend = ",".join(dict.fromkeys(backends)) or "none"
         self.add_on_set_parameters_callback(self.parameters_callback)
 
         self.pub = self.create_publisher(Image, "~/image", qos_from_params(self.params, prefix="output_"))
@@ -96,11 +109,37 @@ class WeatherNode(Node):
         except Exception as err:  # any failure here means: this model cannot be served
             raise ModelLoadError(f"cannot load DSANet model {p['model_path']!r}: {err}") from err
 
+    def _open_translators(self) -> dict[str, Any]:
+        from rain_seg_ros.translate import Translator  # heavy: backends
+
+        p, out = self.params, {}
+        for direction in TRANSLATE_MODES:
+            path = p[f"{direction}_model_path"]
+            if not path:
+                continue
+            try:
+                out[direction] = Translator(path, backend=p["backend"], device=p["device"],
+                                            engine_cache_dir=p["engine_cache_dir"] or None,
+                                            direction=direction)
+            except Exception as err:  # any failure here means: this model cannot be served
+                for opened in out.values():
+                    opened.close()
+                raise ModelLoadError(f"cannot load {direction}_model_path {path!r}: {err}") from err
+        return out
+
+    def _missing_model(self, mode: str) -> str:
+        """Why `mode` cannot run with the models loaded ("" when it can)."""
+        if mode in DSANET_MODES and self.model is None:
+            return f"mode {mode!r} needs model_path (a DSANet encoder export)"
+        if mode in TRANSLATE_MODES and mode not in self.translators:
+            return f"mode {mode!r} needs {mode}_model_path (a CycleGAN export with --direction {mode})"
+        return ""
+
     def parameters_callback(self, params: list[Parameter]) -> SetParametersResult:
-        """Live changes: refuse derain/rainify without a model (declare_params refuses unknown modes)."""
+        """Live changes: refuse a mode whose model is not loaded (declare_params refuses unknown modes)."""
         for p in params:
-            if p.name == "mode" and p.value in ("derain", "rainify") and self.model is None:
-                reason = f"mode {p.value!r} needs model_path (a DSANet encoder export)"
+            reason = self._missing_model(p.value) if p.name == "mode" else ""
+            if reason:
                 self.stats.count("bad_parameter", error=reason)
                 return SetParametersResult(successful=False, reason=reason)
         return SetParametersResult(successful=True)
@@ -124,6 +163,8 @@ class WeatherNode(Node):
 
     def _apply(self, rgb: np.ndarray) -> np.ndarray:
         mode = self.get_parameter("mode").value
+        if mode in self.translators:
+            return self.translators[mode](rgb)
         if mode == "passthrough" or self.model is None:
             return rgb
         if mode == "derain":
@@ -142,6 +183,8 @@ class WeatherNode(Node):
         self.worker.stop()
         if self.model is not None:
             self.model.close()
+        for translator in self.translators.values():
+            translator.close()
         super().destroy_node()
 
 
