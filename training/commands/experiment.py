@@ -11,6 +11,9 @@ Example:
 
 `experiment dannet`: the DANNet ablation on procedural day/night twins (docs/dannet.md):
     python -m training experiment dannet --config config/training/experiment-dannet_synth-64x128.yaml
+`experiment night`: CycleGAN day<->night (Method 1, Method 2 with a count sweep, oracle, DANNet
+when given) over several seeds (training/cyclegan/experiment.py):
+    python -m training experiment night --config config/training/experiment-night_synth-64x128.yaml
 
 Writes OUT/results.json and OUT/results.md (tables with per-class IoU and wall times).
 Interrupted runs continue where they stopped when started again with the same OUT.
@@ -24,6 +27,7 @@ import logging
 from training.engine.config import ConfigError, resolve_config
 
 EXPERIMENTS = ("rain", "dannet")
+EXPERIMENTS = ("rain", "night")
 
 
 def main(argv: list[str]) -> int:
@@ -47,6 +51,17 @@ def main(argv: list[str]) -> int:
         print(f"results: {dannet_cfg.out}/results.md")
         return 0
 
+    if args.name == "night":   # CycleGAN day<->night (training/cyclegan/experiment.py)
+        from training.cyclegan.experiment import run_night_experiment
+        from training.cyclegan.experiment_config import NightExperimentConfig
+
+        try:
+            night_cfg = resolve_config(NightExperimentConfig, args.config, args.overrides)
+        except ConfigError as exc:
+            parser.error(str(exc))
+        run_night_experiment(night_cfg)
+        print(f"results: {night_cfg.out}/results.md")
+        return 0
     from training.segmenter.experiment import run_experiment
     from training.segmenter.experiment_config import ExperimentConfig
 
