@@ -10,7 +10,8 @@ Rows, per segmenter, each trained once per seed (mean ± std over the seeds):
 Every row is scored on the held-out night and day frames of the test split.
 
 Stages (each skipped when its output exists, so an interrupted run continues):
-  scenes -> cyclegan -> translate -> per segmenter and seed: train rows, evaluate.
+  scenes -> cyclegan (+ cycle PSNR on the held-out split, translations.png) -> translate ->
+  per segmenter and seed: train rows, evaluate.
 
 Example:
     cfg = resolve_config(NightExperimentConfig, "config/training/experiment-night_synth-64x128.yaml")
@@ -66,8 +67,10 @@ def run_night_experiment(cfg: NightExperimentConfig) -> dict[str, Any]:
     num_day = len(open_dataset(day))  # type: ignore[arg-type]
     gan = translated = None
     night2day: ImageFn | None = None
+    gan_eval: dict[str, Any] = {}
     if {"method1", "method2"} & set(cfg.methods):
         gan = stages.run("cyclegan", _cyclegan, cfg, out, scenes)
+        gan_eval = stages.run("cyclegan_eval", _cyclegan_eval, gan, scenes, cfg.eval_split, out, device)
     if "method2" in cfg.methods:
         translated = stages.run("translate", _translate, gan, scenes, out / "translated_night", device)
     if "method1" in cfg.methods:
@@ -117,7 +120,7 @@ def run_night_experiment(cfg: NightExperimentConfig) -> dict[str, Any]:
     test_images = {k: len(v) for k, v in test_sets.items()}  # type: ignore[arg-type]
     summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "cyclegan": str(gan or ""),
                "num_day_train": num_day, "test_images": test_images, "stage_seconds": stages.seconds(),
-               "runs": runs, "summary": summarise(runs)}
+               "cyclegan_eval": gan_eval, "runs": runs, "summary": summarise(runs)}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_night_report(summary, out / "results.md", out / "count_sweep.png")
     return summary
@@ -159,6 +162,21 @@ def _cyclegan(cfg: NightExperimentConfig, out: Path, scenes: Path) -> Path:
         return run   # finished earlier
     train(gan_cfg)
     return run
+
+
+def _cyclegan_eval(gan: Path, scenes: Path, split: str, out: Path, device: str) -> dict[str, Any]:
+    """Cycle PSNR on the held-out split (both directions) and a grid of 4 translations."""
+    from training.cyclegan.evaluate import cycle_psnr, save_translation_grid
+
+    result = out / "cyclegan_eval.json"
+    if result.is_file():
+        return json.loads(result.read_text())
+    day = sorted((scenes / "cityscapes" / "leftImg8bit" / split).rglob("*.png"))
+    night = sorted((scenes / "cityscapes_night" / "leftImg8bit" / split).rglob("*.png"))
+    scores: dict[str, Any] = {"cycle_psnr_db": cycle_psnr(gan, day, night, device), "split": split}
+    save_translation_grid(gan, day[:4], night[-4:], out / "translations.png", device)  # other scenes
+    result.write_text(json.dumps(scores, indent=2) + "\n")
+    return scores
 
 
 def _translate(gan: Path, scenes: Path, out: Path, device: str) -> Path:

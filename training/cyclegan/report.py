@@ -90,6 +90,12 @@ def write_night_report(summary: dict[str, Any], md_path: Path, plot_path: Path) 
              f"Wall time of all stages: {sum(seconds.values()) / 60:.1f} min (device {cfg['device']}).", "",
              "Values: mean ± std over the seeds. A gain is counted only when it exceeds the two rows' "
              "spreads added together.", ""]
+    psnr = summary.get("cyclegan_eval", {}).get("cycle_psnr_db")
+    if psnr:
+        lines += [f"CycleGAN cycle-reconstruction PSNR on the held-out {summary['cyclegan_eval']['split']} "
+                  f"images: day→night→day {psnr['day']:.2f} dB ({psnr['day_images']:.0f} images), "
+                  f"night→day→night {psnr['night']:.2f} dB ({psnr['night_images']:.0f} images). Rows of "
+                  "translations.png: day | G(day) | F(G(day)) | night | F(night) | G(F(night)).", ""]
     words = []
     for seg, rows in summary["summary"].items():
         base = rows.get("baseline")

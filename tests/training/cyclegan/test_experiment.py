@@ -44,6 +44,9 @@ def test_night_experiment_at_micro_size(tmp_path):
     assert "Method 2: day + 0.5× translated night (G)" in text
     assert "within spread" in text or "beyond spread" in text
     assert (out / "count_sweep.png").stat().st_size > 1000
+    psnr = summary["cyclegan_eval"]["cycle_psnr_db"]
+    assert psnr["day_images"] == psnr["night_images"] == 3 and psnr["day"] > 0
+    assert "cycle-reconstruction PSNR" in text and (out / "translations.png").is_file()
     assert json.loads((out / "results.json").read_text())["num_day_train"] == 6
     # a rerun finds every stage done and recomputes nothing
     stages_before = (out / "stages.jsonl").read_text().count("\n")

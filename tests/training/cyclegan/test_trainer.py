@@ -4,6 +4,7 @@ manifest, resume, count, refusing a checkpoint of another kind)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,18 @@ def test_translate_command_errors_are_one_line(tmp_path, straight, capsys):
                  "--images", str(tmp_path / "in"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "no images under" in err and "\n" not in err
+
+
+def test_cycle_psnr_matches_the_formula(scenes, straight, tmp_path):
+    from training.cyclegan.evaluate import cycle_psnr, save_translation_grid
+    from training.dsanet.io import read_image
+
+    day = sorted((scenes / "cityscapes" / "leftImg8bit").rglob("*.png"))[:2]
+    night = sorted((scenes / "cityscapes_night" / "leftImg8bit").rglob("*.png"))[-1:]
+    g, f = load_translator(straight, "day2night"), load_translator(straight, "night2day")
+    mse = [float(((f(g(read_image(p)[None])) - read_image(p)[None]) * 255).pow(2).mean()) for p in day]
+    expected = sum(10 * math.log10(255 ** 2 / m) for m in mse) / len(mse)
+    scores = cycle_psnr(straight, day, night)
+    assert scores["day"] == pytest.approx(expected, abs=1e-3) and scores["day_images"] == 2
+    grid = read_image(save_translation_grid(straight, day[:1], night, tmp_path / "grid.png"))
+    assert grid.shape == (3, 6 * (24 + 2) + 2, 32 + 4)   # 6 rows of one 24x32 image, 2 px padding
