@@ -72,6 +72,7 @@ class CycleGANTrainConfig:
     image_every: int = 500
     resume: bool = False
     progress: bool = True
+    tensorboard: bool = True     # losses and image grids under out_dir/tb
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)

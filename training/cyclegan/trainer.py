@@ -116,7 +116,7 @@ def train(cfg: CycleGANTrainConfig) -> Path:
                                    steps=cfg.steps, rank=dist.rank, world_size=dist.world_size)
     loader = DataLoader(UnpairedCrops(day, night, crop, resize, cfg.data.flip), batch_sampler=sampler,
                         num_workers=cfg.data.num_workers, pin_memory=dev.type == "cuda")
-    logger = RunLogger(out_dir / "tb", enabled=dist.is_main)
+    logger = RunLogger(out_dir / "tb", enabled=dist.is_main and cfg.tensorboard)
     if dist.is_main:
         save_config(cfg, out_dir / "config.yaml")
         if start == 0:

@@ -37,7 +37,8 @@ def write_twin_scenes(root: Path, count: int = 8, size: tuple[int, int] = (24, 3
 def tiny_config(root: Path, out: Path, **kw: object) -> CycleGANTrainConfig:
     """A CycleGAN that trains a step in well under a second on one CPU thread."""
     cfg = CycleGANTrainConfig(out_dir=str(out), steps=4, batch_size=2, device="cpu", save_every=2,
-                              log_every=1, image_every=1000, progress=False, pool_size=3)
+                              log_every=1, image_every=1000, progress=False, pool_size=3,
+                              tensorboard=False)
     cfg.model.gen_channels, cfg.model.gen_blocks, cfg.model.disc_channels, cfg.model.disc_layers = 4, 1, 4, 2
     cfg.data.root, cfg.data.crop, cfg.data.num_workers = str(root), [16, 16], 0
     for key, value in kw.items():

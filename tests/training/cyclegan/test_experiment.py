@@ -18,7 +18,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[3] / "config" / "training"
 MICRO = [
     "scenes.count=10", "scenes.size=[32, 64]", "scenes.splits=train=6,val=1,test=3",
     "cyclegan.overrides=[steps=2, save_every=2, batch_size=1, 'data.crop=[16, 16]', model.gen_channels=4, "
-    "model.gen_blocks=1, model.disc_channels=4, model.disc_layers=2, data.num_workers=0]",
+    "model.gen_blocks=1, model.disc_channels=4, model.disc_layers=2, data.num_workers=0, tensorboard=false]",
     "segmenters=[{name: erf-micro, model: {kind: erf_pspnet, "
     "kwargs: {channels: [4, 8, 16], head_channels: 8}}}]",
     "counts=[0, 0.5]", "seeds=[0, 1]", "steps=2", "batch_size=2", "crop_size=[32, 64]", "device=cpu",
