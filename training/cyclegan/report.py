@@ -146,7 +146,8 @@ def plot_count_sweep(summary: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for seg, rows in summary.items():
         points = [(0.0, rows["baseline"]["night"]["mIoU"])] if "baseline" in rows else []
-        points += sorted((count_of(r), rows[r]["night"]["mIoU"]) for r in rows if count_of(r) is not None)
+        points += sorted((count_of(r) or 0.0, rows[r]["night"]["mIoU"]) for r in rows
+                         if count_of(r) is not None)
         if points:
             xs = [p[0] for p in points]
             line = ax.errorbar(xs, [p[1][0] for p in points], yerr=[p[1][1] for p in points], marker="o",

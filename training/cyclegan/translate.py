@@ -87,7 +87,8 @@ def translate_dataset(translator: Translator, root: Path, out: Path, *, count: i
     if out == root or root in out.parents:
         raise ValueError(f"--out {out} must not be inside --images {root}")
     _, image_dirs = detect_layout(root)
-    images, others = [], []
+    images: list[Path] = []
+    others: list[Path] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         in_image_dir = any(d in path.parents for d in image_dirs)
         (images if in_image_dir and path.suffix.lower() in IMAGE_SUFFIXES else others).append(path)

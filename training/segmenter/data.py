@@ -71,8 +71,10 @@ def build_train_set(cfg: TrainSegmenterConfig) -> ConcatDataset:
         if len(dataset) == 0:  # type: ignore[arg-type]
             raise ValueError(f"train source {source.dataset} at {source.root} ({source.split}) is empty")
         opened.append(dataset)
-    base = sum(len(d) * s.repeat for d, s in zip(opened, cfg.train)  # type: ignore[arg-type]
-               if not (s.count or s.ratio))
+    base = 0   # samples of the sources a ratio is a multiple of
+    for dataset, source in zip(opened, cfg.train):
+        if not (source.count or source.ratio):
+            base += len(dataset) * source.repeat  # type: ignore[arg-type]
     parts: list[Dataset] = []
     for k, (source, dataset) in enumerate(zip(cfg.train, opened)):
         count = source.count or round(source.ratio * base)
