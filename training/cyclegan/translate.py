@@ -29,6 +29,7 @@ from tqdm import tqdm
 from training.dsanet.io import IMAGE_SUFFIXES, read_image, write_image
 from training.dsanet.rainify import detect_layout
 from training.engine import checkpoint as ckpt
+from training.engine.logging import read_jsonl
 
 MANIFEST = "translate_manifest.jsonl"
 DIRECTIONS = {"day2night": "gen_g", "night2day": "gen_f"}
@@ -106,7 +107,11 @@ def translate_dataset(translator: Translator, root: Path, out: Path, *, count: i
     manifest = out / MANIFEST
     done = set()
     if manifest.exists():
-        done = {json.loads(ln)["output"] for ln in manifest.read_text().splitlines() if ln.strip()}
+        # a run killed mid-write may leave a cut last line: read_jsonl drops it (with a warning)
+        # and the rewrite below leaves the file whole before new lines are appended
+        records = read_jsonl(manifest)
+        done = {str(r.get("output")) for r in records}
+        manifest.write_text("".join(json.dumps(r) + "\n" for r in records))
     with open(manifest, "a") as log:
         for path in tqdm(images, desc=translator.direction, unit="img", disable=not progress):
             rel = path.relative_to(root).as_posix()

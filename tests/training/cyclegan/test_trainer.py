@@ -83,11 +83,15 @@ def test_translate_layout_labels_manifest_and_resume(scenes, straight, tmp_path)
     rel = manifest[0]["source"]
     expected = gen(read_image(scenes / "cityscapes" / rel)[None])[0]
     assert (read_image(out / rel) - expected).abs().max() <= 1 / 255 + 1e-6
-    # resume: a deleted output is redone, the others skipped, the manifest not duplicated
+    # resume after a kill: a deleted output is redone, the others skipped, the manifest line
+    # cut mid-write is dropped and rewritten, nothing is duplicated
     done[0].unlink()
+    lines = (out / MANIFEST).read_text().splitlines()
+    (out / MANIFEST).write_text("\n".join(lines[:2]) + "\n" + lines[2][:25])
     again = translate_dataset(gen, scenes / "cityscapes", out, count=3, seed=1, progress=False)
     assert (again["translated"], again["skipped"]) == (1, 2)
-    assert len((out / MANIFEST).read_text().splitlines()) == 3
+    rewritten = [json.loads(line) for line in (out / MANIFEST).read_text().splitlines()]
+    assert sorted(m["output"] for m in rewritten) == sorted(m["output"] for m in manifest)
 
 
 def test_translate_refuses_a_checkpoint_of_another_kind(tmp_path):
