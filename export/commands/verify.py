@@ -67,7 +67,9 @@ def main(argv: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     """Compare and print; 0 when within tolerance, 1 when not."""
     artifact = load_artifact(args.model)
-    name = MODULE_OF_TASK[artifact.task]
+    # a CycleGAN generator's sidecar names its module (gen_f for night2day, gen_g for day2night)
+    name = str(artifact.extra.get("module")) if artifact.task == "cyclegan_generator" \
+        else MODULE_OF_TASK[artifact.task]
     if artifact.source_checkpoint_sha256 != file_sha256(resolve_checkpoint(args.checkpoint)):
         print("warning: the model's sidecar names another checkpoint (sha256 differs)", file=sys.stderr)
     modules = load_modules(args.checkpoint, ["encoder", name] if name == "generator" else [name])

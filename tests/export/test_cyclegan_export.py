@@ -58,6 +58,12 @@ def test_sidecar_and_parity_of_f(night2day, cyclegan_checkpoint):
         assert np.abs(ours - gen_g(x).numpy()).max() > 1e-3      # F was exported, not G
 
 
+def test_export_verify_checks_the_generator(night2day, cyclegan_checkpoint, capsys):
+    assert export_main(["verify", "--model", str(night2day), "--checkpoint", str(cyclegan_checkpoint),
+                        "--backend", "onnxruntime"]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+
 def test_translator_maps_uint8_frames_of_any_size(night2day, cyclegan_checkpoint):
     rgb = np.random.default_rng(1).integers(0, 256, (30, 50, 3), dtype=np.uint8)
     with Translator(night2day, backend="onnxruntime", device="cpu", direction="night2day") as tr:
