@@ -100,6 +100,15 @@ def test_f_then_segmenter_is_one_segmentation_graph(cyclegan_checkpoint, seg_che
         np.testing.assert_allclose(runner.infer(x.numpy()), expected, atol=1e-3)
     with pytest.raises(ArtifactError, match="not a translator|a translator needs"):
         Translator(out)
+    # the runtime's Segmenter (what segmentation_node serves) runs it unchanged on uint8 frames
+    from rain_seg_ros.segmenter import Segmenter
+
+    rgb = (x[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    with Segmenter(out, backend="onnxruntime", device="cpu") as served, torch.no_grad():
+        mask = served.segment(rgb).mask
+        frame = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+        ref = seg((gen_f(frame).clamp(0, 1) - mean) / std).argmax(1)[0].numpy()
+    assert (mask == ref).mean() > 0.99
 
 
 def test_bad_cyclegan_exports_are_one_line(cyclegan_checkpoint, seg_checkpoint, tmp_path, capsys):
