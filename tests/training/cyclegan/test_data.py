@@ -90,3 +90,24 @@ def test_bad_input_is_one_clear_line(tmp_path):
     with pytest.raises(ValueError, match=r"n.png is 8x8, smaller than data.crop 16x16 \(1 of 1"):
         check_sizes([DomainImage(tmp_path / "night" / "n.png")], (16, 16), None, "night")
     check_sizes([DomainImage(tmp_path / "night" / "n.png")], (16, 16), (16, 16), "night")   # resized first
+
+
+def test_dark_zurich_correspondences_are_never_both_used(tmp_path):
+    pairs = {}
+    for k in range(6):   # night frame k corresponds to day frame k (the CSV says so)
+        night_key = f"train/night/GOPR0356/GOPR0356_frame_{k:06d}"
+        day_key = f"train/day/GOPR0351/GOPR0351_frame_{k:06d}"
+        _png(tmp_path / "rgb_anon" / f"{night_key}_rgb_anon.png")
+        _png(tmp_path / "rgb_anon" / f"{day_key}_rgb_anon.png")
+        pairs[night_key] = day_key
+    _png(tmp_path / "rgb_anon" / "train/night/GOPR0356/GOPR0356_frame_000099_rgb_anon.png")   # no twin
+    csv = tmp_path / "corresp/train/night/GOPR0356/corresp.csv"
+    csv.parent.mkdir(parents=True)
+    csv.write_text("".join(f"{n},{d}\n" for n, d in pairs.items()))
+    day, night = find_domains(DataConfig(source="dark_zurich", root=str(tmp_path)))
+    day_names = {p.path.name.removesuffix("_rgb_anon.png") for p in day}
+    for item in night:
+        key = item.path.name.removesuffix("_rgb_anon.png")
+        twin = pairs.get(f"train/night/GOPR0356/{key}", "").rpartition("/")[2]
+        assert twin not in day_names
+    assert len(day) + len(night) == 7 and len(day) == 3
