@@ -74,10 +74,15 @@ class WeatherNode(Node):
         self.stats = NodeStats()
         self.params = declare_params(self, PARAMS, self.stats)
         self.model = self._open_model() if self.params["model_path"] else None
-        self.translators = self._open_translators()
-        reason = self._missing_model(self.params["mode"])
-        if reason:
-            raise ModelLoadError(reason)
+        self.translators: dict[str, Any] = {}
+        try:
+            self.translators = self._open_translators()
+            reason = self._missing_model(self.params["mode"])
+            if reason:
+                raise ModelLoadError(reason)
+        except ModelLoadError:
+            self._close_models()   # the node is not built: release what was opened
+            raise
         backends = ([self.model.encoder.name] if self.model is not None else []) + \
             [t.name for t in self.translators.values()]
         self.stats.backend = ",".join(dict.fromkeys(backends)) or "none"
@@ -181,11 +186,14 @@ class WeatherNode(Node):
 
     def destroy_node(self) -> None:
         self.worker.stop()
+        self._close_models()
+        super().destroy_node()
+
+    def _close_models(self) -> None:
         if self.model is not None:
             self.model.close()
         for translator in self.translators.values():
             translator.close()
-        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
