@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-checkpoint": ("training.commands.import_checkpoint",
                           "a pretrained HF SegFormer folder or torchvision DeepLabV3 .pth as a checkpoint"),
     "experiment": ("training.commands.experiment",
-                   "experiments end to end: rain (the thesis comparison), dannet (night)"),
+                   "experiments end to end: rain (thesis comparison), dannet, night (CycleGAN)"),
     "train-spade": ("training.commands.train_spade",
                     "train the SPADE mask->image generator (frozen by train-mask-restorer)"),
     "train-mask-restorer": ("training.commands.train_mask_restorer",

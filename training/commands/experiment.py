@@ -26,8 +26,7 @@ import logging
 
 from training.engine.config import ConfigError, resolve_config
 
-EXPERIMENTS = ("rain", "dannet")
-EXPERIMENTS = ("rain", "night")
+EXPERIMENTS = ("rain", "dannet", "night")
 
 
 def main(argv: list[str]) -> int:
