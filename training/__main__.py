@@ -52,7 +52,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
                             "a small rain/no-rain classifier on procedural rainy vs clean twins"),
     "measure-rain": ("training.commands.measure_rain",
                      "detector verdict, streak and grid-artefact measurements of images (JSON)"),
-    "experiment": ("training.commands.experiment", "the rain or night comparison, end to end"),
     "train-cyclegan": ("training.commands.train_cyclegan", "train CycleGAN day <-> night on unpaired images"),
     "translate": ("training.commands.translate",
                   "day->night or night->day copies of a labelled dataset with CycleGAN"),
