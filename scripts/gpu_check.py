@@ -317,7 +317,8 @@ def verify_stage(check: Check, checkpoints: dict[str, Path], exported: set[Path]
         step = check.run(f"verify-{backend}-{name}", [
             "export", "verify", "--model", str(model_file(check, name, size, backend)),
             "--checkpoint", str(checkpoints[name]), "--backend", backend, "--device", check.plan.device,
-            "--num-random", "2", "--rtol", str(check.plan.rtol)], end)
+            "--num-random", "2", "--rtol", str(check.plan.rtol),
+            *(["--trust-pt2"] if backend.startswith("torch") else [])], end)  # our own fresh export
         if step.status in ("ok", "failed"):   # verify exits 1 on a parity failure: still a result
             row = parse_verify(step.output)
             if row["verdict"] is not None:
@@ -346,7 +347,10 @@ def bench_stage(check: Check, models: list[str], exported: set[Path], backends: 
             step = check.run(tag, ["rain_seg_ros.bench", "--models", str(files[backends.index(usable[0])]),
                                    "--backends", *usable, "--device", p.device, "--warmup", str(p.warmup),
                                    "--iters", str(p.iters), "--out-dir", str(check.work / "bench"),
-                                   "--name", tag], end)
+                                   "--name", tag,
+                                   # the .pt2 programs are the ones this script just exported
+                                   *(["--trust-pt2"] if any(b.startswith("torch") for b in usable) else [])],
+                            end)
             if step.status == "ok":
                 rows = json.loads((check.work / "bench" / f"{tag}.json").read_text())["rows"]
                 check.report["latency"] += rows
