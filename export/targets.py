@@ -39,9 +39,9 @@ class ExportTarget:
 def checkpoint_task(checkpoint: str | Path) -> str:
     _, extra, _ = read_metadata(checkpoint)
     task = extra.get("task")
-    if task not in ("segmentation", "dsanet"):
+    if task not in ("segmentation", "dsanet", "condition"):
         raise ValueError(f"{checkpoint}: checkpoint task {task!r} cannot be exported "
-                         f"(expected 'segmentation' or 'dsanet' in its extra metadata)")
+                         f"(expected 'segmentation', 'dsanet' or 'condition' in its extra metadata)")
     return str(task)
 
 
@@ -89,6 +89,11 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
         art = segmentation_artifact(extra, h, w, dynamic_batch=dynamic_batch, checkpoint_sha256=sha,
                                     exporter=exporter)
         return [ExportTarget("", model, art)]
+    if task == "condition":   # issue 17: the condition estimator (export/condition_target.py)
+        from export.condition_target import condition_targets
+
+        return condition_targets(str(checkpoint), extra, h, w, dynamic_batch=dynamic_batch,
+                                 checkpoint_sha256=sha, exporter=exporter)
     modules = load_modules(checkpoint, ["encoder", "generator"])
     with torch.no_grad():
         feature = modules["encoder"](torch.zeros(1, 3, h, w))  # (1, C, h/4, w/4)

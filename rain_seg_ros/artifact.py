@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "rain_seg_ros.artifact/1"
-TASKS = ("segmentation", "dsanet_encoder", "dsanet_generator", "cyclegan_generator")
+TASKS = ("segmentation", "dsanet_encoder", "dsanet_generator", "cyclegan_generator", "condition")
 RESIZE_POLICIES = ("stretch", "letterbox")
 COLOR_ORDERS = ("RGB", "BGR")
 MODEL_SUFFIXES = (".onnx", ".pt2", ".engine")

@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-cyclegan": ("training.commands.train_cyclegan", "train CycleGAN day <-> night on unpaired images"),
     "translate": ("training.commands.translate",
                   "day->night or night->day copies of a labelled dataset with CycleGAN"),
+    "train-condition": ("training.commands.train_condition",
+                        "train the clear / rain / night + rain-intensity condition estimator"),
+    "evaluate-condition": ("training.commands.evaluate_condition",
+                           "confusion matrix and intensity error of a condition estimator (JSON)"),
 }
 
 

@@ -29,6 +29,8 @@ MODEL_KINDS: dict[str, str] = {
     "spade_discriminator": "training.models.spade:MultiscalePatchDiscriminator",
     # CycleGAN day <-> night (issue 14); its discriminators are patch_discriminator
     "resnet_generator": "training.models.resnet_generator:ResnetGenerator",
+    # Condition estimator (issue 17)
+    "condition_net": "training.models.condition_net:ConditionNet",
 }
 
 
