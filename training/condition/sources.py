@@ -62,6 +62,10 @@ def find_condition_items(source: str, root: str | Path, split: str, **kwargs: An
     base = Path(root)
     if not base.is_dir():
         raise DatasetLayoutError(f"{source}: dataset root {base} does not exist")
+    options = {"acdc": {"conditions", "refs"}, "bdd100k": {"attributes_json"}}.get(source, set())
+    if set(kwargs) - options:
+        raise ValueError(f"{source}: unknown option(s) {sorted(set(kwargs) - options)}; "
+                         f"it takes {sorted(options) or 'none'}")
     items = readers[source](base, split, **kwargs)
     if not items:
         raise DatasetLayoutError(f"{source}: no images under {base} for split {split!r}")

@@ -101,3 +101,9 @@ def test_folders_labels_and_one_line_errors(tmp_path):
     (tmp_path / "empty" / "rain").mkdir()
     with pytest.raises(DatasetLayoutError, match="no images for condition 'rain'"):
         find_condition_items("folders", tmp_path / "empty", "")
+
+
+def test_unknown_reader_option_is_named(tmp_path):
+    _png(tmp_path / "clear" / "a.png")
+    with pytest.raises(ValueError, match=r"folders: unknown option\(s\) \['condtions'\]"):
+        find_condition_items("folders", tmp_path, "", condtions=["rain"])
