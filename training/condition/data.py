@@ -92,7 +92,7 @@ class ConditionDataset(Dataset):
         cfg, rng = self.augment, self._rng.get()
         assert cfg is not None
         h, w = image.shape[:2]
-        s = rng.uniform(*cfg.crop_scale)
+        s = float(rng.uniform(cfg.crop_scale[0], cfg.crop_scale[1]))
         ch, cw = max(1, round(h * s)), max(1, round(w * s))
         top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
         image = image[top:top + ch, left:left + cw]
@@ -110,7 +110,7 @@ class ConditionDataset(Dataset):
 
 def build_condition_set(sources: Sequence[ConditionSource], input_size: Sequence[int],
                         augment: ConditionAugmentConfig | None = None, seed: int | None = None,
-                        image_fn: Any = None) -> Dataset:
+                        image_fn: Any = None) -> ConditionDataset | ConcatDataset:
     """The mix of sources (each listed `repeat` times) as one dataset."""
     if not sources:
         raise ValueError("no condition sources given (train: [{source: ..., root: ...}])")

@@ -148,8 +148,8 @@ def read_bdd_attributes(path: Path) -> dict[str, tuple[int, int]]:
         if not isinstance(frame, dict) or "name" not in frame:
             raise DatasetLayoutError(f"bdd100k: {path} holds a frame without a name")
         attrs = frame.get("attributes") or {}
-        out[Path(str(frame["name"])).stem] = (BDD_RAIN.get(attrs.get("weather"), UNKNOWN),
-                                              BDD_NIGHT.get(attrs.get("timeofday"), UNKNOWN))
+        out[Path(str(frame["name"])).stem] = (BDD_RAIN.get(str(attrs.get("weather")), UNKNOWN),
+                                              BDD_NIGHT.get(str(attrs.get("timeofday")), UNKNOWN))
     return out
 
 
