@@ -30,7 +30,8 @@ from rain_seg_ros.backends import BACKENDS, BackendError, UntrustedModelError, c
 from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
 from training.engine.checkpoint import file_sha256, load_modules, resolve_checkpoint
 
-MODULE_OF_TASK = {"segmentation": "model", "dsanet_encoder": "encoder", "dsanet_generator": "generator"}
+MODULE_OF_TASK = {"segmentation": "model", "dsanet_encoder": "encoder", "dsanet_generator": "generator",
+                  "condition": "model"}
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m export verify", description=__doc__,

@@ -82,3 +82,10 @@ def test_runtime_estimator_on_the_export(condition_export):
         assert est.probabilities == pytest.approx(expected, abs=1e-4)
         assert est.condition == ("rain+night" if r >= .5 and n >= .5 else "rain" if r >= .5
                                  else "night" if n >= .5 else "clear")
+
+
+def test_export_verify_passes_on_a_condition_export(condition_export, capsys):
+    run, onnx_path = condition_export
+    rc = export_main(["verify", "--model", str(onnx_path), "--checkpoint", str(run), "--num-random", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "PASS" in out, out
