@@ -347,10 +347,8 @@ def bench_stage(check: Check, models: list[str], exported: set[Path], backends: 
             step = check.run(tag, ["rain_seg_ros.bench", "--models", str(files[backends.index(usable[0])]),
                                    "--backends", *usable, "--device", p.device, "--warmup", str(p.warmup),
                                    "--iters", str(p.iters), "--out-dir", str(check.work / "bench"),
-                                   "--name", tag,
-                                   # the .pt2 programs are the ones this script just exported
-                                   *(["--trust-pt2"] if any(b.startswith("torch") for b in usable) else [])],
-                            end)
+                                   "--name", tag,  # --trust-pt2: the .pt2 files are our own exports
+                                   *(["--trust-pt2"] if "torch" in " ".join(usable) else [])], end)
             if step.status == "ok":
                 rows = json.loads((check.work / "bench" / f"{tag}.json").read_text())["rows"]
                 check.report["latency"] += rows
