@@ -186,3 +186,62 @@ class NodeStats:
             level = 1 if troubled > self._troubled_at_last_level else 0
             self._troubled_at_last_level = troubled
             return 2 if self.lasting_errors else level
+
+
+class DegradedStatus:
+    """Whether the segmentation's own confidence says it is degraded, with hysteresis.
+
+    Per frame it takes the uint8 winning-class confidence (0..255) and keeps the figures of the
+    last `window` frames: the mean confidence (0..1) and the share of pixels below
+    `low_confidence`. Degraded when the mean falls below `min_mean` or the share rises above
+    `max_low_share`; back to OK only once both are `margin` on the good side of their
+    thresholds, so a figure hovering at a threshold does not flap.
+
+        >>> d = DegradedStatus(min_mean=0.5, low_confidence=0.4, max_low_share=0.3, window=1)
+        >>> d.update(np.full((2, 2), 64, np.uint8)), d.degraded
+        (True, True)
+    """
+
+    def __init__(self, min_mean: float, low_confidence: float, max_low_share: float,
+                 window: int = 5, margin: float = 0.05) -> None:
+        self.min_mean, self.low_confidence, self.max_low_share = min_mean, low_confidence, max_low_share
+        self.margin = margin
+        self.degraded = False
+        self.changes = 0  # OK -> degraded transitions
+        self._means: deque[float] = deque(maxlen=window)
+        self._shares: deque[float] = deque(maxlen=window)
+        self._lock = threading.Lock()
+
+    def update(self, confidence: np.ndarray) -> bool:
+        """One frame's (H, W) uint8 confidence; returns whether the status is now degraded."""
+        mean = float(confidence.mean()) / 255.0
+        # a pixel is low when conf/255 < low_confidence, i.e. conf < 255 * low_confidence
+        share = float(np.count_nonzero(confidence < 255.0 * self.low_confidence)) / max(confidence.size, 1)
+        with self._lock:
+            self._means.append(mean)
+            self._shares.append(share)
+            mean, share = float(np.mean(self._means)), float(np.mean(self._shares))
+            if not self.degraded and (mean < self.min_mean or share > self.max_low_share):
+                self.degraded, self.changes = True, self.changes + 1
+            elif self.degraded and mean >= self.min_mean + self.margin \
+                    and share <= self.max_low_share - self.margin:
+                self.degraded = False
+            return self.degraded
+
+    def figures(self) -> dict[str, str]:
+        """Key/values for the diagnostics status (what the decision was made on)."""
+        with self._lock:
+            mean = float(np.mean(self._means)) if self._means else float("nan")
+            share = float(np.mean(self._shares)) if self._shares else float("nan")
+            return {"degraded": str(self.degraded), "mean_confidence": f"{mean:.3f}",
+                    "low_confidence_share": f"{share:.3f}", "degraded_episodes": str(self.changes),
+                    "degraded_mean_confidence": f"{self.min_mean:.3f}",
+                    "degraded_low_share": f"{self.max_low_share:.3f}",
+                    "low_confidence_threshold": f"{self.low_confidence:.3f}"}
+
+    def message(self) -> str:
+        """One line for the status message when degraded."""
+        f = self.figures()
+        return (f"degraded: mean confidence {f['mean_confidence']} (min {f['degraded_mean_confidence']}), "
+                f"{f['low_confidence_share']} of pixels below {f['low_confidence_threshold']} "
+                f"(max {f['degraded_low_share']})")

@@ -1,0 +1,111 @@
+"""Temporal smoothing of segmentation results by confidence-weighted label votes (ROS-free).
+
+It smooths what the graph returns — uint8 class ids and uint8 winning-class confidence — so no
+float logits ever come back to the host. Per pixel it keeps a (label, strength) state, with
+strength in [0, 1] and `alpha` in [0, 1) the weight of the past (0 = no smoothing):
+
+    new label == state label:  strength = alpha * strength + (1 - alpha) * confidence
+    new label != state label:  margin   = alpha * strength - (1 - alpha) * confidence
+                               margin >  0: keep the label, strength = margin
+                               margin <= 0: the new label wins, strength = -margin
+
+so a label flips only when the new evidence outweighs what the state has accumulated (a tie
+goes to the newest frame, which makes alpha 0 an exact pass-through). The
+state is dropped (the next frame passes through) on a large scene change — mean absolute
+difference of a downsampled grey frame above `reset_difference` grey levels —, when the
+frame size changes, and on reset() (the node calls it at a model switch). With `flow`, the
+state is first warped to the new frame by Farneback optical flow computed at low resolution.
+
+Example:
+    smoother = LabelVoteSmoother(alpha=0.6)
+    mask, confidence = smoother.update(rgb, mask, confidence)    # all (H, W) / (H, W, 3) uint8
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+THUMB_WIDTH = 64  # scene-change test and flow run on a grey frame this wide
+
+
+def grey_thumbnail(rgb: np.ndarray, width: int = THUMB_WIDTH) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (h, width) uint8 grey, area-averaged (h keeps the aspect ratio)."""
+    h, w = rgb.shape[:2]
+    size = (min(width, w), max(1, round(h * min(width, w) / w)))
+    return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+
+
+class LabelVoteSmoother:
+    """One camera's smoothing state.
+
+    Args:
+        alpha: weight of the past in [0, 1); 0 passes frames through unchanged.
+        reset_difference: mean absolute grey difference (0..255) of consecutive thumbnails above
+            which the scene counts as changed and the state is dropped.
+        flow: warp the state by optical flow before voting (costs a Farneback at THUMB_WIDTH).
+    """
+
+    def __init__(self, alpha: float, reset_difference: float = 40.0, flow: bool = False) -> None:
+        if not 0.0 <= alpha < 1.0:
+            raise ValueError(f"smoothing alpha must be in [0, 1), got {alpha}")
+        self.alpha = alpha
+        self.reset_difference = reset_difference
+        self.flow = flow
+        self.resets = 0  # scene changes seen (not counting the first frame or reset())
+        self._label: np.ndarray | None = None      # (H, W) uint8
+        self._strength: np.ndarray | None = None   # (H, W) float32 in [0, 1]
+        self._thumb: np.ndarray | None = None      # (h, w) uint8 grey of the previous frame
+
+    def reset(self) -> None:
+        self._label = self._strength = None
+
+    def update(self, rgb: np.ndarray, mask: np.ndarray,
+               confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One frame: (H, W, 3) RGB, (H, W) uint8 ids and confidence -> smoothed (ids, confidence)."""
+        thumb = grey_thumbnail(rgb)
+        previous, self._thumb = self._thumb, thumb
+        conf = confidence.astype(np.float32) / 255.0
+        if self._label is None or self._label.shape != mask.shape or previous is None \
+                or previous.shape != thumb.shape:
+            return self._restart(mask, conf)
+        if float(np.mean(cv2.absdiff(previous, thumb))) > self.reset_difference:
+            self.resets += 1
+            return self._restart(mask, conf)
+        label, strength = self._label, self._strength
+        assert strength is not None
+        if self.flow:
+            label, strength = self._warp(previous, thumb, label, strength)
+        past = self.alpha * strength
+        new = (1.0 - self.alpha) * conf
+        same = label == mask
+        margin = np.where(same, past + new, past - new)
+        flipped = margin <= 0
+        self._label = np.where(flipped, mask, label).astype(np.uint8)
+        self._strength = np.abs(margin).astype(np.float32)
+        return self._label.copy(), self._confidence()
+
+    def _restart(self, mask: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._label, self._strength = mask.copy(), conf
+        return mask.copy(), self._confidence()
+
+    def _confidence(self) -> np.ndarray:
+        assert self._strength is not None
+        return np.clip(np.rint(self._strength * 255.0), 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _warp(previous: np.ndarray, current: np.ndarray, label: np.ndarray,
+              strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Move the state from the previous frame onto the current one (backward mapping)."""
+        # flow from current to previous: current(y, x) ~ previous(y + fy, x + fx)
+        flow = cv2.calcOpticalFlowFarneback(current, previous, None, 0.5, 2, 9, 2, 5, 1.1, 0)
+        h, w = label.shape
+        scale_x, scale_y = w / current.shape[1], h / current.shape[0]
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)  # (H, W, 2) in thumbnail px
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        map_x = gx + flow[..., 0] * scale_x
+        map_y = gy + flow[..., 1] * scale_y
+        warped_label = cv2.remap(label, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+        warped_strength = cv2.remap(strength, map_x, map_y, cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        return warped_label, warped_strength

@@ -1,0 +1,84 @@
+"""LabelVoteSmoother against a hand-computed sequence, resets, and the optical-flow warp."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from rain_seg_ros.smoothing import LabelVoteSmoother
+
+BLACK = np.zeros((1, 3, 3), np.uint8)
+
+
+def _u8(*values: int) -> np.ndarray:
+    return np.array([values], np.uint8)
+
+
+def test_votes_follow_the_hand_computed_sequence():
+    s = LabelVoteSmoother(alpha=0.5)
+    # (mask, confidence) -> expected (label, strength*255), worked out by hand with alpha 0.5:
+    # frame 1, pixel 0 same label: .5*200 + .5*100 = 150; pixel 1 other: .5*200 - .5*100 = 50 >= 0,
+    # keeps 1; pixel 2 other: .5*200 - .5*250 = -25 < 0, flips to 2 with 25.
+    # frame 2, pixel 0 same: .5*150 + 0 = 75; pixel 1: .5*50 - .5*250 = -100, flips to 2;
+    # pixel 2: .5*25 - .5*245 = -110, flips to 1.
+    steps = [((1, 1, 1), (200, 200, 200), (1, 1, 1), (200, 200, 200)),
+             ((1, 2, 2), (100, 100, 250), (1, 1, 2), (150, 50, 25)),
+             ((1, 2, 1), (0, 250, 245), (1, 2, 1), (75, 100, 110))]
+    for mask, conf, want_label, want_conf in steps:
+        label, confidence = s.update(BLACK, _u8(*mask), _u8(*conf))
+        np.testing.assert_array_equal(label, _u8(*want_label))
+        np.testing.assert_array_equal(confidence, _u8(*want_conf))
+
+
+def test_alpha_zero_passes_frames_through():
+    s = LabelVoteSmoother(alpha=0.0)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        mask, conf = rng.integers(0, 5, (4, 6), dtype=np.uint8), rng.integers(0, 256, (4, 6), dtype=np.uint8)
+        label, confidence = s.update(np.zeros((4, 6, 3), np.uint8), mask, conf)
+        np.testing.assert_array_equal(label, mask)
+        np.testing.assert_array_equal(confidence, conf)
+
+
+def test_scene_change_size_change_and_reset_drop_the_state():
+    s = LabelVoteSmoother(alpha=0.9, reset_difference=40.0)
+    s.update(BLACK, _u8(1, 1, 1), _u8(255, 255, 255))
+    grey = np.full((1, 3, 3), 30, np.uint8)               # mean difference 30 <= 40: same scene
+    label, _ = s.update(grey, _u8(2, 2, 2), _u8(255, 255, 255))
+    np.testing.assert_array_equal(label, _u8(1, 1, 1))    # the state (0.9) outvotes one frame (0.1)
+    white = np.full((1, 3, 3), 255, np.uint8)             # difference 225 > 40: a new scene
+    label, conf = s.update(white, _u8(2, 2, 2), _u8(90, 90, 90))
+    np.testing.assert_array_equal(label, _u8(2, 2, 2))
+    np.testing.assert_array_equal(conf, _u8(90, 90, 90))
+    assert s.resets == 1
+    s.reset()
+    label, _ = s.update(white, _u8(3, 3, 3), _u8(10, 10, 10))
+    np.testing.assert_array_equal(label, _u8(3, 3, 3))
+    four = np.full((2, 2), 4, np.uint8)
+    label, _ = s.update(np.zeros((2, 2, 3), np.uint8), four, np.zeros((2, 2), np.uint8))
+    np.testing.assert_array_equal(label, four)   # new size: passes through
+
+
+def test_flow_moves_the_state_with_the_image():
+    rng = np.random.default_rng(1)
+    h, w, shift = 64, 128, 6
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (h, w + shift)).astype(np.float32), (0, 0), 3)
+    texture = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    frames = [texture[:, shift:], texture[:, :w]]          # the camera pans: content moves right
+    masks = [(f > 128).astype(np.uint8) for f in frames]
+    conf = np.full((h, w), 200, np.uint8)
+    inner = (slice(8, -8), slice(16, -16))
+    agreement = {}
+    for flow in (False, True):
+        s = LabelVoteSmoother(alpha=0.6, flow=flow, reset_difference=255)
+        s.update(np.dstack([frames[0]] * 3), masks[0], conf)
+        # the state outweighs one frame: unwarped, it keeps its stale label wherever labels disagree
+        label, _ = s.update(np.dstack([frames[1]] * 3), masks[1], conf)
+        agreement[flow] = float(np.mean(label[inner] == masks[1][inner]))
+    assert agreement[False] < 0.9 and agreement[True] > 0.97, agreement
+
+
+def test_alpha_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="alpha"):
+        LabelVoteSmoother(alpha=1.0)
