@@ -98,7 +98,8 @@ class LabelVoteSmoother:
               strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Move the state from the previous frame onto the current one (backward mapping)."""
         # flow from current to previous: current(y, x) ~ previous(y + fy, x + fx)
-        flow = cv2.calcOpticalFlowFarneback(current, previous, None, 0.5, 2, 9, 2, 5, 1.1, 0)
+        flow = cv2.calcOpticalFlowFarneback(current, previous, np.zeros((*current.shape, 2), np.float32),
+                                            0.5, 2, 9, 2, 5, 1.1, 0)   # (h, w, 2)
         h, w = label.shape
         scale_x, scale_y = w / current.shape[1], h / current.shape[0]
         flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)  # (H, W, 2) in thumbnail px

@@ -153,8 +153,9 @@ def qos_from_params(values: dict[str, Any], prefix: str = "") -> QoSProfile:
                       else ReliabilityPolicy.BEST_EFFORT)
 
 
-def _status(stats: NodeStats, name: str, hardware_id: str, state: str = "") -> DiagnosticStatus:
-    snapshot = stats.snapshot()
+def _status(stats: NodeStats, name: str, hardware_id: str, state: str = "",
+            extra: dict[str, str] | None = None) -> DiagnosticStatus:
+    snapshot = {**stats.snapshot(), **(extra or {})}
     level = stats.level()
     message = {0: "ok", 1: f"bad input seen ({snapshot['last_error']})",
                2: f"running with refused parameters ({snapshot['lasting_errors']})"}[level]
@@ -165,16 +166,18 @@ def _status(stats: NodeStats, name: str, hardware_id: str, state: str = "") -> D
 
 
 def diagnostics_message(node: Node, stats: NodeStats, hardware_id: str, state: str = "",
-                        cameras: Sequence[tuple[str, str, NodeStats]] = ()) -> DiagnosticArray:
+                        cameras: Sequence[tuple[str, str, NodeStats]] = (),
+                        extra: dict[str, str] | None = None) -> DiagnosticArray:
     """One DiagnosticArray with this node's status, named after its fully qualified name.
 
     Args:
         state: a passing condition reported at WARN level as the message (e.g. "building engine").
         cameras: (name, topic, stats) of each camera of a multi-camera node: one more status each,
             named "<node>: <camera>", with the topic as hardware_id.
+        extra: more key/values for the node's status (e.g. the degraded figures, the active model).
     """
     fqn = node.get_fully_qualified_name()
-    statuses = [_status(stats, fqn, hardware_id, state)]
+    statuses = [_status(stats, fqn, hardware_id, state, extra)]
     statuses += [_status(cam_stats, f"{fqn}: {name}", topic) for name, topic, cam_stats in cameras]
     msg = DiagnosticArray(status=statuses)
     msg.header.stamp = node.get_clock().now().to_msg()

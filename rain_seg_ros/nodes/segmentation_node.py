@@ -21,6 +21,13 @@ When the backend is TensorRT and no engine is cached for this GPU, the engine is
 background thread: /diagnostics says "building engine" (WARN) and frames are counted as
 not_ready until the model is open.
 
+Conditions (nodes/conditions.py): with `condition_model_path` and `models` (CONDITION:PATH
+entries), every model loads at start, the estimator runs on each batch before segmentation, the
+model switches with hysteresis (`switch_hold_frames`) and `~/condition` (DiagnosticArray, the
+frame's header) carries the estimate and the active model. `smoothing_alpha` > 0 smooths the
+returned labels over time; `degraded_status` turns /diagnostics WARN on low confidence
+(nodes/result_filters.py).
+
 A `.pt2` model_path is a PyTorch program that can run code when loaded: the node loads it only
 with `trust_pt2_model:=true`; otherwise it refuses, or (backend auto) serves the .onnx/.engine of
 the same stem when there is one.
@@ -33,16 +40,13 @@ import threading
 import time
 from typing import Any
 
-import cv2
-import numpy as np
 import rclpy
 import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image
 
-from rain_seg_ros.codec import CodecError, fill_image_msg, rgb_to_image_fields
-from rain_seg_ros.codec import array_to_image_fields as fields_of
+from rain_seg_ros.codec import CodecError
 from rain_seg_ros.diagnostics import NodeStats
 from rain_seg_ros.nodes.cameras import Camera, plan_cameras
 from rain_seg_ros.nodes.common import (
@@ -56,8 +60,11 @@ from rain_seg_ros.nodes.common import (
     diagnostics_message,
     qos_from_params,
 )
+from rain_seg_ros.nodes.conditions import CONDITION_PARAMS, ConditionRouter
 from rain_seg_ros.nodes.latest_frame import LatestFramesWorker
 from rain_seg_ros.nodes.model_loading import engine_build_needed
+from rain_seg_ros.nodes.outputs import publish_outputs
+from rain_seg_ros.nodes.result_filters import FILTER_PARAMS, ResultFilters
 
 OUTPUTS = ("mask", "color_mask", "overlay", "confidence")
 CLOSE_WAIT_S = 30.0  # shutdown waits this long for an inference in progress before leaving the backend open
@@ -84,6 +91,8 @@ PARAMS = (
     Param("overlay_alpha", 0.5, "Weight of the class colours in ~/overlay.", 0.0, 1.0),
     Param("max_rate_hz", 0.0, "Upper bound on processed frames per second (0 = as fast as possible).",
           0.0, 1000.0),
+    *CONDITION_PARAMS,
+    *FILTER_PARAMS,
     *DECODE_PARAMS,
     *QOS_PARAMS,
 )
@@ -101,6 +110,8 @@ class SegmentationNode(Node):
         self.backend_name = self.params["backend"]
         self.cameras = self._make_cameras()
         self._start_model()
+        self.filters = ResultFilters(self.params)
+        self.router = ConditionRouter(self.params, self._open_segmenter, self._report_problem)
 
         outputs = [o for o in self.params["outputs"] if o in OUTPUTS]
         if len(outputs) != len(self.params["outputs"]):
@@ -116,6 +127,8 @@ class SegmentationNode(Node):
             self.subs.append(self.create_subscription(
                 msg_type, cam.topic + suffix, lambda msg, key=cam.key: self.image_callback(msg, key), in_qos))
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.condition_pub = (self.create_publisher(DiagnosticArray, "~/condition", out_qos)
+                              if self.router.enabled else None)
 
         self.worker = LatestFramesWorker(self._process_batch,
                                          on_drop=lambda key: self.cameras[key].count("dropped"),
@@ -171,6 +184,10 @@ class SegmentationNode(Node):
             self._serve(segmenter)
         self.get_logger().info(f"model ready ({self.backend_name}); serving frames")
 
+    def _report_problem(self, parameter: str, problem: str) -> None:
+        self.get_logger().error(problem)
+        self.stats.set_lasting_error(parameter, problem)
+
     def _serve(self, segmenter: Any) -> None:
         self.backend_name = segmenter.backend_name
         for stats in [self.stats, *(c.stats for c in self.cameras)]:
@@ -178,11 +195,12 @@ class SegmentationNode(Node):
         self.model_state = ""
         self.segmenter = segmenter
 
-    def _open_segmenter(self) -> Any:
+    def _open_segmenter(self, path: str | None = None) -> Any:
+        """The model_path model, or the one at `path` (a condition's model)."""
         from rain_seg_ros.backends import UntrustedModelError
         from rain_seg_ros.segmenter import Segmenter  # heavy: onnxruntime / torch / tensorrt
 
-        path = self.params["model_path"]
+        path = self.params["model_path"] if path is None else path
         if not path.strip():
             raise ModelLoadError("parameter model_path is not set: pass -p model_path:=/path/model.onnx "
                                  "(an exported model with its .json sidecar)")
@@ -226,11 +244,13 @@ class SegmentationNode(Node):
             frames.append((cam, msg, received_s, rgb, (time.monotonic() - t0) * 1000))
         if not frames:
             return
-        want_confidence = any(cam.wanted("confidence") for cam in self.cameras)
+        want_confidence = self.filters.need_confidence or any(c.wanted("confidence") for c in self.cameras)
         try:
             with self._infer_lock:
-                results = self.segmenter.segment_batch([f[3] for f in frames],
-                                                       want_confidence=want_confidence)
+                condition_ms = self.router.route([f[3] for f in frames], self.stats, self.get_logger(),
+                                                 on_switch=self.filters.reset)
+                segmenter = self.router.segmenter(self.segmenter)
+                results = segmenter.segment_batch([f[3] for f in frames], want_confidence=want_confidence)
         except Exception as err:  # keep serving the next batch whatever this one did
             for cam, *_ in frames:
                 cam.count("processing_error", error=repr(err))
@@ -239,7 +259,9 @@ class SegmentationNode(Node):
         for (cam, msg, received_s, rgb, decode_ms), result in zip(frames, results):
             t1 = time.monotonic()
             try:
-                self._publish(cam, msg.header, rgb, result.mask, result.confidence)
+                mask, confidence, filter_ms = self.filters.apply(cam.key, rgb, result.mask, result.confidence)
+                publish_outputs(cam, msg.header, rgb, mask, confidence, segmenter.colorize,
+                                float(self.get_parameter("overlay_alpha").value))
             except Exception as err:  # one camera's failure must not cost the others their frame
                 cam.count("processing_error", error=repr(err))
                 self.get_logger().error(f"publishing for {cam.topic} failed: {err!r}",
@@ -247,32 +269,21 @@ class SegmentationNode(Node):
                 continue
             done = time.monotonic()
             stages = {k: float(v) for k, v in result.timings_ms.items() if k != "total"}
-            stages.update(decode=decode_ms, publish=(done - t1) * 1000)
+            stages.update(decode=decode_ms, publish=(done - t1) * 1000, **filter_ms)
+            if condition_ms is not None:
+                stages["condition"] = condition_ms
             cam.frame_published((done - received_s) * 1000, stages)
-
-    def _publish(self, cam: Camera, header: Any, rgb: np.ndarray, mask: np.ndarray,
-                 confidence: np.ndarray | None) -> None:
-        """mask (H, W) uint8 ids and confidence (H, W) uint8, both at camera resolution."""
-        pubs = cam.pubs
-        if "mask" in pubs:
-            pubs["mask"].publish(fill_image_msg(Image(), fields_of(mask, "mono8"), header))
-        colours = None
-        if cam.wanted("color_mask") or cam.wanted("overlay"):
-            colours = self.segmenter.colorize(mask)  # (H, W, 3) with the sidecar's palette
-        if colours is not None and cam.wanted("color_mask"):
-            pubs["color_mask"].publish(fill_image_msg(Image(), rgb_to_image_fields(colours), header))
-        if colours is not None and cam.wanted("overlay"):
-            alpha = float(self.get_parameter("overlay_alpha").value)
-            overlay = cv2.addWeighted(rgb, 1.0 - alpha, colours, alpha, 0.0)
-            overlay[mask == 255] = rgb[mask == 255]  # ignore pixels stay untinted
-            pubs["overlay"].publish(fill_image_msg(Image(), rgb_to_image_fields(overlay), header))
-        if confidence is not None and cam.wanted("confidence"):
-            pubs["confidence"].publish(fill_image_msg(Image(), fields_of(confidence, "mono8"), header))
+        if self.condition_pub is not None:
+            self.condition_pub.publish(self.router.message(frames[0][1].header,
+                                                           f"{self.get_fully_qualified_name()}: condition"))
 
     def diagnostics_callback(self) -> None:
         cameras = [(c.name, c.topic, c.stats) for c in self.cameras if c.stats is not self.stats]
+        degraded, values = self.filters.state()
+        values.update(self.router.figures())
         self.diag_pub.publish(diagnostics_message(self, self.stats, hardware_id=self.backend_name,
-                                                  state=self.model_state, cameras=cameras))
+                                                  state=self.model_state or degraded, cameras=cameras,
+                                                  extra=values))
 
     def destroy_node(self) -> None:
         self.worker.stop()
@@ -283,6 +294,7 @@ class SegmentationNode(Node):
                 self._closing = True  # an engine still being built is closed by its thread when done
                 if self.segmenter is not None:
                     self.segmenter.close()
+                self.router.close()
             finally:
                 self._infer_lock.release()
         else:

@@ -1,0 +1,90 @@
+"""segmentation_node's work on what the graph returned: temporal smoothing per camera
+(rain_seg_ros/smoothing.py) and the degraded-status rule (DegradedStatus in diagnostics.py).
+
+Both need the winning-class confidence, so the node asks the graph for it whenever either is on.
+On uint8 graphs it is computed in the graph anyway and costs one more byte per pixel to fetch and
+resize; on float-logit exports it costs a softmax-max on the host (docs/ros.md has the numbers).
+The degraded rule looks at the graph's own confidence, before smoothing (smoothed confidence
+would hide a sudden drop for a few frames).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from rain_seg_ros.diagnostics import DegradedStatus
+from rain_seg_ros.nodes.common import Param
+from rain_seg_ros.smoothing import LabelVoteSmoother
+
+FILTER_PARAMS = (
+    Param("smoothing_alpha", 0.0, "Temporal smoothing: weight of the past in the per-pixel label "
+          "votes (0 = off).", 0.0, 0.99, read_only=True),
+    Param("smoothing_reset_difference", 40.0, "Smoothing restarts when the mean absolute grey "
+          "difference of consecutive frames (0..255, at 64 px wide) exceeds this.", 0.0, 255.0,
+          read_only=True),
+    Param("smoothing_flow", False, "Warp the smoothing state by low-resolution Farneback optical "
+          "flow before voting.", read_only=True),
+    Param("degraded_status", True, "Report WARN in /diagnostics when the segmentation's confidence "
+          "is low (needs the confidence output of the graph).", read_only=True),
+    Param("degraded_mean_confidence", 0.5, "Degraded when the mean winning-class confidence falls "
+          "below this.", 0.0, 1.0, read_only=True),
+    Param("low_confidence_threshold", 0.5, "A pixel is low-confidence below this confidence.",
+          0.0, 1.0, read_only=True),
+    Param("degraded_low_share", 0.5, "Degraded when the share of low-confidence pixels exceeds this.",
+          0.0, 1.0, read_only=True),
+    Param("degraded_window_frames", 5, "Frames averaged for the degraded rule.", 1, 1000, read_only=True),
+)
+
+
+class ResultFilters:
+    """Smoothing state per camera key and one DegradedStatus for the node."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.alpha = float(params["smoothing_alpha"])
+        self.reset_difference = float(params["smoothing_reset_difference"])
+        self.flow = bool(params["smoothing_flow"])
+        self.smoothers: dict[Any, LabelVoteSmoother] = {}
+        self.degraded: DegradedStatus | None = None
+        if params["degraded_status"]:
+            self.degraded = DegradedStatus(float(params["degraded_mean_confidence"]),
+                                           float(params["low_confidence_threshold"]),
+                                           float(params["degraded_low_share"]),
+                                           window=int(params["degraded_window_frames"]))
+
+    @property
+    def need_confidence(self) -> bool:
+        return self.alpha > 0 or self.degraded is not None
+
+    def reset(self) -> None:
+        """Drop every camera's smoothing state (at a model switch: the old model's votes are stale)."""
+        for smoother in self.smoothers.values():
+            smoother.reset()
+
+    def apply(self, key: Any, rgb: np.ndarray, mask: np.ndarray, confidence: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray | None, dict[str, float]]:
+        """One camera's result -> (mask, confidence) to publish, and the stage timings (ms)."""
+        timings: dict[str, float] = {}
+        if confidence is None:
+            return mask, confidence, timings
+        if self.degraded is not None:
+            self.degraded.update(confidence)
+        if self.alpha > 0:
+            t0 = time.monotonic()
+            if key not in self.smoothers:
+                self.smoothers[key] = LabelVoteSmoother(self.alpha, self.reset_difference, self.flow)
+            smoother = self.smoothers[key]
+            mask, confidence = smoother.update(rgb, mask, confidence)
+            timings["smoothing"] = (time.monotonic() - t0) * 1000
+        return mask, confidence, timings
+
+    def state(self) -> tuple[str, dict[str, str]]:
+        """(WARN message or "", values) for the node's /diagnostics status."""
+        if self.degraded is None:
+            return "", {}
+        values = self.degraded.figures()
+        if self.alpha > 0:
+            values["smoothing_resets"] = str(sum(s.resets for s in self.smoothers.values()))
+        return (self.degraded.message() if self.degraded.degraded else ""), values
