@@ -82,8 +82,9 @@ class ConditionRouter:
                                                 engine_cache_dir=params["engine_cache_dir"] or None,
                                                 trust_pt2=params["trust_pt2_model"])
         except Exception as err:  # missing, foreign or broken: say it once, serve the default model
-            self.problem = (f"cannot load condition model (condition_model_path {path!r}): "
-                            f"{_first_line(err)}; serving model_path for every condition")
+            self.problem = (f"condition_model_path {path!r} cannot be loaded ({_first_line(err)}): serving "
+                            f"model_path for every condition; point it to an exported condition "
+                            f"estimator (.onnx with its .json sidecar)")
             report("condition_model_path", self.problem)
 
     @property
