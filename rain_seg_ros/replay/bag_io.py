@@ -131,6 +131,17 @@ def compressed_message(stamp_ns: int, frame_id: str, fmt: str, data: bytes) -> A
                                        data=np.frombuffer(data, np.uint8))
 
 
+def condition_message(stamp_ns: int, frame_id: str, condition: str, values: dict[str, str]) -> Any:
+    """The true condition of a frame: a DiagnosticArray with the frame's header and one status
+    named "ground_truth" whose message and `condition` value are the condition."""
+    types = TYPESTORE.types
+    pairs = [types["diagnostic_msgs/msg/KeyValue"](key=k, value=v)
+             for k, v in {"condition": condition, **values}.items()]
+    status = types["diagnostic_msgs/msg/DiagnosticStatus"](level=0, name="ground_truth", message=condition,
+                                                            hardware_id=frame_id, values=pairs)
+    return types["diagnostic_msgs/msg/DiagnosticArray"](header=_header(stamp_ns, frame_id), status=[status])
+
+
 def write_bag(path: str | Path, topics: dict[str, Iterable[tuple[int, Any]]], storage: str = "mcap") -> Path:
     """Write a rosbag2 directory; `topics` maps a topic to (timestamp_ns, rosbags message) pairs."""
     plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3

@@ -1,5 +1,7 @@
 """A drive: one procedural street layout seen from a camera moving forward along the road, in
-clear weather, rain or at night (DriveSpec.condition).
+clear weather, rain or at night (DriveSpec.condition), or through segments of each in turn
+(DriveSpec.segments, e.g. (("clear", 20), ("rain", 20), ("night", 20))): every frame knows its
+true condition (DriveFrame.condition), and the bag records it on /ground_truth/condition.
 
 The layout is drawn once (layout.py); each frame re-renders it with the world shifted back by
 the distance driven, so consecutive frames share geometry, textures of facades and objects,
@@ -46,6 +48,15 @@ class DriveSpec:
     rain_intensity: float = 0.8
     lens_drops: bool = False
     condition: str = "rain"  # what the camera records: "clear", "rain" or "night"
+    # (condition, frames) in driving order; when set, it decides each frame's condition and the
+    # frame counts must add up to `frames`
+    segments: tuple[tuple[str, int], ...] = ()
+
+    def frame_conditions(self) -> list[str]:
+        """The true condition of each frame, in order."""
+        if not self.segments:
+            return [self.condition] * self.frames
+        return [condition for condition, n in self.segments for _ in range(n)]
 
 
 @dataclass
@@ -57,7 +68,13 @@ class DriveFrame:
     rain: np.ndarray  # (H, W, 3) uint8 RGB, same geometry
     label: np.ndarray  # (H, W) uint8 train ids, 255 = ignore
     depth: np.ndarray  # (H, W) float32 metres
-    night: np.ndarray | None = None  # (H, W, 3) uint8 RGB night twin (condition "night" only)
+    night: np.ndarray | None = None  # (H, W, 3) uint8 RGB night twin (night frames only)
+    condition: str = "rain"  # what the camera records in this frame
+
+    @property
+    def recorded(self) -> np.ndarray:
+        """The frame the camera records (its own condition)."""
+        return self.camera(self.condition)
 
     def camera(self, condition: str) -> np.ndarray:
         """The frame the camera records under `condition`."""
@@ -107,8 +124,13 @@ def render_drive(seed: int, spec: DriveSpec) -> Iterator[DriveFrame]:
     """Yield the frames of drive `seed` in order (a pure function of its arguments)."""
     if spec.frames < 1 or spec.rate_hz <= 0 or spec.height < 16 or spec.width < 16:
         raise ValueError(f"bad drive spec {spec}: need frames >= 1, rate_hz > 0, size >= 16x16")
-    if spec.condition not in CONDITIONS:
-        raise ValueError(f"drive condition must be one of {CONDITIONS}, got {spec.condition!r}")
+    conditions = spec.frame_conditions()
+    if any(c not in CONDITIONS for c in conditions) or any(n < 1 for _, n in spec.segments):
+        raise ValueError(f"drive conditions must be among {CONDITIONS} with >= 1 frame each, got "
+                         f"{spec.segments or spec.condition!r}")
+    if len(conditions) != spec.frames:
+        raise ValueError(f"drive segments {spec.segments} add up to {len(conditions)} frames, "
+                         f"not {spec.frames}")
     layout_ss, texture_ss, rain_ss = drive_streams(seed)
     layout = sample_layout(np.random.default_rng(layout_ss), spec.height, spec.width)
     rain_streams = rain_ss.spawn(spec.frames)
@@ -122,13 +144,13 @@ def render_drive(seed: int, spec: DriveSpec) -> Iterator[DriveFrame]:
                            np.random.default_rng(rain_streams[i]), lens_drops=spec.lens_drops,
                            ground_mask=scene.ground, focal_px=layout.camera.focal_px)
         night = None
-        if spec.condition == "night":
+        if conditions[i] == "night":
             cam = layout.camera
             night = render_night(scene.image, scene.depth, np.random.default_rng(night_streams[i]),
                                  emissive=scene.emissive, lights=scene.lights, focal_px=cam.focal_px,
                                  principal_point=(cam.cx, cam.cy))
         yield DriveFrame(i, T0_NS + i * period_ns, distance, scene.image, rain, scene.label, scene.depth,
-                         night)
+                         night, conditions[i])
 
 
 def write_drive_bag(
@@ -138,35 +160,40 @@ def write_drive_bag(
     *,
     image_topic: str = "/camera/image_raw",
     gt_topic: str = "/camera/gt_mask",
+    condition_topic: str = "/ground_truth/condition",
     frame_id: str = "camera",
     label_dir: str | Path | None = None,
     image_dir: str | Path | None = None,
     progress: bool = False,
 ) -> Path:
-    """Render the drive into a rosbag2 (MCAP): rgb8 camera frames (spec.condition) on
-    `image_topic`, mono8 train-id masks on `gt_topic`, both stamped alike and recorded at their
-    stamps. Optionally also the labels as `<stamp_ns>.png` in `label_dir` (replay_eval --gt-dir)
-    and the camera frames as
-    `<stamp_ns>.png` in `image_dir`."""
+    """Render the drive into a rosbag2 (MCAP): rgb8 camera frames (each in its condition) on
+    `image_topic`, mono8 train-id masks on `gt_topic` and the true condition on `condition_topic`
+    (diagnostic_msgs/DiagnosticArray, replay/bag_io.condition_message), all stamped alike and
+    recorded at their stamps. Optionally also the labels as `<stamp_ns>.png` in `label_dir`
+    (replay_eval --gt-dir) and the camera frames as `<stamp_ns>.png` in `image_dir`."""
     # Imported here: the ROS-side codec is not needed to render frames.
     from tqdm import tqdm
 
     from rain_seg_ros.codec import array_to_image_fields, rgb_to_image_fields
-    from rain_seg_ros.replay.bag_io import image_message, write_bag
+    from rain_seg_ros.replay.bag_io import condition_message, image_message, write_bag
 
     dirs = [Path(d) for d in (label_dir, image_dir) if d is not None]
     for d in dirs:
         d.mkdir(parents=True, exist_ok=True)
     frames = tqdm(render_drive(seed, spec), total=spec.frames, desc="drive", unit="frame",
                   disable=not progress)
-    images, masks = [], []
+    images, masks, conditions = [], [], []
     for f in frames:
-        camera = f.camera(spec.condition)
+        camera = f.recorded
         rgb8, mono8 = rgb_to_image_fields(camera, "rgb8"), array_to_image_fields(f.label, "mono8")
         images.append((f.stamp_ns, image_message(f.stamp_ns, frame_id, rgb8)))
         masks.append((f.stamp_ns, image_message(f.stamp_ns, frame_id, mono8)))
+        intensity = spec.rain_intensity if f.condition == "rain" else 0.0
+        conditions.append((f.stamp_ns, condition_message(f.stamp_ns, frame_id, f.condition,
+                                                         {"rain_intensity": f"{intensity:.3f}"})))
         if label_dir is not None:
             Image.fromarray(f.label).save(Path(label_dir) / f"{f.stamp_ns}.png")
         if image_dir is not None:
             Image.fromarray(camera).save(Path(image_dir) / f"{f.stamp_ns}.png")
-    return write_bag(path, {image_topic: images, gt_topic: masks}, storage="mcap")
+    topics = {image_topic: images, gt_topic: masks, condition_topic: conditions}
+    return write_bag(path, topics, storage="mcap")

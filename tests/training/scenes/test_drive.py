@@ -84,8 +84,10 @@ def test_bag_holds_rgb_frames_and_mono8_ground_truth_with_matching_stamps(tmp_pa
     got: dict[str, dict[int, np.ndarray]] = {"/camera/image_raw": {}, "/camera/gt_mask": {}}
     with AnyReader([bag], default_typestore=store) as reader:
         assert {c.topic: c.msgtype for c in reader.connections} == {
-            "/camera/image_raw": "sensor_msgs/msg/Image", "/camera/gt_mask": "sensor_msgs/msg/Image"}
-        for conn, timestamp, raw in reader.messages():
+            "/camera/image_raw": "sensor_msgs/msg/Image", "/camera/gt_mask": "sensor_msgs/msg/Image",
+            "/ground_truth/condition": "diagnostic_msgs/msg/DiagnosticArray"}
+        images = [c for c in reader.connections if c.topic != "/ground_truth/condition"]
+        for conn, timestamp, raw in reader.messages(connections=images):
             msg = reader.deserialize(raw, conn.msgtype)
             stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
             assert stamp == timestamp and msg.header.frame_id == "camera"

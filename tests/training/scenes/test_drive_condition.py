@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from training.commands.make_drive_bag import main as make_drive_bag
@@ -36,3 +37,35 @@ def test_bag_records_the_chosen_condition(tmp_path: Path, capsys):
     write_drive_bag(tmp_path / "bag_clear", 3, DriveSpec(height=32, width=64, frames=1, condition="clear"),
                     image_dir=clear_dir)
     np.testing.assert_array_equal(np.asarray(Image.open(next(clear_dir.iterdir()))), frames[0].clean)
+
+
+def test_segmented_drive_records_each_frame_in_its_condition_with_the_true_condition(tmp_path: Path, capsys):
+    from rain_seg_ros.replay.bag_io import read_topic
+
+    segments = "clear:2,rain:1,night:2"
+    assert make_drive_bag(["--out", str(tmp_path / "bag"), "--size", "32x64", "--seed", "4",
+                           "--conditions", segments, "--image-dir", str(tmp_path / "img")]) == 0
+    assert f'"condition": "{segments}"' in capsys.readouterr().out
+    # the same street rendered whole-drive per condition: each frame must be its condition's twin
+    single = {c: list(render_drive(4, DriveSpec(height=32, width=64, frames=5, condition=c)))
+              for c in ("clear", "rain", "night")}
+    truth = ["clear", "clear", "rain", "night", "night"]
+    conds = read_topic(tmp_path / "bag", "/ground_truth/condition")
+    images = read_topic(tmp_path / "bag", "/camera/image_raw")
+    stamps = [f.stamp_ns for f in single["clear"]]
+    assert [m.stamp_ns for m in conds] == [m.stamp_ns for m in images] == stamps
+    for k, (cond, img) in enumerate(zip(conds, images)):
+        (status,) = cond.msg.status
+        values = {kv.key: kv.value for kv in status.values}
+        assert status.message == values["condition"] == truth[k]
+        assert float(values["rain_intensity"]) == (0.8 if truth[k] == "rain" else 0.0)
+        twin = single[truth[k]][k]
+        want = {"clear": twin.clean, "rain": twin.rain, "night": twin.night}[truth[k]]
+        np.testing.assert_array_equal(np.asarray(img.msg.data).reshape(32, 64, 3), want)
+
+
+def test_segments_must_name_known_conditions_and_add_up():
+    with pytest.raises(SystemExit):
+        make_drive_bag(["--out", "/nonexistent/x", "--conditions", "clear:2,fog:1"])
+    with pytest.raises(ValueError, match="add up"):
+        list(render_drive(0, DriveSpec(height=32, width=64, frames=3, segments=(("clear", 2),))))
