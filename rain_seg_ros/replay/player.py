@@ -38,6 +38,7 @@ class Collected:
     bad_outputs: int = 0
     node_diagnostics: dict[str, str] = field(default_factory=dict)  # last status of the segmenter
     node_baseline: dict[str, str] = field(default_factory=dict)     # its status before the replay
+    conditions: dict[int, dict[str, str]] = field(default_factory=dict)  # stamp_ns -> ~/condition values
 
     def node_counters(self) -> dict[str, int] | None:
         """The segmenter's counters (received, dropped, bad_frame, ...) over this replay: last
@@ -67,7 +68,8 @@ def to_ros(message: BagMessage) -> Image | CompressedImage:
 
 class ReplayPlayer(Node):
     def __init__(self, image_topic: str, mask_topic: str, compressed: bool,
-                 extra_topics: tuple[str, ...] = (), **kwargs: Any) -> None:
+                 extra_topics: tuple[str, ...] = (), condition_topic: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__("replay_eval", **kwargs)
         self.collected = Collected()
         self._lock = threading.Lock()
@@ -78,6 +80,8 @@ class ReplayPlayer(Node):
         # Subscribed only so that the node computes and publishes them (it skips unwatched outputs).
         self.extra_subs = [self.create_subscription(Image, topic, lambda _msg: None, RELIABLE)
                            for topic in extra_topics]
+        self.condition_sub = (None if condition_topic is None else self.create_subscription(
+            DiagnosticArray, condition_topic, self.condition_callback, RELIABLE))
         self.diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics_callback,
                                                  10)
 
@@ -96,6 +100,13 @@ class ReplayPlayer(Node):
             self.collected.masks[stamp] = mask
             self.collected.frame_ids[stamp] = msg.header.frame_id
             self._arrived.notify_all()
+
+    def condition_callback(self, msg: DiagnosticArray) -> None:
+        """segmentation_node's ~/condition: the estimate and the active model of one frame."""
+        stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
+        if msg.status:
+            with self._lock:
+                self.collected.conditions[stamp] = {kv.key: kv.value for kv in msg.status[0].values}
 
     def diagnostics_callback(self, msg: DiagnosticArray) -> None:
         for status in msg.status:

@@ -10,17 +10,29 @@ Reads sqlite3 or MCAP bags with `rosbags`. Ground truth: a mono8 mask topic in t
 frame's header stamp in ns, or `--gt-match order`: sorted names <-> frames in bag order).
 Writes OUT/report.json, OUT/report.md, OUT/*.png and OUT/masks_bag (MCAP: input frames,
 masks and colour masks, for Foxglove).
+
+Conditions (replay/condition_metrics.py): when the bag has the true condition per frame
+(--truth-condition-topic, as make-drive-bag --conditions writes it), mIoU per condition; when
+the node publishes ~/condition (--condition-topic), the estimator's accuracy per frame and the
+switch log; with ground truth, the temporal consistency (label flips the ground truth does not
+explain). --condition-model / --models start the node with a condition estimator and a model per
+condition:
+
+    replay_eval ccn_bag --image-topic /camera/image_raw --gt-topic /camera/gt_mask --rate 0 \
+        --model clear.onnx --condition-model condition.onnx --models rain:rain.onnx,night:night.onnx --out r
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +40,7 @@ import numpy as np
 
 from rain_seg_ros.codec import array_to_image_fields
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, colorize
+from rain_seg_ros.replay import condition_metrics
 from rain_seg_ros.replay.bag_io import COMPRESSED, MAX_TOPIC_BYTES, BagMessage, image_message, write_bag
 from rain_seg_ros.replay.check_inputs import Inputs, prepare
 from rain_seg_ros.replay.metrics import confusion_matrix, scores_from_confusion
@@ -52,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="start segmentation_node with this model for the run")
     p.add_argument("--backend", default="auto", help="backend for the node started with --model")
     p.add_argument("--params", type=Path, help="params file for the node started with --model")
+    p.add_argument("--condition-model", help="with --model: the node's condition_model_path")
+    p.add_argument("--models", help="with --model: the node's models, e.g. rain:/m/rain.onnx,night:/m/n.onnx")
+    p.add_argument("--switch-hold-frames", type=int, help="with --model: the node's switch_hold_frames")
+    p.add_argument("--smoothing-alpha", type=float, help="with --model: the node's smoothing_alpha")
+    p.add_argument("--condition-topic", help="the graph's ~/condition (default: next to --mask-topic)")
+    p.add_argument("--truth-condition-topic", default="/ground_truth/condition",
+                   help="true condition per frame in the bag (DiagnosticArray; used when present)")
     p.add_argument("--sensor-qos", action="store_true",
                    help="keep the node's best-effort camera QoS (default for --model: reliable, so that "
                         "large frames are not lost to small UDP socket buffers and every frame is scored)")
@@ -78,6 +98,11 @@ def start_graph(opts: argparse.Namespace) -> subprocess.Popen[bytes]:
         cmd += ["--params", str(opts.params)]
     if not opts.sensor_qos:
         cmd += ["--param", "qos_reliability=reliable"]
+    node_params = {"condition_model_path": opts.condition_model, "smoothing_alpha": opts.smoothing_alpha,
+                   "switch_hold_frames": opts.switch_hold_frames,
+                   # JSON is YAML: quoted entries, since an unquoted "rain:/m.onnx" does not parse
+                   "models": json.dumps(opts.models.split(",")) if opts.models else None}
+    cmd += [a for k, v in node_params.items() if v is not None for a in ("--param", f"{k}={v}")]
     return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
 
 
@@ -105,7 +130,8 @@ def evaluate(opts: argparse.Namespace, inputs: Inputs) -> dict[str, Any]:
     base = opts.mask_topic.rsplit("/", 1)[0]
     extra = tuple(f"{base}/{name}" for name in ("color_mask", "overlay", "confidence") if opts.all_outputs)
     player = ReplayPlayer(opts.image_topic, opts.mask_topic, compressed=frames[0].msgtype == COMPRESSED,
-                          extra_topics=extra, context=context)
+                          extra_topics=extra, context=context,
+                          condition_topic=opts.condition_topic or f"{base}/condition")
     executor = SingleThreadedExecutor(context=context)  # callbacks are short; see docs/ros.md
     executor.add_node(player)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -161,12 +187,37 @@ def score(opts: argparse.Namespace, frames: list[BagMessage], collected: Any,
         report["scores"] = {**scores_from_confusion(cm), "frames_scored": len(scored),
                             "frames_without_gt": len([s for s in stamps if s not in gt]),
                             "masks_of_wrong_size": len(with_gt) - len(scored)}
+    conditions = condition_section(opts, stamps, collected, gt)
+    if conditions:
+        report["conditions"] = conditions
     if not opts.no_bag:
         report["output_bag"] = str(write_output_bag(opts.out / "masks_bag", frames, collected))
     names = plot(opts.out, latencies, receipts, report.get("scores", {}).get("per_class_iou"),
                  report["class_names"])
     write_report(opts.out, report, names)
     return report
+
+
+def condition_section(opts: argparse.Namespace, stamps: list[int], collected: Any,
+                      gt: dict[int, np.ndarray] | None) -> dict[str, Any]:
+    """report["conditions"]: what the bag's true conditions and the node's ~/condition allow."""
+    truth = condition_metrics.read_true_conditions(opts.bag, opts.truth_condition_topic)
+    published = getattr(collected, "conditions", {})
+    estimated = {s: v["condition"] for s, v in published.items() if "condition" in v}
+    active = {s: v["active_model"] for s, v in published.items() if "active_model" in v}
+    out: dict[str, Any] = {}
+    if truth is not None:
+        out["true_conditions"] = dict(sorted(Counter(truth.values()).items()))
+    if truth is not None and gt is not None:
+        out["per_condition_scores"] = condition_metrics.per_condition_scores(
+            stamps, collected.masks, gt, truth, opts.num_classes)
+    if truth is not None and estimated:
+        out["estimator"] = condition_metrics.estimator_accuracy(stamps, estimated, truth)
+    if active:
+        out["switch_log"] = condition_metrics.switch_log(stamps, active, truth)
+    if gt is not None:
+        out["temporal_consistency"] = condition_metrics.temporal_consistency(stamps, collected.masks, gt)
+    return out
 
 
 def frame_outcomes(sent: int, received: int, node: dict[str, int] | None) -> dict[str, Any]:

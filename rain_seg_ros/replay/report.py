@@ -134,6 +134,10 @@ def write_report(out_dir: Path, report: dict[str, Any], plots: list[str]) -> tup
         for name, iou in zip(names, scores["per_class_iou"]):
             lines.append(f"| {name} | {'-' if iou is None else f'{iou:.4f}'} |")
         lines.append("")
+    if report.get("conditions"):
+        from rain_seg_ros.replay.condition_metrics import markdown
+
+        lines += markdown(report["conditions"])
     breakdown = report.get("breakdown_ms")
     if breakdown:
         total = breakdown["total"]
