@@ -4,6 +4,8 @@
     rain_seg_bringup --params config/perception.yaml --model model.onnx --weather --weather-mode derain
     rain_seg_bringup --params config/perception.yaml --model model.onnx \
         --camera-topics /front/image_raw,/left/image_raw,/right/image_raw     # one node, three cameras
+    rain_seg_bringup --params config/perception.yaml --model clear.onnx --condition-model condition.onnx \
+        --models rain:/m/rain.onnx,night:/m/night.onnx                        # model per condition
 
 Same graph, arguments and params file as `ros2 launch rain_seg_ros perception.launch.py`, but
 in ONE process: both nodes spin in one SingleThreadedExecutor. Their callbacks only hand
@@ -43,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trust-pt2", action="store_true",
                         help="let segmentation_node load a .pt2 --model (sets trust_pt2_model): a .pt2 is a "
                              "PyTorch program that can run code when loaded; only for files you trust")
+    parser.add_argument("--condition-model", help="condition estimator; sets condition_model_path")
+    parser.add_argument("--models", metavar="COND:PATH,...",
+                        help="model per condition, e.g. rain:/m/rain.onnx,night:/m/night.onnx; sets models")
     parser.add_argument("--weather", action="store_true", help="run weather_node in front of the segmenter")
     parser.add_argument("--weather-mode", help="passthrough | derain | rainify; overrides --params")
     parser.add_argument("--weather-model", help="DSANet encoder export for weather_node; overrides --params")
@@ -97,6 +102,11 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
         seg_overrides["backend"] = opts.backend
     if opts.trust_pt2:
         seg_overrides["trust_pt2_model"] = True
+    if opts.condition_model:
+        seg_overrides["condition_model_path"] = opts.condition_model
+    if opts.models:
+        # quoted YAML strings: an unquoted rain:/m.onnx does not parse as a list entry
+        seg_overrides["models"] = "[" + ", ".join(f'"{m.strip()}"' for m in opts.models.split(",")) + "]"
     for item in opts.param:
         name, sep, value = item.partition("=")
         if not sep:

@@ -25,7 +25,6 @@ condition:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -98,10 +97,11 @@ def start_graph(opts: argparse.Namespace) -> subprocess.Popen[bytes]:
         cmd += ["--params", str(opts.params)]
     if not opts.sensor_qos:
         cmd += ["--param", "qos_reliability=reliable"]
-    node_params = {"condition_model_path": opts.condition_model, "smoothing_alpha": opts.smoothing_alpha,
-                   "switch_hold_frames": opts.switch_hold_frames,
-                   # JSON is YAML: quoted entries, since an unquoted "rain:/m.onnx" does not parse
-                   "models": json.dumps(opts.models.split(",")) if opts.models else None}
+    if opts.condition_model:
+        cmd += ["--condition-model", opts.condition_model]
+    if opts.models:
+        cmd += ["--models", opts.models]
+    node_params = {"smoothing_alpha": opts.smoothing_alpha, "switch_hold_frames": opts.switch_hold_frames}
     cmd += [a for k, v in node_params.items() if v is not None for a in ("--param", f"{k}={v}")]
     return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
 
