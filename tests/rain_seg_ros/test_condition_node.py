@@ -26,7 +26,17 @@ from .condition_node_fixtures import (
     write_band_model,
     write_stripe_condition,
 )
-from .ros_fixtures import RELIABLE, InProcessGraph, Probe, by_stamp, frame_msg, wait_matched
+from .ros_fixtures import (
+    RELIABLE,
+    InProcessGraph,
+    Probe,
+    band_frame,
+    band_interior,
+    by_stamp,
+    frame_msg,
+    reference_mask,
+    wait_matched,
+)
 
 pytestmark = pytest.mark.ros
 CLEAR_CLASSES, RAIN_CLASSES = (0, 8, 10), (10, 8, 0)   # the rain model swaps road and sky
@@ -56,10 +66,12 @@ def graph(models: dict[str, Path]):
     g.missing = _node(g, "missing", model_path=str(models["clear"]),
                       condition_model_path=str(models["condition"].parent / "absent.onnx"),
                       models=[f"rain:{models['rain']}"], switch_hold_frames=1)
+    g.smooth = _node(g, "smooth", model_path=str(models["clear"]), smoothing_alpha=0.9)
     g.probe = probe = g.add(Probe(g.context))
-    for ns in ("cond", "missing"):
+    for ns in ("cond", "missing", "smooth"):
         probe.listen(Image, f"/{ns}/segmentation_node/mask")
-        probe.listen(DiagnosticArray, f"/{ns}/segmentation_node/condition")
+        if ns != "smooth":
+            probe.listen(DiagnosticArray, f"/{ns}/segmentation_node/condition")
         g.__dict__[f"pub_{ns}"] = pub = probe.create_publisher(Image, f"/{ns}/image", RELIABLE)
         wait_matched(pub)
     probe.listen(DiagnosticArray, "/diagnostics", 50)
@@ -158,3 +170,21 @@ def test_foreign_condition_model_is_refused_in_one_line(graph, models):
     problem = node.router.problem
     assert "\n" not in problem and "not a condition estimator" in problem and "rain.onnx" in problem
     assert node.router.segmenter(node.segmenter) is node.segmenter
+
+
+def test_smoothing_holds_labels_against_one_contrary_frame(graph):
+    """alpha 0.9: after one confident frame, a frame with red and blue swapped (grey difference
+    ~31 < 40: same scene) gets 0.1 of the vote and cannot flip the labels; the node without
+    smoothing (test above) answers each frame by itself."""
+    assert graph.smooth.condition_pub is None   # no condition model: no ~/condition
+    first = band_frame(32, 48)
+    swapped = first.copy()
+    swapped[first[..., 0] == 255], swapped[first[..., 2] == 255] = (0, 0, 255), (255, 0, 0)
+    graph.pub_smooth.publish(frame_msg(first, "rgb8", 400, "cam"))
+    mask0 = image_to_array(by_stamp(graph.probe, "/smooth/segmentation_node/mask", 400))
+    graph.pub_smooth.publish(frame_msg(swapped, "rgb8", 401, "cam"))
+    mask1 = image_to_array(by_stamp(graph.probe, "/smooth/segmentation_node/mask", 401))
+    inside = band_interior(32, 48)
+    np.testing.assert_array_equal(mask0[inside], reference_mask(first)[inside])
+    assert not np.array_equal(reference_mask(swapped)[inside], mask0[inside])
+    np.testing.assert_array_equal(mask1[inside], mask0[inside])
