@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
-from tqdm import tqdm
 
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
-from training.engine.config import ConfigError, config_to_dict, save_config
-from training.engine.logging import RunLogger, trim_jsonl
+from training.engine import loop
+from training.engine.config import ConfigError, config_to_dict
+from training.engine.logging import RunLogger
 from training.models import build_model
 from training.restoration import run
 from training.restoration.config import MaskRestorerConfig
@@ -49,11 +47,8 @@ def train_restorer(cfg: MaskRestorerConfig) -> Path:
     """Train the mask generator as cfg says; returns the last checkpoint's step directory."""
     run.check_common(cfg, cfg.generator)
     incomplete = dataclasses.replace(cfg.incomplete, task=cfg.task)
-    if cfg.cpu_threads > 0:
-        torch.set_num_threads(cfg.cpu_threads)
-    dist = distributed.setup(cfg.device)
+    dist = loop.start_process(cfg.device, cfg.cpu_threads, cfg.seed)
     dev = dist.device
-    distributed.seed_everything(cfg.seed)
     out_dir = Path(cfg.out_dir)
     use_amp = cfg.amp and dev.type == "cuda"
     k, ignore = num_classes(cfg.labels), ignore_index(cfg.labels)
@@ -77,21 +72,16 @@ def train_restorer(cfg: MaskRestorerConfig) -> Path:
         opt.load_state_dict(state["opt"])
         scaler.load_state_dict(state["scaler"])
 
-    start, elapsed, point = run.resume(cfg, {"mask_generator": net}, load_state)
-    mask_gen = DDP(net, device_ids=[dev.index] if dev.type == "cuda" else None) if dist.enabled else net
+    start, elapsed, point = loop.resume_run(cfg.out_dir, cfg.resume, {"mask_generator": net}, load_state)
+    mask_gen = loop.wrap_ddp(net, dist)
     loader = run.step_loader(cfg, dist, start, incomplete=incomplete)
 
     logger = RunLogger(out_dir / "tb", enabled=dist.is_main)
-    if dist.is_main:
-        save_config(cfg, out_dir / "config.yaml")
-        if start == 0:
-            (out_dir / "losses.jsonl").unlink(missing_ok=True)
-        trim_jsonl(out_dir / "losses.jsonl", start)
-    autocast = run.autocast_for(use_amp)
-    bar = tqdm(total=cfg.steps, initial=start, desc=f"mask-restorer[{cfg.task}]", unit="step",
-               disable=not (dist.is_main and cfg.progress), dynamic_ncols=True)
+    loop.start_run_files(cfg, out_dir, start, dist.is_main)
+    autocast = loop.autocast_for(use_amp)
+    bar = loop.progress_bar(cfg.steps, start, f"mask-restorer[{cfg.task}]", dist.is_main and cfg.progress)
     t0 = time.time() - elapsed
-    losses = run.LossLog(out_dir, t0)
+    losses = loop.LossLog(out_dir, t0)
     step_dir = point.step_dir if point is not None else None
     meta = {"task": "mask_restorer", "restore_task": cfg.task, "labels": cfg.labels, "num_classes": k,
             "size": list(cfg.data.size), "incomplete": dataclasses.asdict(incomplete), "spade": cfg.spade,
@@ -125,10 +115,7 @@ def train_restorer(cfg: MaskRestorerConfig) -> Path:
         if step % cfg.save_every == 0 or step == cfg.steps:
             state = {"step": step, "elapsed_s": time.time() - t0, "opt": opt.state_dict(),
                      "scaler": scaler.state_dict()}
-            step_dir = run.save(cfg, step, {"mask_generator": (spec, net)}, state, meta, dist.is_main)
-    bar.close()
-    logger.close()
-    distributed.cleanup()
-    if step_dir is None:
-        raise RuntimeError(f"nothing trained: steps={cfg.steps}")
-    return Path(step_dir)
+            step_dir = loop.save_step(Path(cfg.out_dir) / "checkpoints", step,
+                                      {"mask_generator": (spec, net)}, state, meta,
+                                      keep=cfg.keep, is_main=dist.is_main)
+    return loop.finish_run(bar, logger, step_dir, cfg.steps)

@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
-from tqdm import tqdm
 
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
-from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger, trim_jsonl
+from training.engine import loop
+from training.engine.config import config_to_dict
+from training.engine.logging import RunLogger
 from training.models import build_model
 from training.restoration import run
 from training.restoration.config import SpadeTrainConfig
@@ -52,11 +50,8 @@ def module_specs(cfg: SpadeTrainConfig) -> dict[str, ckpt.ModuleSpec]:
 def train_spade(cfg: SpadeTrainConfig) -> Path:
     """Train SPADE as cfg says; returns the last checkpoint's step directory."""
     run.check_common(cfg, cfg.generator)
-    if cfg.cpu_threads > 0:
-        torch.set_num_threads(cfg.cpu_threads)
-    dist = distributed.setup(cfg.device)
+    dist = loop.start_process(cfg.device, cfg.cpu_threads, cfg.seed)
     dev = dist.device
-    distributed.seed_everything(cfg.seed)
     out_dir = Path(cfg.out_dir)
     use_amp = cfg.amp and dev.type == "cuda"
     k = num_classes(cfg.labels)
@@ -78,30 +73,23 @@ def train_spade(cfg: SpadeTrainConfig) -> Path:
         scaler_g.load_state_dict(state["scaler_g"])
         scaler_d.load_state_dict(state["scaler_d"])
 
-    start, elapsed, point = run.resume(cfg, nets, load_state)
-    wrap = (lambda m: DDP(m, device_ids=[dev.index] if dev.type == "cuda" else None)) \
-        if dist.enabled else (lambda m: m)
-    gen, disc = wrap(nets["generator"]), wrap(nets["discriminator"])
+    start, elapsed, point = loop.resume_run(cfg.out_dir, cfg.resume, nets, load_state)
+    gen, disc = loop.wrap_ddp(nets["generator"], dist), loop.wrap_ddp(nets["discriminator"], dist)
     loader = run.step_loader(cfg, dist, start)
 
     logger = RunLogger(out_dir / "tb", enabled=dist.is_main)
-    if dist.is_main:
-        save_config(cfg, out_dir / "config.yaml")
-        if start == 0:
-            (out_dir / "losses.jsonl").unlink(missing_ok=True)
-        trim_jsonl(out_dir / "losses.jsonl", start)
-    autocast = run.autocast_for(use_amp)
-    bar = tqdm(total=cfg.steps, initial=start, desc="spade", unit="step",
-               disable=not (dist.is_main and cfg.progress), dynamic_ncols=True)
+    loop.start_run_files(cfg, out_dir, start, dist.is_main)
+    autocast = loop.autocast_for(use_amp)
+    bar = loop.progress_bar(cfg.steps, start, "spade", dist.is_main and cfg.progress)
     t0 = time.time() - elapsed
-    losses = run.LossLog(out_dir, t0)
+    losses = loop.LossLog(out_dir, t0)
     step_dir = point.step_dir if point is not None else None
     for step, batch in enumerate(loader, start=start + 1):
         image = batch["image"].to(dev, non_blocking=True)                 # (B, 3, H, W)
         label = fine_one_hot(batch["mask"].to(dev, non_blocking=True), k)  # (B, K, H, W)
 
         # ---- generator step: G against the frozen D --------------------------------------
-        run.set_requires_grad(params_d, False)
+        loop.set_requires_grad(params_d, False)
         with autocast():
             fake = gen(label)                                              # (B, 3, H, W)
             fake_out = nets["discriminator"](label, fake)
@@ -115,7 +103,7 @@ def train_spade(cfg: SpadeTrainConfig) -> Path:
         scaler_g.update()
 
         # ---- discriminator step: D on real vs the detached fake --------------------------
-        run.set_requires_grad(params_d, True)
+        loop.set_requires_grad(params_d, True)
         with autocast():
             d_loss = spade_d_loss(disc(label, image), disc(label, fake.detach()))
         opt_d.zero_grad(set_to_none=True)
@@ -140,11 +128,7 @@ def train_spade(cfg: SpadeTrainConfig) -> Path:
                      "scaler_d": scaler_d.state_dict()}
             meta = {"task": "spade", "labels": cfg.labels, "num_classes": k, "size": list(cfg.data.size),
                     "config": config_to_dict(cfg)}
-            step_dir = run.save(cfg, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES}, state, meta,
-                                dist.is_main)
-    bar.close()
-    logger.close()
-    distributed.cleanup()
-    if step_dir is None:
-        raise RuntimeError(f"nothing trained: steps={cfg.steps}")
-    return Path(step_dir)
+            step_dir = loop.save_step(Path(cfg.out_dir) / "checkpoints", step,
+                                      {n: (specs[n], nets[n]) for n in MODULE_NAMES}, state, meta,
+                                      keep=cfg.keep, is_main=dist.is_main)
+    return loop.finish_run(bar, logger, step_dir, cfg.steps)
