@@ -13,26 +13,21 @@ night | F(night) | G(F(night))), losses.jsonl.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from training.cyclegan.config import CycleGANTrainConfig
 from training.cyclegan.data import UnpairedBatchSampler, UnpairedCrops, check_sizes, find_domains
 from training.cyclegan.losses import discriminator_losses, generator_losses, lr_factor
 from training.cyclegan.pool import ImagePool
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
-from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger, trim_jsonl
-from training.engine.resume import find_resume_point, load_weights
+from training.engine import distributed, loop
+from training.engine.config import config_to_dict
+from training.engine.logging import RunLogger
 from training.models import build_model
 
 MODULE_NAMES = ("gen_g", "gen_f", "disc_day", "disc_night")
@@ -66,14 +61,11 @@ def _check(cfg: CycleGANTrainConfig) -> tuple[tuple[int, int], tuple[int, int] |
 def train(cfg: CycleGANTrainConfig) -> Path:
     """Train CycleGAN as cfg says; returns the last checkpoint's step directory."""
     crop, resize = _check(cfg)
-    if cfg.cpu_threads > 0:
-        torch.set_num_threads(cfg.cpu_threads)
     day, night = find_domains(cfg.data)
     check_sizes(day, crop, resize, "day")
     check_sizes(night, crop, resize, "night")
-    dist = distributed.setup(cfg.device)
+    dist = loop.start_process(cfg.device, cfg.cpu_threads, cfg.seed)
     dev = dist.device
-    distributed.seed_everything(cfg.seed)   # same init on every rank (DDP also broadcasts)
     out_dir = Path(cfg.out_dir)
     ckpt_root = out_dir / "checkpoints"
     use_amp = cfg.amp and dev.type == "cuda"
@@ -91,44 +83,29 @@ def train(cfg: CycleGANTrainConfig) -> Path:
     pools = {"day": ImagePool(cfg.pool_size, seed=cfg.seed * 2 + dist.rank * 7919),
              "night": ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 1 + dist.rank * 7919)}
 
-    start, elapsed = 0, 0.0
-    point = find_resume_point(ckpt_root, MODULE_NAMES) if cfg.resume else None
-    last = point.step_dir if point is not None else None
-    if point is not None:
-        load_weights(nets, point)
-        state = point.train_state
+    def load_state(state: dict[str, Any]) -> None:
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         scaler_g.load_state_dict(state["scaler_g"])
         scaler_d.load_state_dict(state["scaler_d"])
         for name, pool in pools.items():
             pool.load_state_dict(state["pools"][dist.rank][name], dev)
-        start, elapsed = int(state["step"]), float(state["elapsed_s"])
-    elif (ckpt_root / "latest").exists() and not cfg.resume:
-        raise FileExistsError(f"{out_dir} already holds a run; pass resume=true or a new out_dir")
 
-    wrap = (lambda m: DDP(m, device_ids=[dev.index] if dev.type == "cuda" else None)) \
-        if dist.enabled else (lambda m: m)
-    gen_g, gen_f = wrap(nets["gen_g"]), wrap(nets["gen_f"])
-    disc_day, disc_night = wrap(nets["disc_day"]), wrap(nets["disc_night"])
+    start, elapsed, point = loop.resume_run(out_dir, cfg.resume, nets, load_state)
+    gen_g, gen_f = loop.wrap_ddp(nets["gen_g"], dist), loop.wrap_ddp(nets["gen_f"], dist)
+    disc_day, disc_night = loop.wrap_ddp(nets["disc_day"], dist), loop.wrap_ddp(nets["disc_night"], dist)
 
     sampler = UnpairedBatchSampler(len(day), len(night), cfg.batch_size, seed=cfg.seed, start_step=start,
                                    steps=cfg.steps, rank=dist.rank, world_size=dist.world_size)
     loader = DataLoader(UnpairedCrops(day, night, crop, resize, cfg.data.flip), batch_sampler=sampler,
                         num_workers=cfg.data.num_workers, pin_memory=dev.type == "cuda")
     logger = RunLogger(out_dir / "tb", enabled=dist.is_main and cfg.tensorboard)
-    if dist.is_main:
-        save_config(cfg, out_dir / "config.yaml")
-        if start == 0:
-            (out_dir / "losses.jsonl").unlink(missing_ok=True)
-        trim_jsonl(out_dir / "losses.jsonl", start)
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp \
-        else contextlib.nullcontext
-    bar = tqdm(total=cfg.steps, initial=start, desc="cyclegan", unit="step",
-               disable=not (dist.is_main and cfg.progress), dynamic_ncols=True)
-    sums: dict[str, float] = {}
-    count = 0
-    t0, step, step_dir = time.time() - elapsed, start, last
+    loop.start_run_files(cfg, out_dir, start, dist.is_main)
+    autocast = loop.autocast_for(use_amp)
+    bar = loop.progress_bar(cfg.steps, start, "cyclegan", dist.is_main and cfg.progress)
+    t0 = time.time() - elapsed
+    losses = loop.LossLog(out_dir, t0)
+    step_dir = point.step_dir if point is not None else None
     for step, batch in enumerate(loader, start=start + 1):
         real_day = batch["day"].to(dev, non_blocking=True)       # (B, 3, H, W)
         real_night = batch["night"].to(dev, non_blocking=True)   # (B, 3, H, W)
@@ -138,7 +115,7 @@ def train(cfg: CycleGANTrainConfig) -> Path:
                 group["lr"] = lr
 
         # ---- generator step: G and F against frozen D_day, D_night ---------------------
-        _set_requires_grad(params_d, False)
+        loop.set_requires_grad(params_d, False)
         with autocast():
             im = forward_cycle(gen_g, gen_f, real_day, real_night, identity=cfg.loss.identity > 0)
             g = generator_losses(im, d_day_fake=nets["disc_day"](im["fake_day"]),
@@ -149,7 +126,7 @@ def train(cfg: CycleGANTrainConfig) -> Path:
         scaler_g.update()
 
         # ---- discriminator step: real images vs pooled, detached fakes -------------------
-        _set_requires_grad(params_d, True)
+        loop.set_requires_grad(params_d, True)
         fake_day = pools["day"].query(im["fake_day"].detach())
         fake_night = pools["night"].query(im["fake_night"].detach())
         with autocast():
@@ -163,19 +140,12 @@ def train(cfg: CycleGANTrainConfig) -> Path:
         # ---- bookkeeping -----------------------------------------------------------------
         values = ({f"g/{k}": float(v.detach()) for k, v in g.items()}
                   | {f"d/{k}": float(v.detach()) for k, v in d.items()} | {"lr": lr})
-        for k, v in values.items():
-            sums[k] = sums.get(k, 0.0) + v
-        count += 1
+        losses.add(values)
         bar.update(1)
         bar.set_postfix(g=f"{values['g/total']:.3f}", cyc=f"{values['g/cycle']:.3f}",
                         d=f"{values['d/total']:.3f}")
         if step % cfg.log_every == 0 or step == cfg.steps:
-            means = {k: v / count for k, v in sums.items()}
-            if dist.is_main:
-                logger.scalars(means, step, prefix="loss/")
-                with open(out_dir / "losses.jsonl", "a") as f:
-                    f.write(json.dumps({"step": step, "time_s": round(time.time() - t0, 2)} | means) + "\n")
-            sums, count = {}, 0
+            losses.flush(step, logger, dist.is_main)
         if dist.is_main and (step % cfg.image_every == 0 or step == cfg.steps):
             k = min(4, real_day.shape[0])
             rows = [real_day, im["fake_night"], im["rec_day"], real_night, im["fake_day"], im["rec_night"]]
@@ -186,12 +156,7 @@ def train(cfg: CycleGANTrainConfig) -> Path:
                 "step": step, "elapsed_s": time.time() - t0, "opt_g": opt_g.state_dict(),
                 "opt_d": opt_d.state_dict(), "scaler_g": scaler_g.state_dict(),
                 "scaler_d": scaler_d.state_dict()})
-    bar.close()
-    logger.close()
-    distributed.cleanup()
-    if step_dir is None:
-        raise RuntimeError(f"nothing trained: steps={cfg.steps}")
-    return Path(step_dir)
+    return loop.finish_run(bar, logger, step_dir, cfg.steps)
 
 
 def forward_cycle(gen_g: torch.nn.Module, gen_f: torch.nn.Module, day: torch.Tensor, night: torch.Tensor,
@@ -209,11 +174,6 @@ def forward_cycle(gen_g: torch.nn.Module, gen_f: torch.nn.Module, day: torch.Ten
     return im
 
 
-def _set_requires_grad(params: list[torch.nn.Parameter], flag: bool) -> None:
-    for p in params:
-        p.requires_grad_(flag)
-
-
 def _save(cfg: CycleGANTrainConfig, ckpt_root: Path, step: int, nets: dict[str, torch.nn.Module],
           pools: dict[str, ImagePool], *, dist: distributed.Dist, state: dict[str, Any]) -> Path:
     """Checkpoint on the main rank; every rank's pools go into the resume state."""
@@ -224,12 +184,8 @@ def _save(cfg: CycleGANTrainConfig, ckpt_root: Path, step: int, nets: dict[str, 
         state["pools"] = gathered
     else:
         state["pools"] = [mine]
-    step_dir = ckpt_root / f"step_{step:08d}"
-    if dist.is_main:
-        specs = module_specs(cfg)
-        meta = {"task": TASK, "directions": {"day2night": "gen_g", "night2day": "gen_f"},
-                "crop": list(cfg.data.crop), "source": cfg.data.source, "config": config_to_dict(cfg)}
-        step_dir = ckpt.save_checkpoint(ckpt_root, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES},
-                                        state, keep=cfg.keep, extra_meta=meta)
-    distributed.barrier()
-    return step_dir
+    specs = module_specs(cfg)
+    meta = {"task": TASK, "directions": {"day2night": "gen_g", "night2day": "gen_f"},
+            "crop": list(cfg.data.crop), "source": cfg.data.source, "config": config_to_dict(cfg)}
+    return loop.save_step(ckpt_root, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES}, state, meta,
+                          keep=cfg.keep, is_main=dist.is_main)

@@ -11,25 +11,20 @@ modules "encoder", "generator", "disc_b", "disc_r"), tb/ (TensorBoard), losses.j
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from training.dsanet.config import DSANetTrainConfig
 from training.dsanet.data import PairCrops, StepBatchSampler
 from training.dsanet.step import discriminator_losses, forward_dsanet
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
-from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger, trim_jsonl
-from training.engine.resume import find_resume_point, load_weights
+from training.engine import loop
+from training.engine.config import config_to_dict
+from training.engine.logging import RunLogger
 from training.losses.dsanet import generator_losses
 from training.models import build_model
 
@@ -72,11 +67,8 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
             training.data.build_dataset(cfg.data.dataset, cfg.data.root, cfg.data.split).
     """
     _check(cfg)
-    if cfg.cpu_threads > 0:
-        torch.set_num_threads(cfg.cpu_threads)
-    dist = distributed.setup(cfg.device)
+    dist = loop.start_process(cfg.device, cfg.cpu_threads, cfg.seed)
     dev = dist.device
-    distributed.seed_everything(cfg.seed)   # same init on every rank (DDP also broadcasts)
     out_dir = Path(cfg.out_dir)
     ckpt_root = out_dir / "checkpoints"
     use_amp = cfg.amp and dev.type == "cuda"
@@ -91,27 +83,19 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
     scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    start, elapsed = 0, 0.0   # steps done and their training seconds (carried across resumes)
-    point = find_resume_point(ckpt_root, MODULE_NAMES) if cfg.resume else None
-    last = point.step_dir if point is not None else None
-    if point is not None:
-        load_weights(nets, point)
-        state = point.train_state
+    def load_state(state: dict[str, Any]) -> None:
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         scaler_g.load_state_dict(state["scaler_g"])
         scaler_d.load_state_dict(state["scaler_d"])
-        start = int(state["step"])
-        elapsed = float(state.get("elapsed_s", 0.0))   # absent in checkpoints before 2026-11-22
-    elif (ckpt_root / "latest").exists() and not cfg.resume:
-        raise FileExistsError(f"{out_dir} already holds a run; pass resume=true or a new out_dir")
+
+    # steps done and their training seconds (carried across resumes)
+    start, elapsed, point = loop.resume_run(out_dir, cfg.resume, nets, load_state)
 
     # DDP wrappers for the steps that train a network; the frozen-D pass of the generator
     # step goes through the plain modules so no gradient hook of D fires there.
-    wrap = (lambda m: DDP(m, device_ids=[dev.index] if dev.type == "cuda" else None)) \
-        if dist.enabled else (lambda m: m)
-    enc, gen = wrap(nets["encoder"]), wrap(nets["generator"])
-    disc_b, disc_r = wrap(nets["disc_b"]), wrap(nets["disc_r"])
+    enc, gen = loop.wrap_ddp(nets["encoder"], dist), loop.wrap_ddp(nets["generator"], dist)
+    disc_b, disc_r = loop.wrap_ddp(nets["disc_b"], dist), loop.wrap_ddp(nets["disc_r"], dist)
 
     pairs = pairs if pairs is not None else _build_pairs(cfg)
     sampler = StepBatchSampler(len(pairs), cfg.batch_size, seed=cfg.seed, start_step=start,
@@ -121,24 +105,18 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
                         pin_memory=dev.type == "cuda", persistent_workers=False)
 
     logger = RunLogger(out_dir / "tb", enabled=dist.is_main)
-    if dist.is_main:
-        save_config(cfg, out_dir / "config.yaml")
-        if start == 0:
-            (out_dir / "losses.jsonl").unlink(missing_ok=True)
-        trim_jsonl(out_dir / "losses.jsonl", start)   # drops steps past the resume point
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp \
-        else contextlib.nullcontext
-    bar = tqdm(total=cfg.steps, initial=start, desc=f"dsanet[{cfg.mode}]", unit="step",
-               disable=not (dist.is_main and cfg.progress), dynamic_ncols=True)
-    sums: dict[str, float] = {}
-    count = 0
-    t0, step, step_dir = time.time() - elapsed, start, last   # time_s counts all runs of this dir
+    loop.start_run_files(cfg, out_dir, start, dist.is_main)
+    autocast = loop.autocast_for(use_amp)
+    bar = loop.progress_bar(cfg.steps, start, f"dsanet[{cfg.mode}]", dist.is_main and cfg.progress)
+    t0 = time.time() - elapsed   # time_s counts all runs of this dir
+    losses = loop.LossLog(out_dir, t0)
+    step_dir = point.step_dir if point is not None else None
     for step, batch in enumerate(loader, start=start + 1):
         rainy = batch["rainy"].to(dev, non_blocking=True)    # (B, 3, H, W)
         clean = batch["clean"].to(dev, non_blocking=True)    # (B, 3, H, W)
 
         # ---- generator step: E and G against frozen D_B, D_R ---------------------------
-        _set_requires_grad(params_d, False)
+        loop.set_requires_grad(params_d, False)
         with autocast():
             out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code,
                                  transfer=cfg.loss.transfer > 0)
@@ -148,7 +126,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         _clip_and_step(opt_g, scaler_g, params_g, cfg.grad_clip)
 
         # ---- discriminator step: D_B, D_R on real pairs vs the detached fakes -----------
-        _set_requires_grad(params_d, True)
+        loop.set_requires_grad(params_d, True)
         with autocast():
             d = discriminator_losses(disc_b, disc_r, out, rainy, clean, gan=cfg.loss.gan)
         opt_d.zero_grad(set_to_none=True)
@@ -158,19 +136,12 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         # ---- bookkeeping -----------------------------------------------------------------
         values = ({f"g/{k}": float(v.detach()) for k, v in g.items()}
                   | {f"d/{k}": float(v.detach()) for k, v in d.items()})
-        for k, v in values.items():
-            sums[k] = sums.get(k, 0.0) + v
-        count += 1
+        losses.add(values)
         bar.update(1)
         bar.set_postfix(g=f"{values['g/total']:.3f}", bg=f"{values['g/bg']:.3f}",
                         rec=f"{values['g/rec']:.3f}", d=f"{values['d/total']:.3f}")
         if step % cfg.log_every == 0 or step == cfg.steps:
-            means = {k: v / count for k, v in sums.items()}
-            if dist.is_main:
-                logger.scalars(means, step, prefix="loss/")
-                with open(out_dir / "losses.jsonl", "a") as f:
-                    f.write(json.dumps({"step": step, "time_s": round(time.time() - t0, 2)} | means) + "\n")
-            sums, count = {}, 0
+            losses.flush(step, logger, dist.is_main)
         if dist.is_main and (step % cfg.image_every == 0 or step == cfg.steps):
             logger.image_grid("samples/rainy-derained-swapped-cycled-clean", _sample_rows(out, rainy, clean),
                               step, nrow=min(4, rainy.shape[0]))
@@ -179,17 +150,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
                            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                            "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()}
             step_dir = _save(cfg, ckpt_root, step, nets, state=train_state, is_main=dist.is_main)
-    bar.close()
-    logger.close()
-    distributed.cleanup()
-    if step_dir is None:
-        raise RuntimeError(f"nothing trained: steps={cfg.steps}")
-    return Path(step_dir)
-
-
-def _set_requires_grad(params: list[torch.nn.Parameter], flag: bool) -> None:
-    for p in params:
-        p.requires_grad_(flag)
+    return loop.finish_run(bar, logger, step_dir, cfg.steps)
 
 
 def _clip_and_step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
@@ -203,17 +164,13 @@ def _clip_and_step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
 
 def _save(cfg: DSANetTrainConfig, ckpt_root: Path, step: int, nets: dict[str, torch.nn.Module],
           *, state: dict[str, Any], is_main: bool) -> Path:
-    step_dir = ckpt_root / f"step_{step:08d}"   # what every rank returns
     specs = module_specs(cfg)
-    if is_main:
-        meta = {"task": "dsanet", "code_channels": cfg.model.code_channels, "mode": cfg.mode,
-                "downsample": cfg.model.downsample, "no_rain_code": "zeros",
-                "clean_rain_code": "zeros" if cfg.derain_code == "zero" else "own",
-                "crop": list(cfg.data.crop), "dataset": cfg.data.dataset, "config": config_to_dict(cfg)}
-        step_dir = ckpt.save_checkpoint(ckpt_root, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES},
-                                        state, keep=cfg.keep, extra_meta=meta)
-    distributed.barrier()   # no rank runs ahead of a checkpoint it might be killed before
-    return step_dir
+    meta = {"task": "dsanet", "code_channels": cfg.model.code_channels, "mode": cfg.mode,
+            "downsample": cfg.model.downsample, "no_rain_code": "zeros",
+            "clean_rain_code": "zeros" if cfg.derain_code == "zero" else "own",
+            "crop": list(cfg.data.crop), "dataset": cfg.data.dataset, "config": config_to_dict(cfg)}
+    return loop.save_step(ckpt_root, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES}, state, meta,
+                          keep=cfg.keep, is_main=is_main)
 
 
 def _sample_rows(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
