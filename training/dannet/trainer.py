@@ -20,7 +20,6 @@ re-weighting as one deployable network, "disc_d", "disc_n"), tensorboard/, metri
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -28,9 +27,7 @@ from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
 from training.dannet import losses
 from training.dannet.config import TrainDANNetConfig
@@ -38,7 +35,7 @@ from training.dannet.data import build_source, build_target_pairs
 from training.dannet.logs import append_log, night_grid, trim_log
 from training.dannet.reweight import class_shares, class_weights_from_shares
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
+from training.engine import distributed, loop
 from training.engine.config import config_to_dict, save_config
 from training.engine.logging import RunLogger
 from training.losses.gan import discriminator_loss, generator_adv_loss
@@ -124,10 +121,7 @@ def _loader(dataset: Any, cfg: TrainDANNetConfig, d: distributed.Dist, seed: int
 def train(cfg: TrainDANNetConfig) -> Path:
     """Train (or resume) DANNet; returns the last checkpoint's step directory."""
     check_config(cfg)
-    d = distributed.setup(cfg.device)
-    if cfg.cpu_threads > 0:
-        torch.set_num_threads(cfg.cpu_threads)
-    distributed.seed_everything(cfg.seed)      # same init on every rank (DDP also broadcasts)
+    d = loop.start_process(cfg.device, cfg.cpu_threads, cfg.seed)
     out = Path(cfg.out)
     ckpt_root = out / "checkpoints"
     amp = cfg.amp and d.device.type == "cuda"
@@ -173,10 +167,8 @@ def train(cfg: TrainDANNetConfig) -> Path:
         log.info("resumed from %s at step %d", resume_dir, start)
 
     # DDP wraps what a step trains; the frozen-D pass of the generator step uses the plain modules.
-    wrap = (lambda m: DDP(m, device_ids=[d.device.index] if d.device.type == "cuda" else None)) \
-        if d.enabled else (lambda m: m)
-    segment = wrap(_Segment(model))
-    ddp_d, ddp_n = wrap(disc_d), wrap(disc_n)
+    segment = loop.wrap_ddp(_Segment(model), d)
+    ddp_d, ddp_n = loop.wrap_ddp(disc_d, d), loop.wrap_ddp(disc_n, d)
 
     # A resumed run reshuffles from a new seed instead of replaying the first epochs' order.
     source_batches = _loader(source, cfg, d, cfg.seed + 1000 * start)
@@ -186,11 +178,10 @@ def train(cfg: TrainDANNetConfig) -> Path:
     if d.is_main:
         save_config(cfg, out / "config.yaml")
         trim_log(out / "metrics.jsonl", start)
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if amp else contextlib.nullcontext
+    autocast = loop.autocast_for(amp)
     use_target = cfg.loss.static > 0 or cfg.loss.adv > 0
     need_pairs = use_target or cfg.loss.light > 0
-    bar = tqdm(total=cfg.steps, initial=start, desc="train-dannet", unit="step",
-               disable=not (d.is_main and cfg.progress), dynamic_ncols=True)
+    bar = loop.progress_bar(cfg.steps, start, "train-dannet", d.is_main and cfg.progress)
     step_dir, count, t0 = resume_dir, 0, time.perf_counter()
     sums: dict[str, float] = {}
     for step in range(start + 1, cfg.steps + 1):
@@ -207,7 +198,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
         n = images.shape[0]
 
         # ---- generator step: relight + segmenter against frozen D_d, D_n --------------------
-        _set_requires_grad(params_d, False)
+        loop.set_requires_grad(params_d, False)
         with autocast():
             inputs = torch.cat([images, day, night]) if day is not None and night is not None else images
             relit, logits = segment(inputs, 3 * n if use_target else n)   # (kB, 3, H, W), (k'B, K, H, W)
@@ -239,7 +230,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
         # ---- discriminator step: D(P_s) real, D(P_t) fake, on detached predictions --------------
         dl: dict[str, torch.Tensor] = {}
         if cfg.loss.adv > 0:
-            _set_requires_grad(params_d, True)
+            loop.set_requires_grad(params_d, True)
             probs = torch.softmax(logits.detach().float(), 1)
             p_s, p_d, p_n = probs[:n], probs[n:2 * n], probs[2 * n:]
             with autocast():
@@ -284,17 +275,9 @@ def train(cfg: TrainDANNetConfig) -> Path:
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             state = {"step": step, "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                      "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()}
-            step_dir = ckpt_root / f"step_{step:08d}"
-            if d.is_main:
-                ckpt.save_checkpoint(ckpt_root, step, {k: (specs[k], nets[k]) for k in nets}, state,
-                                     keep=cfg.keep, extra_meta=checkpoint_meta(cfg, shares, weights))
-            distributed.barrier()
-    bar.close()
-    logger.close()
-    distributed.cleanup()
-    if step_dir is None:
-        raise RuntimeError(f"nothing trained: steps={cfg.steps}")
-    return Path(step_dir)
+            step_dir = loop.save_step(ckpt_root, step, {k: (specs[k], nets[k]) for k in nets}, state,
+                                      checkpoint_meta(cfg, shares, weights), keep=cfg.keep, is_main=d.is_main)
+    return loop.finish_run(bar, logger, step_dir, cfg.steps)
 
 
 class _Segment(torch.nn.Module):
@@ -329,8 +312,3 @@ def _val_sets(cfg: TrainDANNetConfig) -> dict[str, Any]:
 
     return {f"{v.split}_{v.kwargs.get('variant', v.dataset)}": _open(v, f"val[{i}]")
             for i, v in enumerate(cfg.val)}
-
-
-def _set_requires_grad(params: list[torch.nn.Parameter], flag: bool) -> None:
-    for p in params:
-        p.requires_grad_(flag)
