@@ -54,6 +54,17 @@ def fails_in_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     return err
 
 
+def peak_while_refused(error: type[Exception], match: str, read: Any, *args: Any) -> int:
+    """Peak traced memory (bytes) while read(*args) is refused with `error` matching `match`."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=match):
+            read(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
 @pytest.mark.parametrize("keep", [0.5, 0.8])
 def test_cut_recording(tmp_path, capsys, monkeypatch, storage, keep):
@@ -97,13 +108,7 @@ def test_message_claiming_a_huge_data_length(tmp_path, capsys, monkeypatch):
     with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         connection = writer.add_connection(TOPIC, msg.__msgtype__, typestore=TYPESTORE)
         writer.write(connection, T0, bytes(raw))
-    tracemalloc.start()
-    try:
-        with pytest.raises(BagError, match="cannot read"):
-            read_topic(bag, TOPIC)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_while_refused(BagError, "cannot read", read_topic, bag, TOPIC)
     assert peak < 64 * MIB
     assert "cannot read (" in fails_in_one_line(capsys, monkeypatch, bag, tmp_path)
 
@@ -146,13 +151,7 @@ def test_chunk_claiming_a_huge_uncompressed_size(tmp_path, capsys, monkeypatch):
     bag = zstd_chunked_bag(tmp_path / "bag")
     assert len(read_topic(bag, TOPIC)) == 3  # the untouched bag reads
     assert claim_chunk_size(storage_file(bag), 1 << 40) >= 2
-    tracemalloc.start()
-    try:
-        with pytest.raises(BagError, match="decompresses to more than"):
-            read_topic(bag, TOPIC)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_while_refused(BagError, "decompresses to more than", read_topic, bag, TOPIC)
     assert peak < 64 * MIB
     assert "decompresses to more than" in fails_in_one_line(capsys, monkeypatch, bag, tmp_path)
 
@@ -168,13 +167,8 @@ def zstd_bomb(size: int) -> bytes:
 def test_chunk_that_expands_past_its_claim():
     """A chunk claiming 1 KiB whose data expands to 64 MiB: refused after 1 KiB + 1 of output."""
     bomb = zstd_bomb(64 * MIB)
-    tracemalloc.start()
-    try:
-        with pytest.raises(ReaderError, match="decompresses to more than"):
-            storage_mcap.DECOMPRESSORS["zstd"](bomb, 1024)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_while_refused(ReaderError, "decompresses to more than", storage_mcap.DECOMPRESSORS["zstd"],
+                              bomb, 1024)
     assert peak < 8 * MIB
 
 
@@ -193,11 +187,5 @@ def test_compressed_message_bomb(tmp_path, capsys, monkeypatch):
     for name in ("zstd", "lz4"):
         monkeypatch.setitem(storage_mcap.DECOMPRESSORS, name, storage_mcap.DECOMPRESSORS[name])
     bounded_decompress.install(chunk_limit=MIB, message_limit=MIB, file_limit=MIB)
-    tracemalloc.start()
-    try:
-        with pytest.raises(BagError, match="decompresses to more than"):
-            read_topic(bag, TOPIC)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_while_refused(BagError, "decompresses to more than", read_topic, bag, TOPIC)
     assert peak < 8 * MIB
