@@ -16,18 +16,15 @@ rain comparison's schema. Interrupted runs continue where they stopped with the 
 
 from __future__ import annotations
 
-import argparse
-import logging
+from training.engine.command import config_parser, log_info
 
 
 def main(argv: list[str] | None = None) -> int:
-    prog = "python -m training experiment-mask-restoration"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML of overrides (config/training/experiment-mask-*.yaml)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides")
+    parser = config_parser("python -m training experiment-mask-restoration", __doc__,
+                           config_help="YAML of overrides (config/training/experiment-mask-*.yaml)",
+                           overrides_help="key=value overrides")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_info()
 
     from training.engine.config import resolve_config
     from training.restoration.ablation import run_mask_restoration

@@ -20,22 +20,20 @@ Errors in the input are one line; --debug shows the traceback.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
 from training.engine.checkpoint import CheckpointError
+from training.engine.command import config_parser, log_info
 from training.engine.config import ConfigError, resolve_config
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training train-dannet", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML of overrides (config/training/dannet*.yaml)")
+    parser = config_parser("python -m training train-dannet", __doc__,
+                           config_help="YAML of overrides (config/training/dannet*.yaml)",
+                           overrides_help="key=value overrides, e.g. steps=100 loss.adv=0")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of input errors")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. steps=100 loss.adv=0")
     args = parser.parse_intermixed_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_info()
 
     from training.dannet.config import TrainDANNetConfig
     from training.dannet.trainer import train

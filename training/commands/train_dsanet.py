@@ -15,18 +15,14 @@ overrides go last. The run directory gets config.yaml, checkpoints/, tb/ and los
 
 from __future__ import annotations
 
-import argparse
-
 from training.dsanet.config import DSANetTrainConfig
+from training.engine.command import config_parser
 from training.engine.config import resolve_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training train-dsanet", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML overrides under config/training/ (optional)")
-    parser.add_argument("overrides", nargs="*",
-                        help="key=value overrides, e.g. steps=100 model.code_channels=32")
+    parser = config_parser("python -m training train-dsanet", __doc__,
+                           overrides_help="key=value overrides, e.g. steps=100 model.code_channels=32")
     args = parser.parse_args(argv)
     cfg = resolve_config(DSANetTrainConfig, args.config, args.overrides)
 

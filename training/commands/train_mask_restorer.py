@@ -12,20 +12,16 @@ Everything is a config value (training.restoration.config.MaskRestorerConfig).
 
 from __future__ import annotations
 
-import argparse
-import logging
-
+from training.engine.command import config_parser, log_info
 from training.engine.config import resolve_config
 from training.restoration.config import MaskRestorerConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training train-mask-restorer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML overrides under config/training/ (optional)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. task=sr8 loss.vgg=0")
+    parser = config_parser("python -m training train-mask-restorer", __doc__,
+                           overrides_help="key=value overrides, e.g. task=sr8 loss.vgg=0")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_info()
     cfg = resolve_config(MaskRestorerConfig, args.config, args.overrides)
 
     from training.restoration.restorer_trainer import train_restorer

@@ -16,19 +16,16 @@ Schema: training/rain_realism/config.py; `key=value` overrides go last.
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from training.engine.command import config_parser
 from training.engine.config import resolve_config
 from training.rain_realism.config import RainDetectorTrainConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training train-rain-detector", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML overrides under config/training/ (optional)")
-    parser.add_argument("overrides", nargs="*",
-                        help="key=value overrides, e.g. data.root=/tmp/scenes steps=300")
+    parser = config_parser("python -m training train-rain-detector", __doc__,
+                           overrides_help="key=value overrides, e.g. data.root=/tmp/scenes steps=300")
     args = parser.parse_args(argv)
     cfg = resolve_config(RainDetectorTrainConfig, args.config, args.overrides)
     if not cfg.data.root:

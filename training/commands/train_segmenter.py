@@ -16,20 +16,16 @@ OUT/metrics.jsonl (loss, lr, val mIoU) and OUT/tensorboard/.
 
 from __future__ import annotations
 
-import argparse
-import logging
-
+from training.engine.command import config_parser, log_info
 from training.engine.config import resolve_config
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training train-segmenter", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML of overrides (config/training/*.yaml)")
-    parser.add_argument("overrides", nargs="*",
-                        help="key=value overrides, e.g. steps=100 model.kind=deeplabv3")
+    parser = config_parser("python -m training train-segmenter", __doc__,
+                           config_help="YAML of overrides (config/training/*.yaml)",
+                           overrides_help="key=value overrides, e.g. steps=100 model.kind=deeplabv3")
     args = parser.parse_intermixed_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_info()
 
     from training.segmenter.config import TrainSegmenterConfig
     from training.segmenter.trainer import train

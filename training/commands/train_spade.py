@@ -15,20 +15,16 @@ overrides go last. The run directory gets config.yaml, checkpoints/, tb/ and los
 
 from __future__ import annotations
 
-import argparse
-import logging
-
+from training.engine.command import config_parser, log_info
 from training.engine.config import resolve_config
 from training.restoration.config import SpadeTrainConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training train-spade", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="YAML overrides under config/training/ (optional)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. steps=100")
+    parser = config_parser("python -m training train-spade", __doc__,
+                           overrides_help="key=value overrides, e.g. steps=100")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_info()
     cfg = resolve_config(SpadeTrainConfig, args.config, args.overrides)
 
     from training.restoration.spade_trainer import train_spade
