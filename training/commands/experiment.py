@@ -22,8 +22,10 @@ Interrupted runs continue where they stopped when started again with the same OU
 from __future__ import annotations
 
 import argparse
-import logging
+from collections.abc import Callable
+from typing import Any
 
+from training.engine.command import log_info
 from training.engine.config import ConfigError, resolve_config
 
 EXPERIMENTS = ("rain", "dannet", "night")
@@ -32,42 +34,35 @@ EXPERIMENTS = ("rain", "dannet", "night")
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m training experiment", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", choices=EXPERIMENTS, help="which experiment")
+    parser.add_argument("name", choices=EXPERIMENTS, help="which experiment")   # before the overrides
     parser.add_argument("--config", help="YAML of overrides (config/training/experiment-*.yaml)")
     parser.add_argument("overrides", nargs="*", help="key=value overrides")
     args = parser.parse_intermixed_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_info()
 
     if args.name == "dannet":   # the DANNet ablation (training/dannet/experiment.py)
         from training.dannet.experiment import run_experiment as run_dannet
         from training.dannet.experiment_config import DANNetExperimentConfig
 
-        try:
-            dannet_cfg = resolve_config(DANNetExperimentConfig, args.config, args.overrides)
-        except ConfigError as exc:
-            parser.error(str(exc))
-        run_dannet(dannet_cfg)
-        print(f"results: {dannet_cfg.out}/results.md")
-        return 0
-
+        return _run(parser, args, DANNetExperimentConfig, run_dannet)
     if args.name == "night":   # CycleGAN day<->night (training/cyclegan/experiment.py)
         from training.cyclegan.experiment import run_night_experiment
         from training.cyclegan.experiment_config import NightExperimentConfig
 
-        try:
-            night_cfg = resolve_config(NightExperimentConfig, args.config, args.overrides)
-        except ConfigError as exc:
-            parser.error(str(exc))
-        run_night_experiment(night_cfg)
-        print(f"results: {night_cfg.out}/results.md")
-        return 0
+        return _run(parser, args, NightExperimentConfig, run_night_experiment)
     from training.segmenter.experiment import run_experiment
     from training.segmenter.experiment_config import ExperimentConfig
 
+    return _run(parser, args, ExperimentConfig, run_experiment)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, schema: type[Any],
+         run: Callable[[Any], Any]) -> int:
+    """Resolve the experiment's config (a bad one is a usage error), run it, name its table."""
     try:
-        cfg = resolve_config(ExperimentConfig, args.config, args.overrides)
+        cfg = resolve_config(schema, args.config, args.overrides)
     except ConfigError as exc:
         parser.error(str(exc))
-    run_experiment(cfg)
+    run(cfg)
     print(f"results: {cfg.out}/results.md")
     return 0
