@@ -83,11 +83,10 @@ def train(cfg: CycleGANTrainConfig) -> Path:
     pools = {"day": ImagePool(cfg.pool_size, seed=cfg.seed * 2 + dist.rank * 7919),
              "night": ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 1 + dist.rank * 7919)}
 
+    optim = {"opt_g": opt_g, "opt_d": opt_d, "scaler_g": scaler_g, "scaler_d": scaler_d}
+
     def load_state(state: dict[str, Any]) -> None:
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        scaler_g.load_state_dict(state["scaler_g"])
-        scaler_d.load_state_dict(state["scaler_d"])
+        loop.load_optim_states(state, optim)
         for name, pool in pools.items():
             pool.load_state_dict(state["pools"][dist.rank][name], dev)
 
@@ -153,9 +152,7 @@ def train(cfg: CycleGANTrainConfig) -> Path:
                               torch.cat([r[:k].detach().float().cpu() for r in rows]), step, nrow=k)
         if step % cfg.save_every == 0 or step == cfg.steps:
             step_dir = _save(cfg, ckpt_root, step, nets, pools, dist=dist, state={
-                "step": step, "elapsed_s": time.time() - t0, "opt_g": opt_g.state_dict(),
-                "opt_d": opt_d.state_dict(), "scaler_g": scaler_g.state_dict(),
-                "scaler_d": scaler_d.state_dict()})
+                "step": step, "elapsed_s": time.time() - t0, **loop.optim_states(optim)})
     return loop.finish_run(bar, logger, step_dir, cfg.steps)
 
 

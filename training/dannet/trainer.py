@@ -154,6 +154,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
                                "base_lr": cfg.discriminator.lr}], betas=betas)
     scaler_g = torch.amp.GradScaler("cuda", enabled=amp)
     scaler_d = torch.amp.GradScaler("cuda", enabled=amp)
+    optim = {"opt_g": opt_g, "opt_d": opt_d, "scaler_g": scaler_g, "scaler_d": scaler_d}
 
     start = 0
     if resume_dir is not None:
@@ -161,8 +162,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
         for name, net in nets.items():
             net.load_state_dict(states[name])
         state = ckpt.load_train_state(resume_dir)
-        for obj, key in ((opt_g, "opt_g"), (opt_d, "opt_d"), (scaler_g, "scaler_g"), (scaler_d, "scaler_d")):
-            obj.load_state_dict(state[key])
+        loop.load_optim_states(state, optim)
         start = int(state["step"])
         log.info("resumed from %s at step %d", resume_dir, start)
 
@@ -273,8 +273,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
             logger.scalars(scores, step, prefix="val_mIoU/")
             append_log(out, d.is_main, {"step": step, "val_mIoU": scores})
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
-            state = {"step": step, "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                     "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()}
+            state = {"step": step, **loop.optim_states(optim)}
             step_dir = loop.save_step(ckpt_root, step, {k: (specs[k], nets[k]) for k in nets}, state,
                                       checkpoint_meta(cfg, shares, weights), keep=cfg.keep, is_main=d.is_main)
     return loop.finish_run(bar, logger, step_dir, cfg.steps)

@@ -83,14 +83,10 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
     scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    def load_state(state: dict[str, Any]) -> None:
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        scaler_g.load_state_dict(state["scaler_g"])
-        scaler_d.load_state_dict(state["scaler_d"])
-
+    optim = {"opt_g": opt_g, "opt_d": opt_d, "scaler_g": scaler_g, "scaler_d": scaler_d}
     # steps done and their training seconds (carried across resumes)
-    start, elapsed, point = loop.resume_run(out_dir, cfg.resume, nets, load_state)
+    start, elapsed, point = loop.resume_run(out_dir, cfg.resume, nets,
+                                            lambda state: loop.load_optim_states(state, optim))
 
     # DDP wrappers for the steps that train a network; the frozen-D pass of the generator
     # step goes through the plain modules so no gradient hook of D fires there.
@@ -146,9 +142,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
             logger.image_grid("samples/rainy-derained-swapped-cycled-clean", _sample_rows(out, rainy, clean),
                               step, nrow=min(4, rainy.shape[0]))
         if step % cfg.save_every == 0 or step == cfg.steps:
-            train_state = {"step": step, "elapsed_s": time.time() - t0,
-                           "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                           "scaler_g": scaler_g.state_dict(), "scaler_d": scaler_d.state_dict()}
+            train_state = {"step": step, "elapsed_s": time.time() - t0, **loop.optim_states(optim)}
             step_dir = _save(cfg, ckpt_root, step, nets, state=train_state, is_main=dist.is_main)
     return loop.finish_run(bar, logger, step_dir, cfg.steps)
 

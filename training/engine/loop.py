@@ -62,6 +62,17 @@ def resume_run(out_dir: str | Path, resume: bool, nets: dict[str, torch.nn.Modul
     return int(point.train_state["step"]), float(point.train_state.get("elapsed_s", 0.0)), point
 
 
+def optim_states(parts: dict[str, Any]) -> dict[str, Any]:
+    """{name: state_dict()} of the optimisers and grad scalers that go into the resume state."""
+    return {name: part.state_dict() for name, part in parts.items()}
+
+
+def load_optim_states(state: dict[str, Any], parts: dict[str, Any]) -> None:
+    """The reverse of optim_states: each part from the resume state's entry of its name."""
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+
+
 def start_run_files(cfg: Any, out_dir: Path, start: int, is_main: bool) -> None:
     """config.yaml (resolved) and losses.jsonl: emptied for a fresh run, cut to the resume step."""
     if is_main:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -68,11 +67,9 @@ def train_restorer(cfg: MaskRestorerConfig) -> Path:
     opt = torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.betas[0], cfg.betas[1]))
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    def load_state(state: dict[str, Any]) -> None:
-        opt.load_state_dict(state["opt"])
-        scaler.load_state_dict(state["scaler"])
-
-    start, elapsed, point = loop.resume_run(cfg.out_dir, cfg.resume, {"mask_generator": net}, load_state)
+    optim = {"opt": opt, "scaler": scaler}
+    start, elapsed, point = loop.resume_run(cfg.out_dir, cfg.resume, {"mask_generator": net},
+                                            lambda state: loop.load_optim_states(state, optim))
     mask_gen = loop.wrap_ddp(net, dist)
     loader = run.step_loader(cfg, dist, start, incomplete=incomplete)
 
@@ -113,8 +110,7 @@ def train_restorer(cfg: MaskRestorerConfig) -> Path:
             rows = torch.cat([image[:n], synth[:n].detach().float()]).cpu()
             logger.image_grid("samples/real-synthesised", rows, step, nrow=n)
         if step % cfg.save_every == 0 or step == cfg.steps:
-            state = {"step": step, "elapsed_s": time.time() - t0, "opt": opt.state_dict(),
-                     "scaler": scaler.state_dict()}
+            state = {"step": step, "elapsed_s": time.time() - t0, **loop.optim_states(optim)}
             step_dir = loop.save_step(Path(cfg.out_dir) / "checkpoints", step,
                                       {"mask_generator": (spec, net)}, state, meta,
                                       keep=cfg.keep, is_main=dist.is_main)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -67,13 +66,9 @@ def train_spade(cfg: SpadeTrainConfig) -> Path:
     scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
     scaler_d = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    def load_state(state: dict[str, Any]) -> None:
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        scaler_g.load_state_dict(state["scaler_g"])
-        scaler_d.load_state_dict(state["scaler_d"])
-
-    start, elapsed, point = loop.resume_run(cfg.out_dir, cfg.resume, nets, load_state)
+    optim = {"opt_g": opt_g, "opt_d": opt_d, "scaler_g": scaler_g, "scaler_d": scaler_d}
+    start, elapsed, point = loop.resume_run(cfg.out_dir, cfg.resume, nets,
+                                            lambda state: loop.load_optim_states(state, optim))
     gen, disc = loop.wrap_ddp(nets["generator"], dist), loop.wrap_ddp(nets["discriminator"], dist)
     loader = run.step_loader(cfg, dist, start)
 
@@ -123,9 +118,7 @@ def train_spade(cfg: SpadeTrainConfig) -> Path:
             rows = torch.cat([image[:n], fake[:n].detach().float()]).cpu()
             logger.image_grid("samples/real-synthesised", rows, step, nrow=n)
         if step % cfg.save_every == 0 or step == cfg.steps:
-            state = {"step": step, "elapsed_s": time.time() - t0, "opt_g": opt_g.state_dict(),
-                     "opt_d": opt_d.state_dict(), "scaler_g": scaler_g.state_dict(),
-                     "scaler_d": scaler_d.state_dict()}
+            state = {"step": step, "elapsed_s": time.time() - t0, **loop.optim_states(optim)}
             meta = {"task": "spade", "labels": cfg.labels, "num_classes": k, "size": list(cfg.data.size),
                     "config": config_to_dict(cfg)}
             step_dir = loop.save_step(Path(cfg.out_dir) / "checkpoints", step,

@@ -72,3 +72,17 @@ def test_a_run_that_trained_nothing_says_so(tmp_path: Path) -> None:
         loop.finish_run(bar, RunLogger(tmp_path, enabled=False), None, 0)
     last = loop.finish_run(bar, RunLogger(tmp_path, enabled=False), tmp_path / "step_1", 1)
     assert last == tmp_path / "step_1"
+
+
+def test_optimiser_and_scaler_states_round_trip() -> None:
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=0.1)
+    net(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    state = {"step": 1, **loop.optim_states({"opt": opt, "scaler": scaler})}
+    assert list(state) == ["step", "opt", "scaler"]
+    fresh = torch.optim.Adam(torch.nn.Linear(3, 2).parameters(), lr=0.5)
+    loop.load_optim_states(state, {"opt": fresh})
+    assert fresh.param_groups[0]["lr"] == 0.1
+    torch.testing.assert_close(fresh.state_dict()["state"][0]["exp_avg"], opt.state[net.weight]["exp_avg"])
