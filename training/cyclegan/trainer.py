@@ -26,7 +26,7 @@ from training.cyclegan.losses import discriminator_losses, generator_losses, lr_
 from training.cyclegan.pool import ImagePool
 from training.engine import checkpoint as ckpt
 from training.engine import distributed, loop
-from training.engine.config import config_to_dict
+from training.engine.config import check_crop, config_to_dict
 from training.engine.logging import RunLogger
 from training.models import build_model
 
@@ -46,16 +46,13 @@ def module_specs(cfg: CycleGANTrainConfig) -> dict[str, ckpt.ModuleSpec]:
 
 
 def _check(cfg: CycleGANTrainConfig) -> tuple[tuple[int, int], tuple[int, int] | None]:
-    multiple = 2 ** cfg.model.gen_down
-    crop = cfg.data.crop
-    if len(crop) != 2 or any(c <= 0 or c % multiple for c in crop):
-        raise ValueError(f"data.crop must be [H, W], positive multiples of {multiple}; got {crop}")
+    crop = check_crop(cfg.data.crop, 2 ** cfg.model.gen_down)
     if cfg.data.resize and len(cfg.data.resize) != 2:
         raise ValueError(f"data.resize must be [H, W] or empty; got {cfg.data.resize}")
     if not 0.0 <= cfg.decay_start <= 1.0:
         raise ValueError(f"decay_start must be in [0, 1], got {cfg.decay_start}")
     resize = (cfg.data.resize[0], cfg.data.resize[1]) if cfg.data.resize else None
-    return (crop[0], crop[1]), resize
+    return crop, resize
 
 
 def train(cfg: CycleGANTrainConfig) -> Path:

@@ -23,7 +23,7 @@ from training.dsanet.data import PairCrops, StepBatchSampler
 from training.dsanet.step import discriminator_losses, forward_dsanet
 from training.engine import checkpoint as ckpt
 from training.engine import loop
-from training.engine.config import config_to_dict
+from training.engine.config import check_crop, config_to_dict
 from training.engine.logging import RunLogger
 from training.losses.dsanet import generator_losses
 from training.models import build_model
@@ -47,8 +47,7 @@ def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
 def _check(cfg: DSANetTrainConfig) -> None:
     if cfg.mode == "ours" and cfg.batch_size < 2:
         raise ValueError("mode 'ours' crosses pairs inside a batch: batch_size must be >= 2")
-    if len(cfg.data.crop) != 2 or any(c <= 0 or c % 4 for c in cfg.data.crop):
-        raise ValueError(f"data.crop must be [H, W], positive multiples of 4; got {cfg.data.crop}")
+    check_crop(cfg.data.crop, 4)
 
 
 def _build_pairs(cfg: DSANetTrainConfig) -> Any:

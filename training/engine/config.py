@@ -176,3 +176,14 @@ def save_config(cfg: Any, path: str | Path) -> None:
     """Write the resolved config as YAML (the run's record of what it did)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+
+
+def check_crop(crop: list[int], multiple: int, name: str = "data.crop") -> tuple[int, int]:
+    """(H, W) of a crop setting whose sides the network halves log2(multiple) times.
+
+    Raises:
+        ValueError: not two positive multiples of `multiple` (one line naming the setting).
+    """
+    if len(crop) != 2 or any(c <= 0 or c % multiple for c in crop):
+        raise ValueError(f"{name} must be [H, W], positive multiples of {multiple}; got {crop}")
+    return crop[0], crop[1]

@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from training.engine.config import ConfigError, parse_overrides, resolve_config, save_config
+from training.engine.config import ConfigError, check_crop, parse_overrides, resolve_config, save_config
 
 
 @dataclass
@@ -82,3 +82,13 @@ def test_saved_config_reloads_to_the_same(tmp_path: Path) -> None:
 
 def test_parse_overrides_nesting() -> None:
     assert parse_overrides(["a.b.c=1", "a.d=x", "e="]) == {"a": {"b": {"c": 1}, "d": "x"}, "e": ""}
+
+
+@pytest.mark.parametrize("crop", [[64], [64, 96, 32], [0, 64], [-8, 64], [64, 100]])
+def test_check_crop_refuses_what_the_network_cannot_halve(crop: list[int]) -> None:
+    with pytest.raises(ValueError, match=r"^data\.crop must be \[H, W\], positive multiples of 8; got "):
+        check_crop(crop, 8)
+
+
+def test_check_crop_gives_height_and_width() -> None:
+    assert check_crop([64, 128], 8) == (64, 128)
