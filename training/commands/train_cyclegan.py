@@ -17,15 +17,12 @@ overrides go last. The run directory gets config.yaml, checkpoints/, tb/ and los
 from __future__ import annotations
 
 from training.cyclegan.config import CycleGANTrainConfig
-from training.engine.command import config_parser
-from training.engine.config import resolve_config
+from training.engine.command import parse_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = config_parser("python -m training train-cyclegan", __doc__,
-                           overrides_help="key=value overrides, e.g. steps=100 model.gen_blocks=6")
-    args = parser.parse_args(argv)
-    cfg = resolve_config(CycleGANTrainConfig, args.config, args.overrides)
+    cfg = parse_config(argv, CycleGANTrainConfig, "python -m training train-cyclegan", __doc__,
+                       overrides_help="key=value overrides, e.g. steps=100 model.gen_blocks=6")
 
     from training.cyclegan.trainer import train  # torch import only when training
 

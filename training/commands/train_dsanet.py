@@ -16,15 +16,12 @@ overrides go last. The run directory gets config.yaml, checkpoints/, tb/ and los
 from __future__ import annotations
 
 from training.dsanet.config import DSANetTrainConfig
-from training.engine.command import config_parser
-from training.engine.config import resolve_config
+from training.engine.command import parse_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = config_parser("python -m training train-dsanet", __doc__,
-                           overrides_help="key=value overrides, e.g. steps=100 model.code_channels=32")
-    args = parser.parse_args(argv)
-    cfg = resolve_config(DSANetTrainConfig, args.config, args.overrides)
+    cfg = parse_config(argv, DSANetTrainConfig, "python -m training train-dsanet", __doc__,
+                       overrides_help="key=value overrides, e.g. steps=100 model.code_channels=32")
 
     from training.dsanet.trainer import train  # torch import only when training
 

@@ -12,17 +12,13 @@ Everything is a config value (training.restoration.config.MaskRestorerConfig).
 
 from __future__ import annotations
 
-from training.engine.command import config_parser, log_info
-from training.engine.config import resolve_config
+from training.engine.command import parse_config
 from training.restoration.config import MaskRestorerConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = config_parser("python -m training train-mask-restorer", __doc__,
-                           overrides_help="key=value overrides, e.g. task=sr8 loss.vgg=0")
-    args = parser.parse_args(argv)
-    log_info()
-    cfg = resolve_config(MaskRestorerConfig, args.config, args.overrides)
+    cfg = parse_config(argv, MaskRestorerConfig, "python -m training train-mask-restorer", __doc__,
+                       overrides_help="key=value overrides, e.g. task=sr8 loss.vgg=0", log=True)
 
     from training.restoration.restorer_trainer import train_restorer
 

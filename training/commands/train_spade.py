@@ -15,17 +15,13 @@ overrides go last. The run directory gets config.yaml, checkpoints/, tb/ and los
 
 from __future__ import annotations
 
-from training.engine.command import config_parser, log_info
-from training.engine.config import resolve_config
+from training.engine.command import parse_config
 from training.restoration.config import SpadeTrainConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = config_parser("python -m training train-spade", __doc__,
-                           overrides_help="key=value overrides, e.g. steps=100")
-    args = parser.parse_args(argv)
-    log_info()
-    cfg = resolve_config(SpadeTrainConfig, args.config, args.overrides)
+    cfg = parse_config(argv, SpadeTrainConfig, "python -m training train-spade", __doc__,
+                       overrides_help="key=value overrides, e.g. steps=100", log=True)
 
     from training.restoration.spade_trainer import train_spade
 

@@ -5,12 +5,20 @@ Example:
     parser = config_parser("python -m training train-spade", __doc__, overrides_help="... e.g. steps=100")
     args = parser.parse_args(argv)
     cfg = resolve_config(SpadeTrainConfig, args.config, args.overrides)
+    # or, for a command with no options of its own, the three lines in one:
+    cfg = parse_config(argv, SpadeTrainConfig, "python -m training train-spade", __doc__,
+                       overrides_help="... e.g. steps=100", log=True)
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from typing import TypeVar
+
+from training.engine.config import resolve_config
+
+T = TypeVar("T")
 
 CONFIG_HELP = "YAML overrides under config/training/ (optional)"
 
@@ -24,6 +32,16 @@ def config_parser(prog: str, doc: str | None, *, overrides_help: str,
     parser.add_argument("--config", help=config_help)
     parser.add_argument("overrides", nargs="*", help=overrides_help)
     return parser
+
+
+def parse_config(argv: list[str] | None, schema: type[T], prog: str, doc: str | None, *,
+                 overrides_help: str, log: bool = False) -> T:
+    """The resolved config of a command whose only arguments are `--config` and the overrides;
+    with log, INFO records are shown from then on."""
+    args = config_parser(prog, doc, overrides_help=overrides_help).parse_args(argv)
+    if log:
+        log_info()
+    return resolve_config(schema, args.config, args.overrides)
 
 
 def log_info() -> None:
