@@ -30,6 +30,7 @@ from training.cyclegan.experiment_config import METHODS, NightExperimentConfig
 from training.cyclegan.report import summarise, write_night_report
 from training.engine import checkpoint as ckpt
 from training.engine.config import config_to_dict, resolve_config, save_config
+from training.engine.distributed import resolve_device
 from training.segmenter.config import DataSource, TrainSegmenterConfig
 from training.segmenter.evaluation import ImageFn, evaluate_checkpoint, json_safe
 from training.segmenter.experiment import Stages
@@ -54,7 +55,7 @@ def run_night_experiment(cfg: NightExperimentConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     stages = Stages(out / "stages.jsonl")
-    device = _device(cfg)
+    device = resolve_device(cfg.device)
 
     scenes = Path(cfg.scenes.root) if cfg.scenes.root else stages.run("scenes", _generate_scenes, cfg, out)
     from training.segmenter.data import open_dataset
@@ -124,12 +125,6 @@ def run_night_experiment(cfg: NightExperimentConfig) -> dict[str, Any]:
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_night_report(summary, out / "results.md", out / "count_sweep.png")
     return summary
-
-
-def _device(cfg: NightExperimentConfig) -> str:
-    import torch
-
-    return ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
 
 
 def _generate_scenes(cfg: NightExperimentConfig, out: Path) -> Path:

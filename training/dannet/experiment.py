@@ -31,6 +31,7 @@ from training.dannet.experiment_config import ROW_OVERRIDES, ROWS, DANNetExperim
 from training.dannet.report import summarise, write_report
 from training.engine import checkpoint as ckpt
 from training.engine.config import config_to_dict, resolve_config, save_config
+from training.engine.distributed import resolve_device
 from training.segmenter.config import DataSource
 from training.segmenter.data import open_dataset
 from training.segmenter.evaluation import evaluate_checkpoint, json_safe
@@ -103,13 +104,9 @@ def _figures(cfg: DANNetExperimentConfig, out: Path, night_set: Any) -> list[Pat
     return written
 
 
-def _device(cfg: DANNetExperimentConfig) -> str:
-    return ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-
-
 def _machine(cfg: DANNetExperimentConfig) -> dict[str, Any]:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "device": _device(cfg), "torch": torch.__version__,
+            "cpu_count": os.cpu_count(), "device": resolve_device(cfg.device), "torch": torch.__version__,
             "torch_threads": torch.get_num_threads()}
 
 
@@ -143,6 +140,6 @@ def _train(cfg: DANNetExperimentConfig, row: str, seed: int, scenes: Path, run: 
 def _evaluate(cfg: DANNetExperimentConfig, step_dir: Path, dataset: Any, out_json: Path) -> dict[str, Any]:
     if out_json.is_file():
         return json.loads(out_json.read_text())
-    scores = json_safe(evaluate_checkpoint(step_dir, dataset, device=_device(cfg)))
+    scores = json_safe(evaluate_checkpoint(step_dir, dataset, device=resolve_device(cfg.device)))
     out_json.write_text(json.dumps(scores, indent=2) + "\n")
     return scores
