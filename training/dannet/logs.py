@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from rain_seg_ros.labels import CITYSCAPES_PALETTE
 from training.models.dannet import DANNetSegmenter
-
-
-def append_log(out: Path, enabled: bool, record: dict[str, Any]) -> None:
-    if enabled:
-        with open(out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
 
 
 def trim_log(path: Path, step: int) -> None:

@@ -32,12 +32,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 from training.dannet import losses
 from training.dannet.config import TrainDANNetConfig
 from training.dannet.data import build_source, build_target_pairs
-from training.dannet.logs import append_log, night_grid, trim_log
+from training.dannet.logs import night_grid, trim_log
 from training.dannet.reweight import class_shares, class_weights_from_shares
 from training.engine import checkpoint as ckpt
 from training.engine import distributed, loop
 from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger
+from training.engine.logging import RunLogger, append_jsonl
 from training.losses.gan import discriminator_loss, generator_adv_loss
 from training.models import build_model
 from training.models.dannet import DANNetSegmenter
@@ -255,8 +255,9 @@ def train(cfg: TrainDANNetConfig) -> Path:
         if step % cfg.log_every == 0 or step == cfg.steps:
             means = {k: v / count for k, v in sums.items()}
             logger.scalars(means, step, prefix="loss/")
-            append_log(out, d.is_main, {"step": step, "time_s": round(time.perf_counter() - t0, 2),
-                                         "lr": opt_g.param_groups[0]["lr"], **means})
+            record = {"step": step, "time_s": round(time.perf_counter() - t0, 2),
+                      "lr": opt_g.param_groups[0]["lr"], **means}
+            append_jsonl(out / "metrics.jsonl", record, enabled=d.is_main)
             sums, count = {}, 0
         if d.is_main and night is not None and (step % cfg.image_every == 0 or step == cfg.steps):
             grid = night_grid(model, night, relit[2 * n:] if use_target else None,
@@ -271,7 +272,7 @@ def train(cfg: TrainDANNetConfig) -> Path:
                                                device=d.device, rank=d.rank, world_size=d.world_size)["mIoU"]
                       for name, ds in val_sets.items()}
             logger.scalars(scores, step, prefix="val_mIoU/")
-            append_log(out, d.is_main, {"step": step, "val_mIoU": scores})
+            append_jsonl(out / "metrics.jsonl", {"step": step, "val_mIoU": scores}, enabled=d.is_main)
         if step % cfg.ckpt_every == 0 or step == cfg.steps:
             state = {"step": step, **loop.optim_states(optim)}
             step_dir = loop.save_step(ckpt_root, step, {k: (specs[k], nets[k]) for k in nets}, state,

@@ -56,6 +56,13 @@ def trim_jsonl(path: str | Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+def append_jsonl(path: str | Path, record: dict[str, Any], *, enabled: bool = True) -> None:
+    """One record as one line (enabled=False on the ranks that do not write the run's log)."""
+    if enabled:
+        with open(path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
 class RunLogger:
     """Thin TensorBoard writer that does nothing on non-main ranks or when disabled."""
 

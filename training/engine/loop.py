@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from tqdm import tqdm
 from training.engine import checkpoint as ckpt
 from training.engine import distributed
 from training.engine.config import save_config
-from training.engine.logging import RunLogger, trim_jsonl
+from training.engine.logging import RunLogger, append_jsonl, trim_jsonl
 from training.engine.resume import ResumePoint, find_resume_point, load_weights
 
 
@@ -121,9 +120,8 @@ class LossLog:
         means = {k: v / self.count for k, v in self.sums.items()}
         if is_main:
             logger.scalars(means, step, prefix="loss/")
-            with open(self.path, "a") as f:
-                # time_s counts all runs of this directory (t0 is moved back by the resumed time)
-                f.write(json.dumps({"step": step, "time_s": round(time.time() - self.t0, 2)} | means) + "\n")
+            # time_s counts all runs of this directory (t0 is moved back by the resumed time)
+            append_jsonl(self.path, {"step": step, "time_s": round(time.time() - self.t0, 2)} | means)
         self.sums, self.count = {}, 0
 
 

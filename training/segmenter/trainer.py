@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle
 import time
@@ -28,7 +27,7 @@ from tqdm import tqdm
 from training.engine import checkpoint as ckpt
 from training.engine import distributed
 from training.engine.config import config_to_dict, save_config
-from training.engine.logging import RunLogger, trim_jsonl
+from training.engine.logging import RunLogger, append_jsonl, trim_jsonl
 from training.engine.resume import find_resume_point, load_weights
 from training.models import build_model
 from training.segmenter.config import TrainSegmenterConfig
@@ -186,8 +185,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
             window_t, window_step = now, done
             bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", it_s=f"{its:.2f}")
             logger.scalars({"loss": loss_value, "lr": lr, "it_per_s": its}, done, prefix="train/")
-            _append_log(out, d.is_main, {"step": done, "loss": loss_value, "lr": lr,
-                                         "sec_per_it": round(sec_per_it, 4)})
+            append_jsonl(out / "metrics.jsonl", {"step": done, "loss": loss_value, "lr": lr,
+                                                 "sec_per_it": round(sec_per_it, 4)}, enabled=d.is_main)
         if val_set is not None and (done % cfg.val_every == 0 or done == cfg.steps):
             scores = evaluate_segmenter(_unwrap(model), val_set, num_classes=cfg.num_classes,
                                         class_names=cfg.class_names, ignore_index=cfg.ignore_index,
@@ -196,7 +195,7 @@ def train(cfg: TrainSegmenterConfig) -> Path:
             summary = {k: scores[k] for k in ("mIoU", "mAcc", "aAcc")}
             logger.scalars(summary, done, prefix="val/")
             logger.image_grid("train/inputs", images[:4].detach().float(), done)
-            _append_log(out, d.is_main, {"step": done, "val": summary})
+            append_jsonl(out / "metrics.jsonl", {"step": done, "val": summary}, enabled=d.is_main)
             if d.is_main:
                 bar.write(f"step {done}: val mIoU {scores['mIoU']:.2f}  mAcc {scores['mAcc']:.2f}  "
                           f"aAcc {scores['aAcc']:.2f}")
@@ -250,9 +249,3 @@ def _init_from_checkpoint(model: torch.nn.Module, spec: ckpt.ModuleSpec, path: s
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if isinstance(model, DDP) else model
-
-
-def _append_log(out: Path, enabled: bool, record: dict[str, Any]) -> None:
-    if enabled:
-        with open(out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.engine.logging import read_jsonl, trim_jsonl
+from training.engine.logging import append_jsonl, read_jsonl, trim_jsonl
 
 
 def test_partial_last_line_is_dropped_with_a_warning(tmp_path: Path,
@@ -41,3 +41,11 @@ def test_trim_rewrites_a_valid_log_up_to_the_step(tmp_path: Path) -> None:
     assert [json.loads(ln)["step"] for ln in lines] == [2, 4, 6]
     trim_jsonl(tmp_path / "absent.jsonl", 4)   # no log yet: nothing to do
     assert not (tmp_path / "absent.jsonl").exists()
+
+
+def test_append_jsonl_adds_one_line_per_record_on_the_writing_rank(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    append_jsonl(path, {"step": 1, "loss": 0.5})
+    append_jsonl(path, {"step": 2, "val": {"mIoU": 10.0}}, enabled=True)
+    append_jsonl(path, {"step": 3}, enabled=False)
+    assert path.read_text() == '{"step": 1, "loss": 0.5}\n{"step": 2, "val": {"mIoU": 10.0}}\n'
