@@ -39,7 +39,7 @@ from training.engine import distributed, loop
 from training.engine.config import config_to_dict, save_config
 from training.engine.logging import RunLogger, append_jsonl
 from training.losses.gan import discriminator_loss, generator_adv_loss
-from training.models import build_model
+from training.models import build_model, init_from_errors
 from training.models.dannet import DANNetSegmenter
 from training.segmenter.evaluation import evaluate_segmenter
 from training.segmenter.optim import build_optimizer, poly_factor, set_lr
@@ -138,8 +138,9 @@ def train(cfg: TrainDANNetConfig) -> Path:
     # Built with `init_from` (pretrained weights, as train-segmenter), recorded without it.
     build = {**specs["model"].config,
              "segmenter_kwargs": {**cfg.model.kwargs, "num_classes": cfg.num_classes}}
-    nets = {name: build_model(spec.kind, build if name == "model" else spec.config).to(d.device)
-            for name, spec in specs.items()}
+    with init_from_errors(cfg.model.kwargs.get("init_from")):
+        nets = {name: build_model(spec.kind, build if name == "model" else spec.config).to(d.device)
+                for name, spec in specs.items()}
     model, disc_d, disc_n = cast(DANNetSegmenter, nets["model"]), nets["disc_d"], nets["disc_n"]
     if cfg.init_checkpoint:
         _init_segmenter(model.segmenter, cfg)

@@ -7,6 +7,10 @@ arguments. Imports are lazy so that listing kinds costs nothing.
 from __future__ import annotations
 
 import importlib
+import pickle
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -41,3 +45,21 @@ def build_model(kind: str, config: dict[str, Any]) -> torch.nn.Module:
     module_name, _, attr = MODEL_KINDS[kind].partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
     return factory(**config)
+
+
+@contextmanager
+def init_from_errors(init_from: str | None) -> Iterator[None]:
+    """Around building a model with pretrained weights: a missing or unreadable
+    `model.kwargs.init_from` file is one error naming the parameter and the file, not a loader
+    traceback (train-segmenter, train-dannet)."""
+    from training.engine import checkpoint as ckpt
+
+    try:
+        with warnings.catch_warnings():   # torch's pickle-protocol warning on a refused file
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            yield
+    except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        if not init_from:
+            raise
+        raise ckpt.CheckpointError(f"model.kwargs.init_from={init_from}: cannot load it "
+                                   f"({ckpt.torch_load_reason(exc)})") from exc

@@ -13,9 +13,7 @@ Example:
 from __future__ import annotations
 
 import logging
-import pickle
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from training.engine import distributed
 from training.engine.config import config_to_dict, save_config
 from training.engine.logging import RunLogger, append_jsonl, trim_jsonl
 from training.engine.resume import find_resume_point, load_weights
-from training.models import build_model
+from training.models import build_model, init_from_errors
 from training.segmenter.config import TrainSegmenterConfig
 from training.segmenter.data import build_train_set, build_val_set
 from training.segmenter.evaluation import evaluate_segmenter, normalise
@@ -221,16 +219,8 @@ def train(cfg: TrainSegmenterConfig) -> Path:
 def _build_segmenter(cfg: TrainSegmenterConfig) -> torch.nn.Module:
     """The configured segmenter; a pretrained file (`model.kwargs.init_from`) that is missing
     or unreadable is one error naming the parameter and the file, not a loader traceback."""
-    init_from = cfg.model.kwargs.get("init_from")
-    try:
-        with warnings.catch_warnings():   # torch's pickle-protocol warning on a refused file
-            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
-            return build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes})
-    except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-        if not init_from:
-            raise
-        raise ckpt.CheckpointError(f"model.kwargs.init_from={init_from}: cannot load it "
-                                   f"({ckpt.torch_load_reason(exc)})") from exc
+    with init_from_errors(cfg.model.kwargs.get("init_from")):
+        return build_model(cfg.model.kind, {**cfg.model.kwargs, "num_classes": cfg.num_classes})
 
 
 def _init_from_checkpoint(model: torch.nn.Module, spec: ckpt.ModuleSpec, path: str) -> None:
