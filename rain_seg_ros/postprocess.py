@@ -48,7 +48,8 @@ def _crop_and_resize(plane: np.ndarray, frame: Frame, interpolation: int) -> np.
 
 
 def segmentation_from_logits(logits: np.ndarray, frames: Sequence[Frame], artifact: Artifact,
-                             min_confidence: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+                             min_confidence: float = 0.0, want_confidence: bool = True,
+                             ) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """(B, C, h, w) logits -> per image (mask, confidence), both uint8 (H, W) at the input size.
 
     Args:
@@ -57,21 +58,27 @@ def segmentation_from_logits(logits: np.ndarray, frames: Sequence[Frame], artifa
         artifact: the sidecar (ignore index, class count).
         min_confidence: pixels whose winning-class probability is below this (0..1) get
             the ignore index; 0 keeps every prediction.
+        want_confidence: False returns None for the confidence; the exp over every logit is
+            then skipped unless min_confidence needs it.
     """
     if logits.ndim != 4 or logits.shape[0] != len(frames):
         raise ValueError(f"expected ({len(frames)}, C, h, w) logits, got {logits.shape}")
     if artifact.num_classes and logits.shape[1] != artifact.num_classes:
         raise ValueError(f"model gives {logits.shape[1]} classes, sidecar names {artifact.num_classes}")
     threshold = int(np.ceil(min_confidence * 255.0))
-    results = []
+    results: list[tuple[np.ndarray, np.ndarray | None]] = []
     for per_image, frame in zip(logits, frames):
-        labels, confidence = argmax_confidence(per_image)
+        if want_confidence or threshold > 0:
+            labels, confidence = argmax_confidence(per_image)
+        else:  # the argmax alone: the confidence exp is most of the host cost
+            labels, confidence = per_image.argmax(axis=0).astype(np.uint8), None
         if threshold > 0:
             labels[confidence < threshold] = artifact.ignore_index
         # INTER_NEAREST_EXACT samples pixel centres (like PIL/skimage); plain INTER_NEAREST
         # shifts the mask by half a source pixel.
         mask = _crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
-        conf = _crop_and_resize(confidence, frame, cv2.INTER_NEAREST_EXACT)
+        conf = (_crop_and_resize(confidence, frame, cv2.INTER_NEAREST_EXACT)
+                if want_confidence and confidence is not None else None)
         results.append((mask, conf))
     return results
 

@@ -31,7 +31,7 @@ from rain_seg_ros.preprocess import preprocess
 @dataclass
 class SegmentationResult:
     mask: np.ndarray                 # (H, W) uint8 class ids at the input resolution
-    confidence: np.ndarray | None    # (H, W) uint8, 0..255; None when not asked for
+    confidence: np.ndarray | None    # (H, W) uint8, 0..255; None when not wanted
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -74,16 +74,18 @@ class Segmenter:
         """(H, W) uint8 class ids -> (H, W, 3) uint8 RGB with the sidecar's palette (ignore = black)."""
         return colorize(mask, tuple(self.artifact.palette))
 
-    def segment(self, rgb: np.ndarray) -> SegmentationResult:
-        """Segment one (H, W, 3) uint8 RGB frame."""
-        return self.segment_batch([rgb])[0]
+    def segment(self, rgb: np.ndarray, want_confidence: bool = True) -> SegmentationResult:
+        """Segment one (H, W, 3) uint8 RGB frame; see segment_batch."""
+        return self.segment_batch([rgb], want_confidence)[0]
 
     def segment_batch(self, images: Sequence[np.ndarray],
                       want_confidence: bool = True) -> list[SegmentationResult]:
         """Segment several frames (any sizes); one backend call per model batch.
 
-        want_confidence: the caller's promise that it may ignore `confidence` when False (still
-        computed here for now; the in-graph contract will skip it).
+        Args:
+            images: (H, W, 3) uint8 RGB frames, sizes may differ (several cameras).
+            want_confidence: False skips computing the confidence where it can (nobody
+                subscribes); results then carry confidence=None. min_confidence still applies.
         """
         step = self._max_batch or len(images)
         results: list[SegmentationResult] = []
@@ -97,7 +99,8 @@ class Segmenter:
             t1 = time.perf_counter()
             logits = self.runner.infer(batch)[:len(chunk)]
             t2 = time.perf_counter()
-            outputs = segmentation_from_logits(logits, frames, self.artifact, self.min_confidence)
+            outputs = segmentation_from_logits(logits, frames, self.artifact, self.min_confidence,
+                                               want_confidence)
             t3 = time.perf_counter()
             timings = {"preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3,
                        "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}

@@ -54,3 +54,19 @@ def test_non_segmentation_artifacts_and_bad_thresholds_are_refused(tmp_path, con
     write_artifact(art, path)
     with pytest.raises(ArtifactError, match="not a segmenter"):
         Segmenter(path, backend="onnxruntime", device="cpu")
+
+
+def test_want_confidence_false_gives_none_and_min_confidence_still_applies(conv_model):
+    path, weight, bias = conv_model
+    rgb = np.random.default_rng(2).integers(0, 256, (16, 32, 3), dtype=np.uint8)
+    probs = softmax(reference_logits(rgb, weight, bias), axis=0)
+    with Segmenter(path, backend="onnxruntime", device="cpu") as seg:
+        plain = seg.segment(rgb, want_confidence=False)
+    assert plain.confidence is None
+    np.testing.assert_array_equal(plain.mask, probs.argmax(0))
+    threshold = float(np.median(probs.max(0)))     # about half the pixels fall below it
+    with Segmenter(path, backend="onnxruntime", device="cpu", min_confidence=threshold) as seg:
+        (gated,) = seg.segment_batch([rgb], want_confidence=False)
+    low = np.rint(probs.max(0) * 255) < np.ceil(threshold * 255)
+    assert gated.confidence is None and 0 < low.sum() < low.size
+    np.testing.assert_array_equal(gated.mask, np.where(low, 255, probs.argmax(0)))
