@@ -1,8 +1,18 @@
 """Parity of an exported model with its PyTorch source: error figures and a pass/fail verdict.
 
+Graphs with uint8 results ("ids_confidence_u8", "image_u8") are judged in LSB: class ids must
+agree with numpy's argmax of the PyTorch logits on min_agreement of the pixels, and the
+confidence must be within 1 LSB of round(255 * max softmax) computed here in float64. Label
+ties: where the two best logits are within float32 rounding of each other, the exported graph
+(float32, another summation order) and PyTorch may pick different classes; such pixels are
+rare (< 0.1 % on random inputs) and their confidence is the same either way (the tied
+probabilities are equal), which is why agreement is a fraction and confidence is compared on
+every pixel.
+
 Example:
     report = compare(reference, exported, labels_axis=1)      # both (B, C, H, W)
     report.passed(rtol=1e-3, min_agreement=0.999)
+    report = compare_ids(logits, mask, confidence)            # PyTorch logits vs graph outputs
 """
 
 from __future__ import annotations
@@ -19,15 +29,18 @@ class ParityReport:
     max_abs: max |exported - reference|.
     max_rel: max_abs / max |reference| (scale-free; per-element relative error explodes near 0).
     agreement: fraction of pixels whose argmax class agrees (segmentation), else None.
+    max_lsb: uint8 outputs: max |exported - reference| in units of 1/255 (then max_abs is the
+        same figure and max_rel is max_lsb / 255), else None.
     """
 
     samples: int
     max_abs: float
     max_rel: float
     agreement: float | None
+    max_lsb: int | None = None
 
-    def passed(self, rtol: float, min_agreement: float) -> bool:
-        ok = bool(self.max_rel <= rtol)
+    def passed(self, rtol: float, min_agreement: float, lsb: int = 1) -> bool:
+        ok = bool(self.max_rel <= rtol) if self.max_lsb is None else self.max_lsb <= lsb
         if self.agreement is not None:
             ok = ok and self.agreement >= min_agreement
         return ok
@@ -39,8 +52,10 @@ class ParityReport:
         if self.agreement is not None and other.agreement is not None:
             agreement = (self.agreement * self.samples + other.agreement * other.samples) / (
                 self.samples + other.samples)
+        max_lsb = (max(self.max_lsb, other.max_lsb)
+                   if self.max_lsb is not None and other.max_lsb is not None else None)
         return ParityReport(self.samples + other.samples, max(self.max_abs, other.max_abs),
-                            max(self.max_rel, other.max_rel), agreement)
+                            max(self.max_rel, other.max_rel), agreement, max_lsb)
 
 
 EMPTY = ParityReport(0, 0.0, 0.0, None)
@@ -59,3 +74,30 @@ def compare(reference: np.ndarray, exported: np.ndarray, labels_axis: int | None
     if labels_axis is not None:
         agreement = float((reference.argmax(labels_axis) == exported.argmax(labels_axis)).mean())
     return ParityReport(int(reference.shape[0]), max_abs, max_rel, agreement)
+
+
+def reference_ids_confidence(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, C, H, W) logits -> numpy argmax over C and round(255 * max softmax), computed in float64."""
+    z = logits.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return logits.argmax(axis=1), np.rint(255.0 * probs.max(axis=1))
+
+
+def compare_ids(logits: np.ndarray, ids: np.ndarray, confidence: np.ndarray) -> ParityReport:
+    """PyTorch logits (B, C, H, W) vs a graph's uint8 class ids and confidence (B, H, W)."""
+    ref_ids, ref_conf = reference_ids_confidence(logits)
+    if ids.shape != ref_ids.shape or confidence.shape != ref_ids.shape:
+        raise ValueError(f"exported outputs {ids.shape} / {confidence.shape} do not match PyTorch's "
+                         f"{ref_ids.shape}")
+    lsb = int(np.abs(confidence.astype(np.int64) - ref_conf.astype(np.int64)).max())
+    return ParityReport(int(ids.shape[0]), float(lsb), lsb / 255.0,
+                        float((ids == ref_ids).mean()), lsb)
+
+
+def compare_u8(reference: np.ndarray, exported: np.ndarray) -> ParityReport:
+    """uint8 (or [0, 255]-valued) reference vs a graph's uint8 output of the same shape, in LSB."""
+    if reference.shape != exported.shape:
+        raise ValueError(f"exported output shape {exported.shape} differs from PyTorch's {reference.shape}")
+    lsb = int(np.abs(exported.astype(np.int64) - reference.astype(np.int64)).max())
+    return ParityReport(int(reference.shape[0]), float(lsb), lsb / 255.0, None, lsb)

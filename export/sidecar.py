@@ -82,8 +82,13 @@ def _batch_dim(dynamic_batch: bool) -> int | str:
 
 
 def segmentation_artifact(meta: dict[str, Any], height: int, width: int, *, dynamic_batch: bool,
-                          checkpoint_sha256: str, exporter: dict[str, str]) -> Artifact:
-    """Sidecar of a segmenter: input "image" (B, 3, H, W) normalised, output "logits" (B, C, H, W).
+                          checkpoint_sha256: str, exporter: dict[str, str],
+                          contract: str = "ids_confidence_u8") -> Artifact:
+    """Sidecar of a segmenter.
+
+    contract "ids_confidence_u8" (export.graphs.SegmentationGraph): input "image" (B, H, W, 3) uint8,
+    outputs "mask" and "confidence" (B, H, W) uint8. "float" (the raw network, exports before
+    issue 13): input "image" (B, 3, H, W) normalised float32, output "logits" (B, C, H, W).
 
     Args:
         meta: the checkpoint's extra_meta (num_classes, class_names, ignore_index, mean, std).
@@ -95,13 +100,24 @@ def segmentation_artifact(meta: dict[str, Any], height: int, width: int, *, dyna
                        else [f"class_{i}" for i in range(num_classes)])
     if len(class_names) != num_classes or num_classes < 1:
         raise ValueError(f"checkpoint names {len(class_names)} classes but num_classes={num_classes}")
+    if num_classes > 256:
+        raise ValueError(f"{num_classes} classes do not fit the uint8 mask")
     palette = ([tuple(c) for c in CITYSCAPES_PALETTE] if tuple(class_names) == CITYSCAPES_CLASSES
                else default_palette(num_classes))
     b = _batch_dim(dynamic_batch)
+    if contract == "ids_confidence_u8":
+        inputs = [TensorSpec("image", [b, height, width, 3], "uint8")]
+        outputs = [TensorSpec("mask", [b, height, width], "uint8"),
+                   TensorSpec("confidence", [b, height, width], "uint8")]
+    elif contract == "float":
+        inputs = [TensorSpec("image", [b, 3, height, width])]
+        outputs = [TensorSpec("logits", [b, num_classes, height, width])]
+    else:
+        raise ValueError(f"segmenters export with contract ids_confidence_u8 or float, not {contract!r}")
     return Artifact(
         task="segmentation",
-        inputs=[TensorSpec("image", [b, 3, height, width])],
-        outputs=[TensorSpec("logits", [b, num_classes, height, width])],
+        inputs=inputs,
+        outputs=outputs,
         input_size=(height, width),
         mean=tuple(meta.get("mean", IMAGENET_MEAN)),  # type: ignore[arg-type]
         std=tuple(meta.get("std", IMAGENET_STD)),  # type: ignore[arg-type]
@@ -112,28 +128,28 @@ def segmentation_artifact(meta: dict[str, Any], height: int, width: int, *, dyna
         ignore_index=int(meta.get("ignore_index", IGNORE_INDEX)),
         source_checkpoint_sha256=checkpoint_sha256,
         exporter=exporter,
+        contract=contract,
     )
 
 
-def dsanet_artifacts(feature_shape: tuple[int, int, int], height: int, width: int, *, dynamic_batch: bool,
-                     checkpoint_sha256: str, exporter: dict[str, str],
-                     extra: dict[str, Any]) -> tuple[Artifact, Artifact]:
-    """Sidecars of DSANet's encoder ("image" [0, 1] -> "feature") and generator ("feature" -> "image").
+def weather_artifact(feature_shape: tuple[int, int, int], height: int, width: int, *, dynamic_batch: bool,
+                     checkpoint_sha256: str, exporter: dict[str, str], extra: dict[str, Any]) -> Artifact:
+    """Sidecar of DSANet as one graph (export.graphs.WeatherGraph, contract "image_u8").
+
+    Inputs "image" (B, H, W, 3) uint8 RGB, "rain_code" (B, C/2, h, w) float32, "intensity" (B,)
+    float32; output "image" (B, H, W, 3) uint8.
 
     Args:
         feature_shape: (C, h, w) of the encoder output at (height, width).
-        extra: facts both sidecars carry (file names of the sibling model and rain-code bank,
-            code channels) so the runtime finds the whole set from either file.
+        extra: facts the runtime needs (rain-code bank file, code channels, clean-code rule).
     """
     b = _batch_dim(dynamic_batch)
     c, h, w = feature_shape
-    image = TensorSpec("image", [b, 3, height, width])
-    feature = TensorSpec("feature", [b, c, h, w])
-    common: dict[str, Any] = dict(input_size=(height, width), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
-                                  color_order="RGB", resize="stretch",
-                                  source_checkpoint_sha256=checkpoint_sha256, exporter=exporter)
-    encoder = Artifact(task="dsanet_encoder", inputs=[image], outputs=[feature], extra=dict(extra),
-                       **common)
-    generator = Artifact(task="dsanet_generator", inputs=[feature], outputs=[image], extra=dict(extra),
-                         **common)
-    return encoder, generator
+    return Artifact(task="dsanet",
+                    inputs=[TensorSpec("image", [b, height, width, 3], "uint8"),
+                            TensorSpec("rain_code", [b, c // 2, h, w]),
+                            TensorSpec("intensity", [b])],
+                    outputs=[TensorSpec("image_out", [b, height, width, 3], "uint8")],
+                    input_size=(height, width), color_order="RGB", resize="stretch",
+                    source_checkpoint_sha256=checkpoint_sha256, exporter=exporter, extra=dict(extra),
+                    contract="image_u8")

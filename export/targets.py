@@ -1,11 +1,12 @@
 """What a checkpoint exports to: one (module, sidecar, file suffix) per deployable network.
 
-A segmenter checkpoint (task "segmentation", module "model") gives one model. A DSANet
-checkpoint (task "dsanet", modules "encoder" and "generator") gives two, exported separately
-and named `<stem>_encoder` / `<stem>_generator`, plus its rain-code bank (made by
-`python -m training rainify`) copied next to them as `<stem>_rain_bank.safetensors`; both
-sidecars name their siblings in `extra`, and the no-rain code convention of the checkpoint
-("zeros": derain is G(b ⊕ 0)).
+A segmenter checkpoint (task "segmentation", module "model") gives one graph: the network
+inside export.graphs.SegmentationGraph (uint8 image in, uint8 class ids and confidence out).
+A DSANet checkpoint (task "dsanet", modules "encoder" and "generator") gives one graph too,
+export.graphs.WeatherGraph (encoder -> code swap -> generator), plus its rain-code bank (made
+by `python -m training rainify`) copied next to it as `<stem>_rain_bank.safetensors`; the
+sidecar names the bank in `extra`, with the checkpoint's no-rain and clean-code conventions.
+(Exports before issue 13 wrote `<stem>_encoder` / `<stem>_generator`; the runtime still loads them.)
 
 Example:
     for target in targets_from_checkpoint("runs/seg", height=256, width=512):
@@ -21,7 +22,8 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
-from export.sidecar import dsanet_artifacts, exporter_versions, segmentation_artifact
+from export.graphs import WeatherGraph, segmentation_graph
+from export.sidecar import exporter_versions, segmentation_artifact, weather_artifact
 from rain_seg_ros.artifact import Artifact
 from rain_seg_ros.weather import BANK_FORMAT
 from training.engine.checkpoint import file_sha256, load_modules, read_metadata, resolve_checkpoint
@@ -31,7 +33,7 @@ RAIN_BANK_NAME = "rain_bank.safetensors"   # what `python -m training rainify` w
 
 @dataclass
 class ExportTarget:
-    suffix: str                 # appended to the output stem: "" | "_encoder" | "_generator"
+    suffix: str                 # appended to the output stem ("" for the graphs exported today)
     module: torch.nn.Module
     artifact: Artifact
 
@@ -88,7 +90,7 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
         model = load_modules(checkpoint, ["model"])["model"]
         art = segmentation_artifact(extra, h, w, dynamic_batch=dynamic_batch, checkpoint_sha256=sha,
                                     exporter=exporter)
-        return [ExportTarget("", model, art)]
+        return [ExportTarget("", segmentation_graph(model, art), art)]
     if task == "condition":   # issue 17: the condition estimator (export/condition_target.py)
         from export.condition_target import condition_targets
 
@@ -105,15 +107,11 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
     if clean_code not in ("own", "zeros"):
         raise ValueError(f"{checkpoint}: clean_rain_code {clean_code!r} is not 'own' or 'zeros'")
     facts = {"code_channels": c, "no_rain_code": no_rain, "clean_rain_code": clean_code,
-             "encoder": f"{out_stem}_encoder", "generator": f"{out_stem}_generator",
              "rain_bank": f"{out_stem}_{RAIN_BANK_NAME}"}
-    enc, gen = dsanet_artifacts((c, int(feature.shape[2]), int(feature.shape[3])), h, w,
-                                dynamic_batch=dynamic_batch, checkpoint_sha256=sha, exporter=exporter,
-                                extra=facts)
-    return [ExportTarget("_encoder", modules["encoder"], enc),
-            ExportTarget("_generator", modules["generator"], gen)]
-
-
+    art = weather_artifact((c, int(feature.shape[2]), int(feature.shape[3])), h, w,
+                           dynamic_batch=dynamic_batch, checkpoint_sha256=sha, exporter=exporter, extra=facts)
+    weather = WeatherGraph(modules["encoder"], modules["generator"], own_clean_code=clean_code == "own")
+    return [ExportTarget("", weather.eval(), art)]
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, height: int | None = None,
@@ -136,7 +134,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, height: int | Non
                                       exporter=exporter_versions(**more), out_stem=out.stem)
     # find and check the DSANet rain-code bank before the slow exports, so a bad bank fails fast
     bank = None
-    if targets[0].artifact.task == "dsanet_encoder":
+    if targets[0].artifact.task == "dsanet":
         bank = find_rain_bank(checkpoint, rain_bank)
         with safe_open(str(bank), framework="numpy") as f:
             code_channels = f.get_slice("rain_codes").get_shape()[1]

@@ -1,7 +1,7 @@
 """Export one nn.Module to ONNX: dynamo exporter -> onnxslim -> onnx.checker, sidecar next to it.
 
-Works on any module with one tensor input and one tensor output whose I/O is described by
-an Artifact (names and shapes; a non-int batch dim makes the batch dynamic).
+Works on any module whose tensor inputs and outputs are described, in order, by an Artifact
+(names, shapes, dtypes; a non-int batch dim makes the batch dynamic).
 
 Example:
     export_onnx(model.eval(), artifact, "out/segformer.onnx", opset=18)
@@ -23,17 +23,24 @@ log = logging.getLogger(__name__)
 DEFAULT_OPSET = 18
 
 
-def example_input(artifact: Artifact, batch: int = 1, seed: int = 0) -> torch.Tensor:
-    """A random float32 tensor shaped like the artifact's input (dynamic batch -> `batch`)."""
-    shape = [batch if not isinstance(d, int) else d for d in artifact.input.shape]
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+def example_inputs(artifact: Artifact, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Random tensors shaped like the artifact's inputs (dynamic batch -> `batch`): uint8 or float32."""
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for spec in artifact.inputs:
+        shape = [batch if not isinstance(d, int) else d for d in spec.shape]
+        out.append(torch.randint(0, 256, shape, generator=gen, dtype=torch.uint8) if spec.dtype == "uint8"
+                   else torch.randn(shape, generator=gen))
+    return tuple(out)
 
 
 def dynamic_shapes(artifact: Artifact) -> tuple[dict[int, torch.export.Dim], ...] | None:
-    """torch.export dynamic_shapes for the artifact's input: named dims where the sidecar has names."""
-    dims = {i: torch.export.Dim(str(d), min=1, max=1024) for i, d in enumerate(artifact.input.shape)
-            if not isinstance(d, int)}
-    return (dims,) if dims else None
+    """torch.export dynamic_shapes per input: one Dim per name the sidecar gives (a shared "batch")."""
+    named = {str(d): torch.export.Dim(str(d), min=1, max=1024) for spec in artifact.inputs
+             for d in spec.shape if not isinstance(d, int)}
+    dims = tuple({i: named[str(d)] for i, d in enumerate(spec.shape) if not isinstance(d, int)}
+                 for spec in artifact.inputs)
+    return dims if named else None
 
 
 def export_onnx(module: torch.nn.Module, artifact: Artifact, out: str | Path, opset: int = DEFAULT_OPSET,
@@ -53,11 +60,11 @@ def export_onnx(module: torch.nn.Module, artifact: Artifact, out: str | Path, op
     out.parent.mkdir(parents=True, exist_ok=True)
     module = module.eval()
     # batch 2 when the batch is dynamic: a batch of 1 lets the exporter specialise it to 1
-    x = example_input(artifact, batch=2 if artifact.dynamic_batch else 1)
+    x = example_inputs(artifact, batch=2 if artifact.dynamic_batch else 1)
     with torch.no_grad():
         program = torch.onnx.export(
-            module, (x,), dynamo=True, opset_version=opset, verbose=False,
-            input_names=[artifact.input.name], output_names=[artifact.output.name],
+            module, x, dynamo=True, opset_version=opset, verbose=False,
+            input_names=[t.name for t in artifact.inputs], output_names=[t.name for t in artifact.outputs],
             dynamic_shapes=dynamic_shapes(artifact))
     if program is None:
         raise RuntimeError("torch.onnx.export returned no program")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from export.sidecar import merge_sidecar
-from export.to_onnx import dynamic_shapes, example_input
+from export.to_onnx import dynamic_shapes, example_inputs
 from rain_seg_ros.artifact import Artifact, write_artifact
 
 log = logging.getLogger(__name__)
@@ -25,9 +25,9 @@ def export_pt2(module: torch.nn.Module, artifact: Artifact, out: str | Path) -> 
         raise ValueError(f"torch.export output must end in .pt2, got {out}")
     artifact = merge_sidecar(artifact, out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    x = example_input(artifact, batch=2 if artifact.dynamic_batch else 1)
+    x = example_inputs(artifact, batch=2 if artifact.dynamic_batch else 1)
     with torch.no_grad():
-        program = torch.export.export(module.eval(), (x,), dynamic_shapes=dynamic_shapes(artifact))
+        program = torch.export.export(module.eval(), x, dynamic_shapes=dynamic_shapes(artifact))
     # inference IR: no autograd ops, batch-norm in eval form
     program = program.run_decompositions({})
     torch.export.save(program, str(out))

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = "rain_seg_ros.artifact/1"
-TASKS = ("segmentation", "dsanet_encoder", "dsanet_generator", "cyclegan_generator", "condition")
+TASKS = ("segmentation", "dsanet", "dsanet_encoder", "dsanet_generator", "cyclegan_generator", "condition")
+# What crosses the model boundary. "float": float32 (B, 3, H, W) normalised in, float out (logits,
+# features, [0, 1] images): every export before issue 13. "ids_confidence_u8": uint8 (B, H, W, 3)
+# in, uint8 class ids "mask" and winning-class confidence "confidence" (B, h, w) out, the
+# normalisation, argmax and max-softmax inside the graph. "image_u8": DSANet as one graph,
+# uint8 image + rain code + intensity in, uint8 image out.
+CONTRACTS = ("float", "ids_confidence_u8", "image_u8")
 RESIZE_POLICIES = ("stretch", "letterbox")
 COLOR_ORDERS = ("RGB", "BGR")
 MODEL_SUFFIXES = (".onnx", ".pt2", ".engine")
@@ -62,6 +68,7 @@ class Artifact:
     source_checkpoint_sha256: str = ""
     exporter: dict[str, str] = field(default_factory=dict)  # tool -> version
     extra: dict[str, Any] = field(default_factory=dict)     # task-specific facts (rain bank, engine key)
+    contract: str = "float"                                 # see CONTRACTS; absent in older sidecars
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -70,6 +77,9 @@ class Artifact:
             raise ArtifactError(f"unknown resize policy {self.resize!r}; expected one of {RESIZE_POLICIES}")
         if self.color_order not in COLOR_ORDERS:
             raise ArtifactError(f"unknown colour order {self.color_order!r}; expected one of {COLOR_ORDERS}")
+        if self.contract not in CONTRACTS:
+            raise ArtifactError(f"unknown contract {self.contract!r}; expected one of {CONTRACTS} "
+                                f"(a newer exporter? update rain_seg_ros)")
         if not self.inputs or not self.outputs:
             raise ArtifactError("an artifact needs at least one input and one output tensor")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:

@@ -5,8 +5,12 @@ Segmentation: argmax over classes, softmax confidence of the winning class as ui
 resize of mask and confidence back to the input size (class ids must never be blended).
 Images (DSANet generator): [0, 1] float CHW -> uint8 RGB, bilinear resize back.
 
+Graphs of the "ids_confidence_u8" contract already give uint8 ids and confidence: the host
+only applies min_confidence and resizes them back (segmentation_from_ids).
+
 Example:
     masks = segmentation_from_logits(logits, frames, artifact)   # [(mask, confidence)]
+    masks = segmentation_from_ids(ids, confidence, frames, artifact)
 """
 
 from __future__ import annotations
@@ -72,12 +76,41 @@ def segmentation_from_logits(logits: np.ndarray, frames: Sequence[Frame], artifa
             labels, confidence = argmax_confidence(per_image)
         else:  # the argmax alone: the confidence exp is most of the host cost
             labels, confidence = per_image.argmax(axis=0).astype(np.uint8), None
-        if threshold > 0:
+        if threshold > 0 and confidence is not None:
             labels[confidence < threshold] = artifact.ignore_index
         # INTER_NEAREST_EXACT samples pixel centres (like PIL/skimage); plain INTER_NEAREST
         # shifts the mask by half a source pixel.
         mask = _crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
         conf = (_crop_and_resize(confidence, frame, cv2.INTER_NEAREST_EXACT)
+                if want_confidence and confidence is not None else None)
+        results.append((mask, conf))
+    return results
+
+
+def segmentation_from_ids(ids: np.ndarray, confidence: np.ndarray | None, frames: Sequence[Frame],
+                          artifact: Artifact, min_confidence: float = 0.0, want_confidence: bool = True,
+                          ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """(B, h, w) uint8 class ids and confidence from the graph -> per image (mask, confidence) at input size.
+
+    Args:
+        ids, confidence: the graph's "mask" and "confidence" outputs for len(frames) images;
+            confidence may be None when neither want_confidence nor min_confidence needs it.
+        min_confidence, want_confidence: as for segmentation_from_logits.
+    """
+    if ids.ndim != 3 or ids.shape[0] != len(frames) or ids.dtype != np.uint8:
+        raise ValueError(f"expected ({len(frames)}, h, w) uint8 class ids, got {ids.dtype} {ids.shape}")
+    if confidence is not None and confidence.shape != ids.shape:
+        raise ValueError(f"confidence {confidence.shape} does not match the class ids {ids.shape}")
+    threshold = int(np.ceil(min_confidence * 255.0))
+    if (threshold > 0 or want_confidence) and confidence is None:
+        raise ValueError("min_confidence / want_confidence need the graph's confidence output")
+    results: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for i, frame in enumerate(frames):
+        labels = ids[i]
+        if threshold > 0 and confidence is not None:
+            labels = np.where(confidence[i] < threshold, np.uint8(artifact.ignore_index), labels)
+        mask = _crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
+        conf = (_crop_and_resize(confidence[i], frame, cv2.INTER_NEAREST_EXACT)
                 if want_confidence and confidence is not None else None)
         results.append((mask, conf))
     return results

@@ -5,8 +5,12 @@ colour order, scale to [0, 1], normalise with its mean/std, HWC -> CHW. Images a
 into one NCHW float32 batch. The resize happens on uint8 first (4x less memory traffic than
 resizing floats); normalisation then runs at model size.
 
+Graphs of the "ids_confidence_u8" / "image_u8" contracts normalise inside: for them the host
+only resizes and reorders, and stacks uint8 (B, H, W, 3) (preprocess_u8).
+
 Example:
     batch, frames = preprocess([rgb], artifact)     # (1, 3, H, W) float32, [Frame]
+    batch, frames = preprocess_u8([rgb], artifact)  # (1, H, W, 3) uint8, [Frame]
 """
 
 from __future__ import annotations
@@ -113,5 +117,19 @@ def preprocess(images: Sequence[np.ndarray], artifact: Artifact) -> tuple[np.nda
     for i, rgb in enumerate(images):
         resized, frame = resize_to_model(rgb, artifact)
         batch[i] = normalize(resized, artifact)
+        frames.append(frame)
+    return batch, frames
+
+
+def preprocess_u8(images: Sequence[np.ndarray], artifact: Artifact) -> tuple[np.ndarray, list[Frame]]:
+    """Batch of uint8 RGB images (any sizes) -> (B, H, W, 3) uint8 in the model's colour order, Frames."""
+    if len(images) == 0:
+        raise ValueError("preprocess needs at least one image")
+    mh, mw = artifact.input_size
+    batch = np.empty((len(images), mh, mw, 3), dtype=np.uint8)
+    frames = []
+    for i, rgb in enumerate(images):
+        resized, frame = resize_to_model(rgb, artifact)
+        batch[i] = resized[..., ::-1] if artifact.color_order == "BGR" else resized
         frames.append(frame)
     return batch, frames

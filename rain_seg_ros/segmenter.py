@@ -1,6 +1,12 @@
 """Segment RGB frames with an exported segmenter: preprocess -> backend -> postprocess.
 
 ROS-free: the segmentation node wraps this; tests and the benchmark use it directly.
+The sidecar's contract decides the path:
+    "ids_confidence_u8" (exports since issue 13): resize to uint8 on the host, one backend call
+        that normalises, runs the model, and computes class ids and confidence on the device,
+        then a nearest resize of the uint8 results; the confidence output is not even asked for
+        when nobody wants it and min_confidence is 0.
+    "float" (older exports): float normalisation on the host, logits back, argmax/confidence here.
 
 Example:
     with Segmenter("model.onnx", backend="auto") as seg:
@@ -24,8 +30,8 @@ import numpy as np
 from rain_seg_ros.artifact import ArtifactError
 from rain_seg_ros.backends import open_backend
 from rain_seg_ros.labels import colorize
-from rain_seg_ros.postprocess import segmentation_from_logits
-from rain_seg_ros.preprocess import preprocess
+from rain_seg_ros.postprocess import segmentation_from_ids, segmentation_from_logits
+from rain_seg_ros.preprocess import preprocess, preprocess_u8
 
 
 @dataclass
@@ -58,6 +64,11 @@ class Segmenter:
         if self.artifact.task != "segmentation":
             self.runner.close()
             raise ArtifactError(f"{model_path} is a {self.artifact.task!r} model, not a segmenter")
+        if self.artifact.contract not in ("float", "ids_confidence_u8"):
+            self.runner.close()
+            raise ArtifactError(f"{model_path}: a segmenter with contract {self.artifact.contract!r} "
+                                f"is not supported; re-export it with python -m export onnx")
+        self._in_graph = self.artifact.contract == "ids_confidence_u8"
         self.min_confidence = min_confidence
         shape0 = self.artifact.input.shape[0]
         self._max_batch = shape0 if isinstance(shape0, int) else None  # None: dynamic batch
@@ -92,15 +103,23 @@ class Segmenter:
         for start in range(0, len(images), step):
             chunk = images[start:start + step]
             t0 = time.perf_counter()
-            batch, frames = preprocess(chunk, self.artifact)
+            batch, frames = (preprocess_u8 if self._in_graph else preprocess)(chunk, self.artifact)
             if self._max_batch is not None and len(chunk) < self._max_batch:
                 # a static-batch model still needs a full batch: pad with copies, drop their outputs
                 batch = np.concatenate([batch] + [batch[-1:]] * (self._max_batch - len(chunk)))
             t1 = time.perf_counter()
-            logits = self.runner.infer(batch)[:len(chunk)]
-            t2 = time.perf_counter()
-            outputs = segmentation_from_logits(logits, frames, self.artifact, self.min_confidence,
-                                               want_confidence)
+            if self._in_graph:
+                need_conf = want_confidence or self.min_confidence > 0
+                outs = self.runner.run([batch], ["mask", "confidence"] if need_conf else ["mask"])
+                t2 = time.perf_counter()
+                confidence = outs[1][:len(chunk)] if need_conf else None
+                outputs = segmentation_from_ids(outs[0][:len(chunk)], confidence, frames, self.artifact,
+                                                self.min_confidence, want_confidence)
+            else:
+                logits = self.runner.infer(batch)[:len(chunk)]
+                t2 = time.perf_counter()
+                outputs = segmentation_from_logits(logits, frames, self.artifact, self.min_confidence,
+                                                   want_confidence)
             t3 = time.perf_counter()
             timings = {"preprocess": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3,
                        "postprocess": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}

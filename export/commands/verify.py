@@ -3,6 +3,10 @@
 Inputs are random images and, with --images, real ones, all through the runtime's
 preprocessing (the sidecar's). Prints the max absolute and relative error and, for
 segmenters, the label (argmax) agreement; exits 1 when a tolerance is exceeded.
+Segmenters with results in the graph (contract ids_confidence_u8) are fed uint8 images and
+judged against numpy's argmax / max-softmax of the PyTorch logits: label agreement and the
+confidence within 1 LSB (export/parity.py says why agreement is a fraction). DSANet as one
+graph (image_u8) is fed random rain codes and intensities and compared in LSB. Old two-file
 DSANet generators are fed the PyTorch encoder's features of the same images.
 
 A `.pt2` is a PyTorch program that can run code when loaded: it is verified only with
@@ -24,14 +28,17 @@ import numpy as np
 import torch
 
 from export.commands.onnx import EXPORT_ERRORS
-from export.parity import EMPTY, ParityReport, compare
-from rain_seg_ros.artifact import load_artifact
+from export.graphs import WeatherGraph
+from export.parity import EMPTY, ParityReport, compare, compare_ids, compare_u8
+from rain_seg_ros.artifact import Artifact, load_artifact
 from rain_seg_ros.backends import BACKENDS, BackendError, UntrustedModelError, check_model_path, open_backend
-from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
+from rain_seg_ros.backends.base import Backend
+from rain_seg_ros.preprocess import list_images, preprocess, preprocess_u8, read_rgb
 from training.engine.checkpoint import file_sha256, load_modules, resolve_checkpoint
 
 MODULE_OF_TASK = {"segmentation": "model", "dsanet_encoder": "encoder", "dsanet_generator": "generator",
-                  "condition": "model"}
+                  "condition": "model", "dsanet": "generator"}
+
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m export verify", description=__doc__,
@@ -74,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
     if artifact.source_checkpoint_sha256 != file_sha256(resolve_checkpoint(args.checkpoint)):
         print("warning: the model's sidecar names another checkpoint (sha256 differs)", file=sys.stderr)
     modules = load_modules(args.checkpoint, ["encoder", name] if name == "generator" else [name])
+    if artifact.contract == "image_u8":
+        weather = WeatherGraph(modules["encoder"], modules["generator"],
+                               own_clean_code=artifact.extra.get("clean_rain_code", "own") == "own").eval()
 
     rng = np.random.default_rng(args.seed)
     h, w = artifact.input_size
@@ -92,22 +102,55 @@ def run(args: argparse.Namespace) -> int:
             # a static-batch model needs full batches; a dynamic one takes the remainder too
             last = len(images) if artifact.dynamic_batch else len(images) - batch_size + 1
             for start in range(0, max(last, 0), batch_size):
-                batch, _ = preprocess(images[start:start + batch_size], artifact)
-                with torch.no_grad():
-                    x = torch.from_numpy(batch)
-                    if name == "generator":
-                        x = modules["encoder"](x)                  # generators take features
-                    reference = modules[name](x).numpy()
-                report = report.merge(compare(reference, runner.infer(x.numpy()), labels_axis))
+                chunk = images[start:start + batch_size]
+                if artifact.contract == "ids_confidence_u8":
+                    part = _compare_segmentation_graph(runner, modules[name], chunk, artifact)
+                elif artifact.contract == "image_u8":
+                    part = _compare_weather_graph(runner, weather, chunk, artifact, rng)
+                else:
+                    batch, _ = preprocess(chunk, artifact)
+                    with torch.no_grad():
+                        x = torch.from_numpy(batch)
+                        if name == "generator":
+                            x = modules["encoder"](x)                  # generators take features
+                        reference = modules[name](x).numpy()
+                    part = compare(reference, runner.infer(x.numpy()), labels_axis)
+                report = report.merge(part)
             if report.samples:
                 agree = f"  label agreement {report.agreement:.4%}" if report.agreement is not None else ""
-                print(f"  {source:<7} {report.samples:3d} samples  max abs {report.max_abs:.3e}  "
-                      f"max rel {report.max_rel:.3e}{agree}")
+                error = (f"uint8 max diff {report.max_lsb} LSB" if report.max_lsb is not None
+                         else f"max abs {report.max_abs:.3e}  max rel {report.max_rel:.3e}")
+                print(f"  {source:<7} {report.samples:3d} samples  {error}{agree}")
             total = total.merge(report)
     if total.samples == 0:
         print(f"error: no full batch of {batch_size} inputs to compare", file=sys.stderr)
         return 2
     verdict = total.passed(args.rtol, args.min_agreement)
-    print(f"{'PASS' if verdict else 'FAIL'} (rtol {args.rtol:g}"
+    tolerance = f"rtol {args.rtol:g}" if total.max_lsb is None else "max 1 LSB"
+    print(f"{'PASS' if verdict else 'FAIL'} ({tolerance}"
           + (f", min agreement {args.min_agreement:.3%})" if labels_axis else ")"))
     return 0 if verdict else 1
+
+
+def _compare_segmentation_graph(runner: Backend, model: torch.nn.Module, images: list[np.ndarray],
+                                artifact: Artifact) -> ParityReport:
+    """uint8 images through the exported graph vs numpy argmax / max-softmax of PyTorch's logits."""
+    u8, _ = preprocess_u8(images, artifact)
+    floats, _ = preprocess(images, artifact)        # the float path older exports took
+    with torch.no_grad():
+        logits = model(torch.from_numpy(floats)).numpy()
+    ids, confidence = runner.run([u8], ["mask", "confidence"])
+    return compare_ids(logits, ids, confidence)
+
+
+def _compare_weather_graph(runner: Backend, weather: torch.nn.Module, images: list[np.ndarray],
+                           artifact: Artifact, rng: np.random.Generator) -> ParityReport:
+    """DSANet as one graph vs the same swap in PyTorch, random rain codes and intensities."""
+    u8, _ = preprocess_u8(images, artifact)
+    code_shape = [len(images), *(int(d) for d in artifact.inputs[1].shape[1:])]
+    codes = rng.normal(size=code_shape).astype(np.float32)
+    intensity = rng.uniform(0.0, 1.0, len(images)).astype(np.float32)
+    with torch.no_grad():
+        reference = weather(*(torch.from_numpy(a) for a in (u8, codes, intensity))).numpy()
+    (exported,) = runner.run([u8, codes, intensity])
+    return compare_u8(reference, exported)

@@ -45,7 +45,7 @@ def test_verify_passes_for_the_true_checkpoint(seg_exports, seg_checkpoint, imag
     out = capsys.readouterr().out
     assert code == 0, out
     assert "random    4 samples" in out and "images    3 samples" in out and "label agreement" in out
-    assert "PASS" in out and f"seg{suffix} ({backend} on cpu)" in out
+    assert "uint8 max diff" in out and "PASS (max 1 LSB" in out and f"seg{suffix} ({backend} on cpu)" in out
 
 
 def test_verify_fails_against_another_checkpoint(seg_exports, tmp_path, capsys):
@@ -61,12 +61,25 @@ def test_verify_fails_against_another_checkpoint(seg_exports, tmp_path, capsys):
     assert code == 1 and "FAIL" in captured.out and "another checkpoint" in captured.err
 
 
-@pytest.mark.parametrize("part", ["encoder", "generator"])
-def test_verify_dsanet_parts(dsanet_exports, dsanet_checkpoint, part, capsys):
-    code = export_main(["verify", "--model", str(dsanet_exports / f"dsa_{part}.onnx"),
+def test_verify_dsanet_one_graph(dsanet_exports, dsanet_checkpoint, capsys):
+    code = export_main(["verify", "--model", str(dsanet_exports / "dsa.onnx"),
                         "--checkpoint", str(dsanet_checkpoint), "--num-random", "2"])
     out = capsys.readouterr().out
-    assert code == 0 and "PASS" in out and "label agreement" not in out
+    assert code == 0 and "PASS (max 1 LSB)" in out and "label agreement" not in out
+    assert "uint8 max diff" in out
+
+
+def test_compare_ids_against_hand_computed_softmax():
+    from export.parity import compare_ids
+
+    logits = np.zeros((1, 3, 1, 2))
+    logits[0, :, 0, 0] = [0.0, np.log(2.0), 0.0]      # p = (1/4, 1/2, 1/4): class 1, 127.5 -> 128
+    logits[0, :, 0, 1] = [np.log(3.0), 0.0, 0.0]      # p = (3/5, 1/5, 1/5): class 0, 153
+    ids = np.array([[[1, 0]]], np.uint8)
+    report = compare_ids(logits, ids, np.array([[[128, 152]]], np.uint8))
+    assert report.agreement == 1.0 and report.max_lsb == 1 and report.passed(1e-3, 0.999)
+    report = compare_ids(logits, np.array([[[1, 2]]], np.uint8), np.array([[[130, 153]]], np.uint8))
+    assert report.agreement == 0.5 and report.max_lsb == 2 and not report.passed(1e-3, 0.4)
 
 
 def test_verify_reports_a_missing_sidecar_in_one_line(seg_checkpoint, tmp_path, capsys):

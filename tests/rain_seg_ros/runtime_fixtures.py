@@ -58,6 +58,59 @@ def write_conv_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tuple[np.n
     return weight, bias
 
 
+def graph_seg_artifact(height: int, width: int, num_classes: int, batch: int | str = "batch",
+                       **overrides: object) -> Artifact:
+    """Sidecar of a segmenter with results in the graph (contract "ids_confidence_u8")."""
+    fields: dict = dict(
+        inputs=[TensorSpec("image", [batch, height, width, 3], "uint8")],
+        outputs=[TensorSpec("mask", [batch, height, width], "uint8"),
+                 TensorSpec("confidence", [batch, height, width], "uint8")],
+        contract="ids_confidence_u8")
+    fields.update(overrides)
+    return seg_artifact(height, width, num_classes, batch, **fields)
+
+
+def write_conv_graph_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The 1x1 conv of write_conv_onnx inside the ids_confidence_u8 contract, written node by node:
+    uint8 NHWC -> normalise -> conv -> ArgMax and 255 / sum exp(l - max) as uint8."""
+    c = len(artifact.class_names)
+    weight, bias = conv_weights(c, seed)
+    scale = (1.0 / (255.0 * np.asarray(STD, np.float32))).reshape(1, 3, 1, 1).astype(np.float32)
+    offset = (np.asarray(MEAN, np.float32) / np.asarray(STD, np.float32)).reshape(1, 3, 1, 1)
+    u8 = TensorProto.UINT8
+    nodes = [
+        helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Cast", ["nchw"], ["xf"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["xf", "scale"], ["xs"]),
+        helper.make_node("Sub", ["xs", "offset"], ["x"]),
+        helper.make_node("Conv", ["x", "w", "b"], ["logits"]),
+        helper.make_node("ArgMax", ["logits"], ["ids64"], axis=1, keepdims=0),
+        helper.make_node("Cast", ["ids64"], ["mask"], to=u8),
+        helper.make_node("ReduceMax", ["logits", "axis1"], ["top"], keepdims=1),
+        helper.make_node("Sub", ["logits", "top"], ["shifted"]),
+        helper.make_node("Exp", ["shifted"], ["e"]),
+        helper.make_node("ReduceSum", ["e", "axis1"], ["denom"], keepdims=0),
+        helper.make_node("Div", ["c255", "denom"], ["p255"]),
+        helper.make_node("Round", ["p255"], ["rounded"]),
+        helper.make_node("Cast", ["rounded"], ["confidence"], to=u8),
+    ]
+    io = [helper.make_tensor_value_info(t.name, u8, [d if isinstance(d, int) else str(d) for d in t.shape])
+          for t in (*artifact.inputs, *artifact.outputs)]
+    graph = helper.make_graph(
+        nodes, "conv1x1_in_graph", io[:1], io[1:],
+        initializer=[numpy_helper.from_array(weight[:, :, None, None], "w"),
+                     numpy_helper.from_array(bias, "b"),
+                     numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(offset, "offset"),
+                     numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+                     numpy_helper.from_array(np.array(255.0, np.float32), "c255")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    write_artifact(artifact, path)
+    return weight, bias
+
+
 def reference_logits(rgb: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """Expected (C, H, W) logits of the conv model for an RGB uint8 image already at model size."""
     x = (rgb.astype(np.float64) / 255.0 - np.asarray(MEAN)) / np.asarray(STD)   # (H, W, 3)

@@ -9,7 +9,13 @@ from scipy.special import softmax
 from rain_seg_ros.artifact import ArtifactError, write_artifact
 from rain_seg_ros.segmenter import Segmenter
 
-from .runtime_fixtures import reference_logits, seg_artifact, write_conv_onnx
+from .runtime_fixtures import (
+    graph_seg_artifact,
+    reference_logits,
+    seg_artifact,
+    write_conv_graph_onnx,
+    write_conv_onnx,
+)
 
 
 @pytest.fixture()
@@ -70,3 +76,76 @@ def test_want_confidence_false_gives_none_and_min_confidence_still_applies(conv_
     low = np.rint(probs.max(0) * 255) < np.ceil(threshold * 255)
     assert gated.confidence is None and 0 < low.sum() < low.size
     np.testing.assert_array_equal(gated.mask, np.where(low, 255, probs.argmax(0)))
+
+
+@pytest.fixture()
+def graph_model(tmp_path):
+    """ids_confidence_u8 contract, dynamic batch: uint8 in, ids and confidence out of the graph."""
+    path = tmp_path / "graph.onnx"
+    weight, bias = write_conv_graph_onnx(path, graph_seg_artifact(16, 32, 5))
+    return path, weight, bias
+
+
+def _spy_outputs(seg: Segmenter) -> list[list[str]]:
+    """Record the output names each ONNX Runtime call asks for."""
+    calls: list[list[str]] = []
+    session = seg.runner._session
+    run = session.run
+
+    def spy(names, feeds, *args):
+        calls.append(list(names))
+        assert next(iter(feeds.values())).dtype == np.uint8      # uint8 crosses, not float32
+        return run(names, feeds, *args)
+
+    seg.runner._session = type("Spy", (), {"run": staticmethod(spy)})()
+    return calls
+
+
+def test_results_in_the_graph_match_numpy_for_a_batch_of_cameras(graph_model):
+    path, weight, bias = graph_model
+    rng = np.random.default_rng(4)
+    same = [rng.integers(0, 256, (16, 32, 3), dtype=np.uint8) for _ in range(3)]
+    other = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
+    with Segmenter(path, backend="onnxruntime", device="cpu") as seg:
+        calls = _spy_outputs(seg)
+        results = seg.segment_batch([*same, other])
+    assert calls == [["mask", "confidence"]]                     # the four frames in one call
+    for rgb, result in zip(same, results):
+        probs = softmax(reference_logits(rgb, weight, bias), axis=0)
+        np.testing.assert_array_equal(result.mask, probs.argmax(0))
+        assert result.confidence is not None
+        assert np.abs(result.confidence.astype(int) - np.rint(probs.max(0) * 255)).max() <= 1
+    assert results[3].mask.shape == results[3].confidence.shape == (48, 40)
+
+
+def test_unwanted_confidence_is_not_computed_unless_min_confidence_needs_it(graph_model):
+    path, weight, bias = graph_model
+    rgb = np.random.default_rng(5).integers(0, 256, (16, 32, 3), dtype=np.uint8)
+    probs = softmax(reference_logits(rgb, weight, bias), axis=0)
+    with Segmenter(path, backend="onnxruntime", device="cpu") as seg:
+        calls = _spy_outputs(seg)
+        plain = seg.segment(rgb, want_confidence=False)
+    assert calls == [["mask"]] and plain.confidence is None
+    np.testing.assert_array_equal(plain.mask, probs.argmax(0))
+    threshold = float(np.median(probs.max(0)))
+    with Segmenter(path, backend="onnxruntime", device="cpu", min_confidence=threshold) as seg:
+        calls = _spy_outputs(seg)
+        gated = seg.segment(rgb, want_confidence=False)
+    low = np.rint(probs.max(0) * 255) < np.ceil(threshold * 255)
+    assert calls == [["mask", "confidence"]] and gated.confidence is None and 0 < low.sum() < low.size
+    np.testing.assert_array_equal(gated.mask, np.where(low, 255, probs.argmax(0)))
+
+
+def test_sidecars_without_a_contract_are_float_logit_exports(conv_model):
+    import json
+
+    path, weight, bias = conv_model
+    sidecar = path.with_suffix(".json")
+    data = json.loads(sidecar.read_text())
+    data.pop("contract", None)                                   # as exporters before issue 13 wrote it
+    sidecar.write_text(json.dumps(data))
+    rgb = np.random.default_rng(6).integers(0, 256, (16, 32, 3), dtype=np.uint8)
+    with Segmenter(path, backend="onnxruntime", device="cpu") as seg:
+        assert seg.artifact.contract == "float"
+        result = seg.segment(rgb)
+    np.testing.assert_array_equal(result.mask, reference_logits(rgb, weight, bias).argmax(0))
