@@ -42,7 +42,8 @@ def argmax_confidence(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels.astype(np.uint8), confidence
 
 
-def _crop_and_resize(plane: np.ndarray, frame: Frame, interpolation: int) -> np.ndarray:
+def crop_and_resize(plane: np.ndarray, frame: Frame, interpolation: int) -> np.ndarray:
+    """The frame's content box of a model-size plane, resized back to the frame's size."""
     top, left, h, w = frame.box
     crop = plane[top:top + h, left:left + w]
     sh, sw = frame.src_hw
@@ -80,8 +81,8 @@ def segmentation_from_logits(logits: np.ndarray, frames: Sequence[Frame], artifa
             labels[confidence < threshold] = artifact.ignore_index
         # INTER_NEAREST_EXACT samples pixel centres (like PIL/skimage); plain INTER_NEAREST
         # shifts the mask by half a source pixel.
-        mask = _crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
-        conf = (_crop_and_resize(confidence, frame, cv2.INTER_NEAREST_EXACT)
+        mask = crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
+        conf = (crop_and_resize(confidence, frame, cv2.INTER_NEAREST_EXACT)
                 if want_confidence and confidence is not None else None)
         results.append((mask, conf))
     return results
@@ -109,8 +110,8 @@ def segmentation_from_ids(ids: np.ndarray, confidence: np.ndarray | None, frames
         labels = ids[i]
         if threshold > 0 and confidence is not None:
             labels = np.where(confidence[i] < threshold, np.uint8(artifact.ignore_index), labels)
-        mask = _crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
-        conf = (_crop_and_resize(confidence[i], frame, cv2.INTER_NEAREST_EXACT)
+        mask = crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
+        conf = (crop_and_resize(confidence[i], frame, cv2.INTER_NEAREST_EXACT)
                 if want_confidence and confidence is not None else None)
         results.append((mask, conf))
     return results
@@ -123,5 +124,5 @@ def images_from_output(images: np.ndarray, frames: Sequence[Frame]) -> list[np.n
     out = []
     for chw, frame in zip(images, frames):
         hwc = np.clip(np.rint(chw.transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
-        out.append(_crop_and_resize(hwc, frame, cv2.INTER_LINEAR))
+        out.append(crop_and_resize(hwc, frame, cv2.INTER_LINEAR))
     return out

@@ -1,9 +1,9 @@
 """The runtime's WeatherModel on an exported real DSANet agrees with training's DSANet API.
 
 Independent reference: training.dsanet.api.DSANet (PyTorch, its own derain/rainify code) on
-the same checkpoint and bank; the runtime uses the exported ONNX encoder/generator, the bank
-copied by the exporter, and its own code swap. Frames are at the export size, so no resize
-separates the two.
+the same checkpoint and bank; the runtime uses the exported one-graph ONNX (encoder, code swap
+and generator in the graph) and the bank copied by the exporter. Frames are at the export size,
+so no resize separates the two.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def test_derain_and_rainify_match_the_training_api(real_dsanet):
 
     net, codes, out = real_dsanet
     rgb = np.random.default_rng(2).integers(0, 256, (H, W, 3), dtype=np.uint8)
-    with WeatherModel(out / "dsa_encoder.onnx", backend="onnxruntime", device="cpu") as weather:
+    with WeatherModel(out / "dsa.onnx", backend="onnxruntime", device="cpu") as weather:
+        assert weather.generator is None                              # one graph, one backend call
         derained = weather.derain(rgb)
         rainy = weather.rainify(rgb, intensity=0.7, style=2)
     expected_derain = _to_uint8(net.derain(_to_tensor(rgb)))
