@@ -80,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--sizes", nargs="+", type=parse_size, default=[(256, 512), (512, 1024)])
     parser.add_argument("--models", nargs="+", default=list(BENCH_MODELS), choices=list(BENCH_MODELS))
+    parser.add_argument("--formats", nargs="+", default=["onnx", "pt2"], choices=["onnx", "pt2"],
+                        help="files to write (default: %(default)s; pt2: torch rows and FLOPs)")
     args = parser.parse_args(argv)
+    formats = tuple(f".{f}" for f in args.formats)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in args.models:
         kind, kwargs = BENCH_MODELS[name]
         for size in args.sizes:
-            for path in export_bench_model(name, kind, kwargs, size, args.out):
+            for path in export_bench_model(name, kind, kwargs, size, args.out, formats=formats):
                 print(path)
     return 0
 

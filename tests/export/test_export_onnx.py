@@ -24,8 +24,7 @@ def test_onnx_is_valid_with_named_io_and_dynamic_batch(seg_exports):
     assert inp.name == "image" and [o.name for o in outs] == ["mask", "confidence"]
     dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
     assert dims == ["batch", 32, 64, 3]
-    uint8 = onnx.TensorProto.UINT8
-    assert inp.type.tensor_type.elem_type == uint8 and all(o.type.tensor_type.elem_type == uint8 for o in outs)
+    assert {t.type.tensor_type.elem_type for t in (inp, *outs)} == {onnx.TensorProto.UINT8}
     # results in the graph: argmax and the max-softmax are nodes of the exported model
     ops = {n.op_type for n in model.graph.node}
     assert {"ArgMax", "Exp"} <= ops
@@ -96,7 +95,8 @@ def test_dsanet_exports_one_graph_and_the_rain_bank(dsanet_checkpoint, dsanet_ex
     art = load_artifact(tmp_path / "dsa.onnx")
     assert art.task == "dsanet" and art.contract == "image_u8"
     assert [(t.name, t.shape, t.dtype) for t in art.inputs] == [
-        ("image", [1, 32, 64, 3], "uint8"), ("rain_code", [1, 4, 8, 16], "float32"), ("intensity", [1], "float32")]
+        ("image", [1, 32, 64, 3], "uint8"), ("rain_code", [1, 4, 8, 16], "float32"),
+        ("intensity", [1], "float32")]
     assert art.output.shape == [1, 32, 64, 3] and art.output.dtype == "uint8"
     assert art.extra["rain_bank"] == "dsa_rain_bank.safetensors" and art.extra["clean_rain_code"] == "own"
     modules = load_modules(dsanet_checkpoint)

@@ -10,9 +10,15 @@ import torch
 
 from rain_seg_ros.artifact import write_artifact
 from rain_seg_ros.bench import main as bench_main
-from rain_seg_ros.bench import make_row
+from rain_seg_ros.bench import make_row, time_interleaved
 
-from .runtime_fixtures import seg_artifact, write_conv_onnx, write_conv_pt2
+from .runtime_fixtures import (
+    graph_seg_artifact,
+    seg_artifact,
+    write_conv_graph_onnx,
+    write_conv_onnx,
+    write_conv_pt2,
+)
 
 H, W, C = 32, 64, 5
 
@@ -83,3 +89,27 @@ def test_bench_loads_no_pt2_without_trust(tmp_path, capsys):
         bench_main([*argv, "--backends", "torch"])
     assert exc.value.code == 2 and "add --trust-pt2 if you trust their source" in capsys.readouterr().err
     assert not marker.exists()
+
+
+def test_modes_are_timed_interleaved():
+    calls: list[str] = []
+    times = time_interleaved({"bare": lambda: calls.append("bare"), "e2e": lambda: calls.append("e2e")},
+                             warmup=1, iters=2)
+    assert calls == ["bare", "e2e"] * 3 and set(times) == {"bare", "e2e"} and len(times["e2e"]) == 2
+
+
+def test_graph_is_measured_against_its_bare_network_in_one_run(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    write_conv_graph_onnx(models / f"tiny-{H}x{W}.onnx", graph_seg_artifact(H, W, C, batch=1))
+    write_conv_onnx(models / f"tiny-{H}x{W}-network.onnx", seg_artifact(H, W, C, batch=1))
+    argv = ["--models", str(models), "--warmup", "0", "--iters", "3", "--out-dir", str(tmp_path),
+            "--name", "e2e"]
+    assert bench_main(argv) == 0
+    rows = json.loads((tmp_path / "e2e.json").read_text())["rows"]
+    assert [r["mode"] for r in rows] == ["bare", "e2e", "e2e-mask-only", "e2e-float-path"]
+    assert {r["model"] for r in rows} == {"tiny"}                  # the network is no model of its own
+    bare = rows[0]["p50_ms"]
+    for r in rows:
+        assert r["over_bare"] == pytest.approx(r["p50_ms"] / bare)
+    assert "| tiny | 32x64 | onnxruntime | cpu | 1 | e2e |" in (tmp_path / "e2e.md").read_text()
