@@ -79,8 +79,12 @@ def find_rain_bank(checkpoint: str | Path, explicit: str | Path | None = None) -
 
 def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, width: int | None = None,
                             *, dynamic_batch: bool = False, exporter: dict[str, str] | None = None,
-                            out_stem: str = "model") -> list[ExportTarget]:
-    """Rebuild the deployable networks of a checkpoint (eval mode, CPU) with their sidecars."""
+                            out_stem: str = "model", float_logits: bool = False) -> list[ExportTarget]:
+    """Rebuild the deployable networks of a checkpoint (eval mode, CPU) with their sidecars.
+
+    float_logits: segmenters only, the bare network (contract "float": normalised float32 in,
+    logits out), for a backend that cannot run the uint8 graph yet.
+    """
     task = checkpoint_task(checkpoint)
     _, extra, _ = read_metadata(checkpoint)
     h, w = _size(extra, height, width)
@@ -88,14 +92,17 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
     exporter = exporter if exporter is not None else exporter_versions()
     if task == "segmentation":
         model = load_modules(checkpoint, ["model"])["model"]
+        contract = "float" if float_logits else "ids_confidence_u8"
         art = segmentation_artifact(extra, h, w, dynamic_batch=dynamic_batch, checkpoint_sha256=sha,
-                                    exporter=exporter)
-        return [ExportTarget("", segmentation_graph(model, art), art)]
+                                    exporter=exporter, contract=contract)
+        return [ExportTarget("", model.eval() if float_logits else segmentation_graph(model, art), art)]
     if task == "condition":   # issue 17: the condition estimator (export/condition_target.py)
         from export.condition_target import condition_targets
 
         return condition_targets(str(checkpoint), extra, h, w, dynamic_batch=dynamic_batch,
                                  checkpoint_sha256=sha, exporter=exporter)
+    if float_logits:
+        raise ValueError(f"{checkpoint}: --float-logits is for segmenters; DSANet exports as one graph")
     modules = load_modules(checkpoint, ["encoder", "generator"])
     with torch.no_grad():
         feature = modules["encoder"](torch.zeros(1, 3, h, w))  # (1, C, h/4, w/4)
@@ -116,7 +123,7 @@ def targets_from_checkpoint(checkpoint: str | Path, height: int | None = None, w
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, height: int | None = None,
                       width: int | None = None, *, dynamic_batch: bool = False, opset: int | None = None,
-                      rain_bank: str | Path | None = None) -> list[Path]:
+                      rain_bank: str | Path | None = None, float_logits: bool = False) -> list[Path]:
     """Export every deployable network of a checkpoint to `out`'s format (.onnx or .pt2).
 
     Returns:
@@ -131,7 +138,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, height: int | Non
     opset = opset or DEFAULT_OPSET
     more = {"opset": str(opset)} if out.suffix == ".onnx" else {}
     targets = targets_from_checkpoint(checkpoint, height, width, dynamic_batch=dynamic_batch,
-                                      exporter=exporter_versions(**more), out_stem=out.stem)
+                                      exporter=exporter_versions(**more), out_stem=out.stem,
+                                      float_logits=float_logits)
     # find and check the DSANet rain-code bank before the slow exports, so a bad bank fails fast
     bank = None
     if targets[0].artifact.task == "dsanet":

@@ -1,9 +1,11 @@
 """`python -m export onnx`: checkpoint -> ONNX model(s) + sidecar JSON.
 
-Segmenters give one `FILE.onnx`; a DSANet checkpoint gives `FILE_encoder.onnx`,
-`FILE_generator.onnx` and `FILE_rain_bank.safetensors` (its rain-code bank); a CycleGAN
-checkpoint with `--direction` gives one generator (with `--segmenter`, generator and
-segmenter as one segmentation graph).
+Segmenters give one `FILE.onnx`: uint8 image in, class ids and confidence out, normalisation,
+argmax and max-softmax inside (docs/export.md, the contract; --float-logits for the bare
+network). A DSANet checkpoint gives `FILE.onnx` (encoder -> code swap -> generator as one
+graph) and `FILE_rain_bank.safetensors` (its rain-code bank). A CycleGAN checkpoint with
+`--direction` gives one generator (with `--segmenter`, generator and segmenter as one
+segmentation graph). A condition estimator gives one `FILE.onnx`.
 
 Example:
     python -m export onnx --checkpoint runs/segformer --out artifacts/segformer.onnx \
@@ -33,6 +35,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int,
                         help="model input width (default: the checkpoint's input_size)")
     parser.add_argument("--dynamic-batch", action="store_true", help="export with a dynamic batch axis")
+    parser.add_argument("--float-logits", action="store_true",
+                        help="segmenters: export the bare network (normalised float32 in, logits out) "
+                             "instead of the graph with uint8 ids/confidence out; for backends that "
+                             "cannot run that graph yet")
     parser.add_argument("--rain-bank", help="DSANet only: rain-code bank from `python -m training rainify` "
                                             "(default: rain_bank.safetensors next to the checkpoint)")
 
@@ -82,7 +88,8 @@ def run_export(args: argparse.Namespace, opset: int | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         written = export_checkpoint(args.checkpoint, args.out, args.height, args.width,
-                                    dynamic_batch=args.dynamic_batch, opset=opset, rain_bank=args.rain_bank)
+                                    dynamic_batch=args.dynamic_batch, opset=opset, rain_bank=args.rain_bank,
+                                    float_logits=args.float_logits)
     except EXPORT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """`python -m export pt2`: checkpoint -> torch.export program(s) (`.pt2`) + sidecar JSON.
 
-Same outputs as `export onnx` (DSANet: `_encoder`, `_generator`, rain-code bank), for the
-runtime's PyTorch backend.
+Same outputs as `export onnx` (segmenters: one graph with uint8 ids/confidence out; DSANet:
+one graph + the rain-code bank), for the runtime's PyTorch backend.
 
 Example:
     python -m export pt2 --checkpoint runs/segformer --out artifacts/segformer.pt2 --height 256 --width 512

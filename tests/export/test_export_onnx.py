@@ -122,3 +122,18 @@ def test_cli_rejects_bad_arguments(seg_checkpoint, tmp_path, capsys):
         export_main(["pt2", "--checkpoint", str(seg_checkpoint), "--out", str(tmp_path / "x.pt2"),
                      "--height", "0"])
     assert "--opset" in capsys.readouterr().err
+
+
+def test_float_logits_exports_the_bare_network(seg_checkpoint, dsanet_checkpoint, tmp_path, capsys):
+    out = tmp_path / "net.onnx"
+    argv = ["onnx", "--checkpoint", str(seg_checkpoint), "--out", str(out), "--float-logits"]
+    assert export_main(argv) == 0
+    art = load_artifact(out)
+    assert art.contract == "float" and art.input.shape == [1, 3, 32, 64] and art.output.name == "logits"
+    model = load_modules(seg_checkpoint, ["model"])["model"]
+    x = torch.randn(1, 3, 32, 64, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad(), open_backend(out, backend="onnxruntime", device="cpu") as runner:
+        np.testing.assert_allclose(runner.infer(x.numpy()), model(x).numpy(), atol=1e-4, rtol=1e-4)
+    argv = ["onnx", "--checkpoint", str(dsanet_checkpoint), "--out", str(tmp_path / "d.onnx"),
+            "--float-logits"]
+    assert export_main(argv) == 2 and "for segmenters" in capsys.readouterr().err
