@@ -69,6 +69,11 @@ class Segmenter:
             raise ArtifactError(f"{model_path}: a segmenter with contract {self.artifact.contract!r} "
                                 f"is not supported; re-export it with python -m export onnx")
         self._in_graph = self.artifact.contract == "ids_confidence_u8"
+        names = [t.name for t in self.artifact.outputs]
+        if self._in_graph and names != ["mask", "confidence"]:
+            self.runner.close()
+            raise ArtifactError(f"{model_path}: contract ids_confidence_u8 needs outputs ['mask', "
+                                f"'confidence'], the sidecar names {names}; re-export the model")
         self.min_confidence = min_confidence
         shape0 = self.artifact.input.shape[0]
         self._max_batch = shape0 if isinstance(shape0, int) else None  # None: dynamic batch

@@ -149,3 +149,13 @@ def test_sidecars_without_a_contract_are_float_logit_exports(conv_model):
         assert seg.artifact.contract == "float"
         result = seg.segment(rgb)
     np.testing.assert_array_equal(result.mask, reference_logits(rgb, weight, bias).argmax(0))
+
+
+def test_in_graph_sidecar_with_other_output_names_is_refused_in_one_line(graph_model):
+    from rain_seg_ros.artifact import TensorSpec
+
+    path, _, _ = graph_model
+    outputs = [TensorSpec(name, ["batch", 16, 32], "uint8") for name in ("ids", "conf")]
+    write_artifact(graph_seg_artifact(16, 32, 5, outputs=outputs), path)
+    with pytest.raises(ArtifactError, match=r"needs outputs \['mask', 'confidence'\].*re-export"):
+        Segmenter(path, backend="onnxruntime", device="cpu")
