@@ -1,9 +1,11 @@
 """ONNX Runtime runner: the reference backend, CPU everywhere, CUDA execution provider when present.
 
-Only the outputs asked for are computed (session.run with output names: ORT prunes the rest, so
-an unwanted confidence costs nothing). With the CUDA provider the inputs are bound from host
-memory and the outputs bound to host memory through IO binding, so ORT copies each once,
-without the intermediate CPU-allocated outputs of session.run.
+Only the outputs asked for are computed. ONNX Runtime itself runs every node of a graph whatever
+outputs run() names (its profiler shows the whole confidence chain executed for a mask-only
+run), so a run that wants a subset of the outputs gets a second session on the graph cut down
+to them (onnx.utils.Extractor), made on first use and kept. With the CUDA provider the inputs
+are bound from host memory and the outputs bound to host memory through IO binding, so ORT
+copies each once, without the intermediate CPU-allocated outputs of session.run.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ def available_providers() -> list[str]:
 
 def cuda_available() -> bool:
     return "CUDAExecutionProvider" in available_providers()
+
+
+def pruned_model(model_path: Path, input_names: Sequence[str], output_names: Sequence[str]) -> bytes:
+    """The ONNX model cut down to the nodes `output_names` need, serialised."""
+    import onnx
+    from onnx.utils import Extractor
+
+    model = onnx.load(str(model_path))   # ONNX is data: protobuf, no code runs
+    return Extractor(model).extract_model(list(input_names), list(output_names)).SerializeToString()
 
 
 def run_bound(session: Any, feeds: dict[str, np.ndarray], names: Sequence[str]) -> list[np.ndarray]:
@@ -81,22 +92,39 @@ class OnnxRuntimeBackend(Backend):
         if intra_op_threads > 0:
             options.intra_op_num_threads = intra_op_threads
         self._session = ort.InferenceSession(str(self.model_path), options, providers=providers)
+        self._make_session = lambda model: ort.InferenceSession(model, options, providers=providers)
         self._input_names = [t.name for t in self._session.get_inputs()]
         if self._input_names != [t.name for t in self.artifact.inputs]:
             raise BackendError(f"{self.model_path.name}: model inputs {self._input_names} do not match "
                                f"its sidecar ({[t.name for t in self.artifact.inputs]})")
         self._bound = device.startswith("cuda")
+        self._all_outputs = [t.name for t in self._session.get_outputs()]
+        self._subsets: dict[frozenset[str], Any] = {}   # outputs wanted -> session of the cut-down graph
         log.debug("onnxruntime session for %s on %s", self.model_path.name, self._session.get_providers())
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         return self._run_outputs([batch], [self.artifact.output.name])[0]
 
+    def _session_for(self, names: list[str]) -> Any:
+        wanted = frozenset(names)
+        if wanted == frozenset(self._all_outputs):
+            return self._session
+        session = self._subsets.get(wanted)
+        if session is None:
+            kept = [n for n in self._all_outputs if n in wanted]
+            session = self._make_session(pruned_model(self.model_path, self._input_names, kept))
+            self._subsets[wanted] = session
+            log.debug("onnxruntime session for %s cut down to %s", self.model_path.name, kept)
+        return session
+
     def _run_outputs(self, inputs: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
         feeds = dict(zip(self._input_names, inputs))
+        session = self._session_for(names)
         if self._bound:
-            return run_bound(self._session, feeds, names)
-        return [np.asarray(out) for out in self._session.run(names, feeds)]
+            return run_bound(session, feeds, names)
+        return [np.asarray(out) for out in session.run(names, feeds)]
 
     def close(self) -> None:
-        self._session = None  # type: ignore[assignment]  # releases the native session
+        self._session = None  # type: ignore[assignment]  # releases the native sessions
+        self._subsets.clear()
         super().close()

@@ -9,7 +9,7 @@ import torch
 from scipy.special import softmax
 
 from rain_seg_ros.backends import open_backend
-from rain_seg_ros.backends.onnxruntime import run_bound
+from rain_seg_ros.backends.onnxruntime import pruned_model, run_bound
 from rain_seg_ros.backends.torch_program import HostBuffers
 
 from .runtime_fixtures import graph_seg_artifact, reference_logits, write_conv_graph_onnx
@@ -64,3 +64,21 @@ def test_host_buffers_are_allocated_once_per_shape():
     c = buffers.get("out:mask", (2, 8, 16), torch.uint8)
     assert b is not a and c.shape == (2, 8, 16) and c.dtype == torch.uint8 and len(buffers) == 3
     assert not a.is_pinned()
+
+
+def test_a_subset_of_outputs_runs_a_graph_without_the_other_branch(graph_onnx):
+    import onnx
+
+    path, weight, bias = graph_onnx
+    # ONNX Runtime would run the Exp chain for a mask-only run of the full graph
+    cut = onnx.load_from_string(pruned_model(path, ["image"], ["mask"]))
+    ops = {n.op_type for n in cut.graph.node}
+    assert "ArgMax" in ops and not ops & {"Exp", "ReduceSum", "Div"}
+    assert [o.name for o in cut.graph.output] == ["mask"]
+    images = np.random.default_rng(2).integers(0, 256, (1, 8, 16, 3), dtype=np.uint8)
+    with open_backend(path, backend="onnxruntime", device="cpu") as runner:
+        (ids,) = runner.run([images], ["mask"])
+        both = runner.run([images])
+        assert list(runner._subsets) == [frozenset({"mask"})]     # the full graph for both outputs
+    np.testing.assert_array_equal(ids, _reference(images, weight, bias)[0])
+    np.testing.assert_array_equal(ids, both[0])
