@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from export.graphs import segmentation_graph
 from export.sidecar import exporter_versions, segmentation_artifact
 from rain_seg_ros.artifact import Artifact, TensorSpec
 from training.engine.checkpoint import file_sha256, load_modules, read_metadata, resolve_checkpoint
@@ -94,7 +95,9 @@ def cyclegan_target(checkpoint: str | Path, direction: str, height: int | None =
     art = segmentation_artifact(meta, h, w, dynamic_batch=dynamic_batch, checkpoint_sha256=seg_sha,
                                 exporter=exporter)
     art.extra["translate"] = {"direction": direction, "cyclegan_sha256": sha}
-    return fused, art
+    # uint8 image in, class ids + confidence out, like every segmentation export (export/graphs.py):
+    # with mean 0 / std 1 the wrapper hands the fused module the [0, 1] image it expects
+    return segmentation_graph(fused, art), art
 
 
 def write_cyclegan_onnx(checkpoint: str | Path, out: str | Path, direction: str, height: int | None = None,

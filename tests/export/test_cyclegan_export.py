@@ -89,15 +89,21 @@ def test_f_then_segmenter_is_one_segmentation_graph(cyclegan_checkpoint, seg_che
     assert art.task == "segmentation" and art.input_size == (32, 64)          # the segmenter's size
     assert art.mean == (0.0, 0.0, 0.0) and art.std == (1.0, 1.0, 1.0)         # normalised inside
     assert art.extra["translate"]["direction"] == "night2day" and art.num_classes == 19
+    assert art.contract == "ids_confidence_u8"                                # uint8 in, ids out
     x = torch.rand(1, 3, 32, 64, generator=torch.Generator().manual_seed(2))
     gen_f = load_modules(cyclegan_checkpoint, ["gen_f"])["gen_f"]
     seg = load_modules(seg_checkpoint, ["model"])["model"]
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    image = (x.permute(0, 2, 3, 1) * 255).round().to(torch.uint8)             # (1, 32, 64, 3)
     with torch.no_grad():
-        expected = seg((gen_f(x).clamp(0, 1) - mean) / std).numpy()
+        logits = seg((gen_f(image.permute(0, 3, 1, 2).float() / 255).clamp(0, 1) - mean) / std)
+    expected = logits.double().numpy()
     with open_backend(out, backend="onnxruntime", device="cpu") as runner:
-        np.testing.assert_allclose(runner.infer(x.numpy()), expected, atol=1e-3)
+        mask, confidence = runner.run([image.numpy()], ["mask", "confidence"])
+    assert (mask == expected.argmax(1)).mean() > 0.99                        # numpy argmax
+    softmax_max = 1.0 / np.exp(expected - expected.max(1, keepdims=True)).sum(1)
+    assert np.abs(confidence.astype(float) - 255 * softmax_max).max() <= 1.0  # within 1 LSB
     with pytest.raises(ArtifactError, match="not a translator|a translator needs"):
         Translator(out)
     # the runtime's Segmenter (what segmentation_node serves) runs it unchanged on uint8 frames
