@@ -146,8 +146,11 @@ def _evaluate(cfg: MaskRestorationExperimentConfig, restorer: Path | None, scene
 
     if out_json.is_file():
         return dict(json.loads(out_json.read_text()))
+    # The "none" row must see the incomplete masks the restorers are trained and scored on
+    # (the restorer config's sparse settings), not IncompleteConfig's defaults.
+    incomplete = resolve_config(MaskRestorerConfig, cfg.restorer_config, cfg.restorer_overrides).incomplete
     result = evaluate_restorer(restorer, root=scenes, split=cfg.eval_split, spade=spade, segmenter=seg,
-                               restore_task=task, seed=seed, device=cfg.device)
+                               restore_task=task, incomplete=incomplete, seed=seed, device=cfg.device)
     _write_json(out_json, result)
     return result
 

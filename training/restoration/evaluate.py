@@ -19,6 +19,7 @@ restorer of an ablation sees the same inputs.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,7 +50,7 @@ def restore(mask_gen: torch.nn.Module, incomplete: torch.Tensor, k: int) -> torc
 @torch.no_grad()
 def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: str,
                       spade: str | Path = "", segmenter: str | Path = "", inception: str | Path = "",
-                      restore_task: str | None = None,
+                      restore_task: str | None = None, incomplete: IncompleteConfig | None = None,
                       seed: int = 0, device: str = "cpu", limit: int = 0,
                       progress: bool = False) -> dict[str, Any]:
     """The rows above as {"rows": {row: {"pixel_acc", "mIoU", "FID", "FCN_mIoU"}}, "features", ...}.
@@ -57,6 +58,8 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
     Args:
         restorer: a train-mask-restorer checkpoint; None scores only "fine" and "incomplete"
             (then restore_task and the SPADE/label settings come from `spade`).
+        incomplete: how the incomplete masks are made when there is no restorer (its task is
+            replaced by restore_task); with a restorer, its own training settings are used.
         spade: the frozen generator (default: the one the restorer was trained through).
         segmenter: a train-segmenter checkpoint for FCN-score (and the FID features when no
             Inception weights are given); empty leaves FCN-score out (null).
@@ -73,8 +76,11 @@ def evaluate_restorer(restorer: str | Path | None, *, root: str | Path, split: s
         raise ValueError(f"restorer uses {scheme} but the SPADE checkpoint {spade} uses "
                          f"{spade_meta['labels']}")
     k = int(spade_meta["num_classes"])
-    inc_cfg = IncompleteConfig(**meta["incomplete"]) if meta \
-        else IncompleteConfig(task=cast(Any, restore_task or "sparse"))
+    if meta:
+        inc_cfg = IncompleteConfig(**meta["incomplete"])
+    else:
+        inc_cfg = dataclasses.replace(incomplete or IncompleteConfig(),
+                                      task=cast(Any, restore_task or "sparse"))
     size = meta.get("size", spade_meta["size"])
     ds = MaskImageDataset(root, split, labels=scheme, size=(size[0], size[1]), incomplete=inc_cfg)
     seg: SegmenterFeatures | None = None
