@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 
 def run_mask_restoration(cfg: MaskRestorationExperimentConfig) -> dict[str, Any]:
     unknown = sorted(set(cfg.rows) - set(LOSS_ROWS)) + sorted(set(cfg.tasks) - set(TASKS))
-    if unknown or cfg.closed_loop_row not in LOSS_ROWS or not cfg.seeds:
+    if unknown or cfg.closed_loop_row not in (*LOSS_ROWS, "best") or not cfg.seeds:
         raise ConfigError(f"unknown row(s)/task(s) {unknown} or closed_loop_row {cfg.closed_loop_row!r} "
-                          f"or no seeds; rows: {list(LOSS_ROWS)}, tasks: {list(TASKS)}")
+                          f"or no seeds; rows: {list(LOSS_ROWS)} (closed_loop_row also 'best'), "
+                          f"tasks: {list(TASKS)}")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
@@ -70,12 +71,13 @@ def run_mask_restoration(cfg: MaskRestorationExperimentConfig) -> dict[str, Any]
                 scores = stages.run(f"{task}/{row}/seed{seed}/eval", _evaluate, cfg, run, scenes, spade,
                                     fine_seg, task, seed, out / "eval" / f"{task}_{row}_seed{seed}.json")
                 tables[task][row].append(scores["rows"]["restored"])
-        best = runs.get((task, cfg.closed_loop_row, cfg.seeds[0]))
-        if best is not None:
-            write_grid(best, scenes, cfg.eval_split, out / f"grid_{task}.png", device=cfg.device)
+        grid_run = runs.get((task, pick_closed_loop_row(cfg, tables[task]), cfg.seeds[0]))
+        if grid_run is not None:
+            write_grid(grid_run, scenes, cfg.eval_split, out / f"grid_{task}.png", device=cfg.device)
 
     closed: dict[str, Any] = {}
-    loop_run = runs.get(("sparse", cfg.closed_loop_row, cfg.seeds[0]))
+    loop_row = pick_closed_loop_row(cfg, tables["sparse"]) if "sparse" in tables else None
+    loop_run = runs.get(("sparse", loop_row, cfg.seeds[0])) if loop_row else None
     if loop_run is not None:
         coarse = stages.run("closed_loop/coarse_labels", _write_coarse, cfg, scenes, out / "coarse")
         restored = stages.run("closed_loop/restore", _restore, cfg, loop_run, coarse, out / "restored")
@@ -91,10 +93,21 @@ def run_mask_restoration(cfg: MaskRestorationExperimentConfig) -> dict[str, Any]
                                       out / "eval" / f"closed_loop_{name}.json")
 
     summary = {"config": config_to_dict(cfg), "stage_seconds": stages.seconds(), "tables": tables,
-               "closed_loop": closed}
+               "closed_loop": closed, "closed_loop_row": loop_row if closed else None}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_report(summary, out / "results.md")
     return summary
+
+
+def pick_closed_loop_row(cfg: MaskRestorationExperimentConfig, table: dict[str, list[dict[str, Any]]]) -> str:
+    """The restorer row whose restored coarse labels train the closed loop: cfg.closed_loop_row,
+    or for "best" the trained row of highest mean mIoU on the eval split (chosen on val, the
+    loop is scored on test). A fixed row can be one that collapsed at this scale, and then the
+    loop measures the collapse, not restoration."""
+    if cfg.closed_loop_row != "best":
+        return cfg.closed_loop_row
+    means = {row: float(np.mean([r["mIoU"] for r in table[row]])) for row in cfg.rows if table.get(row)}
+    return max(means, key=lambda row: means[row])
 
 
 def _finished(run: Path, steps: int) -> Path | None:

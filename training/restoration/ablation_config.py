@@ -44,7 +44,8 @@ class MaskRestorationExperimentConfig:
         seeds: every restorer row is trained and scored once per seed (mean ± std).
         rows: a subset of LOSS_ROWS; tasks: a subset of TASKS.
         closed_loop_row: the restorer row (sparse task, first seed) whose restored coarse
-            labels train the closed loop's "restored" segmenter.
+            labels train the closed loop's "restored" segmenter and fill the grids; "best":
+            the row of highest mean mIoU on eval_split.
         spade_overrides, restorer_overrides: key=value on top of the two YAML configs.
         eval_split: split the restorers are scored on; test_split: the closed loop's.
     """

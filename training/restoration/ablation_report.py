@@ -59,6 +59,8 @@ def write_report(summary: dict[str, Any], path: Path) -> None:
         lines.append("")
     if summary["closed_loop"]:
         lines += ["## Closed loop: segmenter trained on …, scored on held-out fine labels", "",
+                  f"restored_coarse: the train split's coarse labels restored by the "
+                  f"{summary.get('closed_loop_row')} restorer (sparse, seed {cfg['seeds'][0]}).", "",
                   "| training labels | mIoU | aAcc |", "|---|---|---|"]
         for name, scores in summary["closed_loop"].items():
             lines.append(f"| {name} | {mean_std([scores.get('mIoU')])} | {mean_std([scores.get('aAcc')])} |")
