@@ -38,3 +38,7 @@ def test_segmenter_fallback_gives_its_block_outputs(segmenter_ckpt, caplog):
     taps = net(torch.rand(2, 3, 32, 64))
     assert len(taps) >= 2 and all(t.dim() == 4 and t.shape[0] == 2 for t in taps)
     assert "NOT comparable" in caplog.text
+    # Frozen as a perceptual-loss network must be: eval mode everywhere (BatchNorm running
+    # stats, no dropout) and no trainable parameter, so only the restorer can move.
+    assert not any(m.training for m in net.modules())
+    assert not any(p.requires_grad for p in net.parameters())
