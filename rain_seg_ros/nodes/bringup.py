@@ -2,6 +2,8 @@
 
     rain_seg_bringup --params config/perception.yaml --model model.onnx --camera-topic /camera/image_raw
     rain_seg_bringup --params config/perception.yaml --model model.onnx --weather --weather-mode derain
+    rain_seg_bringup --params config/perception.yaml --model model.onnx --weather --weather-mode night2day \
+        --night2day-model night2day.onnx                                     # CycleGAN F in front
     rain_seg_bringup --params config/perception.yaml --model model.onnx \
         --camera-topics /front/image_raw,/left/image_raw,/right/image_raw     # one node, three cameras
     rain_seg_bringup --params config/perception.yaml --model clear.onnx --condition-model condition.onnx \
@@ -49,8 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", metavar="COND:PATH,...",
                         help="model per condition, e.g. rain:/m/rain.onnx,night:/m/night.onnx; sets models")
     parser.add_argument("--weather", action="store_true", help="run weather_node in front of the segmenter")
-    parser.add_argument("--weather-mode", help="passthrough | derain | rainify; overrides --params")
+    parser.add_argument("--weather-mode",
+                        help="passthrough | derain | rainify | night2day | day2night; overrides --params")
     parser.add_argument("--weather-model", help="DSANet encoder export for weather_node; overrides --params")
+    parser.add_argument("--night2day-model", help="CycleGAN F export (export onnx --direction night2day) for "
+                                                  "weather_node; sets night2day_model_path")
+    parser.add_argument("--day2night-model", help="CycleGAN G export (export onnx --direction day2night) for "
+                                                  "weather_node; sets day2night_model_path")
     parser.add_argument("--namespace", default="", help="namespace for both nodes")
     # NAME=VALUE, not NAME:=VALUE: rclpy strips "a:=b" words from argv as legacy remappings
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -92,6 +99,10 @@ def build_nodes(opts: argparse.Namespace) -> list[Node]:
             weather_overrides["mode"] = opts.weather_mode
         if opts.weather_model:
             weather_overrides["model_path"] = opts.weather_model
+        if opts.night2day_model:
+            weather_overrides["night2day_model_path"] = opts.night2day_model
+        if opts.day2night_model:
+            weather_overrides["day2night_model_path"] = opts.day2night_model
         remaps = {f"image{suffix}": f"{camera}{suffix}"}
         nodes.append(WeatherNode(namespace=opts.namespace,
                                  cli_args=node_args(opts.params, remaps, weather_overrides)))
