@@ -26,7 +26,8 @@ def randomise_batchnorm(model: torch.nn.Module, seed: int) -> None:
 
 def reloaded(out) -> tuple[torch.nn.Module, dict, torch.nn.Module]:
     model, meta = load_segmenter(out)                            # what `evaluate` runs
-    (target,) = targets_from_checkpoint(out, 32, 48)              # what `export onnx|pt2` traces
+    # what `export onnx|pt2 --float-logits` traces (the uint8 graph wraps this same network)
+    (target,) = targets_from_checkpoint(out, 32, 48, float_logits=True)
     return model, meta, target.module
 
 
