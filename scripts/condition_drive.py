@@ -11,9 +11,10 @@ It takes exported models (train them with train-segmenter / train-dannet / train
 `python -m export onnx`); it trains nothing. Runs, each a replay_eval with its own node process:
 `clear`, `rain`, `night` (that model alone, no estimator), `switching` (model_path = the clear
 model, the estimator and the rain/night models, hysteresis --hold-frames) and, with
---smoothing-alpha > 0, `switching+smoothing`. Writes OUT/drive_bag, OUT/<run>/report.{json,md}
-and OUT/summary.{json,md}. Every ROS process stays on this machine (ROS_AUTOMATIC_DISCOVERY_RANGE
-=LOCALHOST, its own ROS_DOMAIN_ID unless one is set).
+--smoothing-alpha > 0, `switching+smoothing`. Writes OUT/drive_bag (+ drive_bag.json, its seed
+and size: a later call with the same --out and other drive flags is refused),
+OUT/<run>/report.{json,md} and OUT/summary.{json,md}. Every ROS process stays on this machine
+(ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, its own ROS_DOMAIN_ID unless one is set).
 """
 
 from __future__ import annotations
@@ -100,12 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     from training.scenes.drive import DriveSpec, write_drive_bag
 
     opts.out.mkdir(parents=True, exist_ok=True)
-    bag = opts.out / "drive_bag"
-    if not bag.exists():
-        n = opts.frames_per_condition
+    bag, record = opts.out / "drive_bag", opts.out / "drive_bag.json"
+    # A drive rendered by an earlier call is reused only if it is the drive asked for: a bag of
+    # another size, length or seed would otherwise be scored silently under this call's flags.
+    n = opts.frames_per_condition
+    wanted = {"seed": opts.seed, "size": list(opts.size), "frames_per_condition": n}
+    if bag.exists():
+        found = json.loads(record.read_text()) if record.is_file() else "an unrecorded drive"
+        if found != wanted:
+            print(f"condition_drive: {bag} holds {found}, not {wanted}: give a new --out or delete {bag}",
+                  file=sys.stderr)
+            return 1
+    else:
         spec = DriveSpec(height=opts.size[0], width=opts.size[1], frames=3 * n,
                          segments=(("clear", n), ("rain", n), ("night", n)))
         write_drive_bag(bag, opts.seed, spec, progress=True)
+        record.write_text(json.dumps(wanted))
     rows = []
     for run in runs:
         if replay_eval(replay_args(opts, run, bag)) != 0:

@@ -48,3 +48,16 @@ def test_unknown_run_is_one_line(tmp_path: Path, capsys):
                                                         for a in (f"--{n}-model", "x.onnx")]
     assert _script().main(args) == 1
     assert "--runs ['fog']" in capsys.readouterr().err
+
+
+def test_drive_of_other_flags_is_not_reused(tmp_path: Path, capsys):
+    """A second call into the same --out with another --size must not score the first call's drive."""
+    models = [a for n in ("clear", "rain", "night", "condition") for a in (f"--{n}-model", "x.onnx")]
+    base = ["--out", str(tmp_path), "--runs=", "--frames-per-condition", "1", *models]  # no replays
+    assert _script().main([*base, "--size", "32x64"]) == 0
+    first = sorted((tmp_path / "drive_bag").iterdir())
+    assert _script().main([*base, "--size", "32x64"]) == 0  # the same drive: reused
+    assert _script().main([*base, "--size", "32x96"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(tmp_path / "drive_bag") in err and "--out" in err and "[32, 96]" in err
+    assert sorted((tmp_path / "drive_bag").iterdir()) == first
