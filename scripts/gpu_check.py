@@ -1,7 +1,6 @@
 """`scripts/gpu_check.sh`: a one-shot GPU check of the whole offline pipeline, in under 8 minutes.
 
-Each stage runs the project's own commands as time-boxed subprocesses; the report is rewritten
-after each stage, so a timeout still leaves a table:
+Each stage runs the project's own commands as time-boxed subprocesses; the report is rewritten after each:
   1. AMP training steps/s: `python -m training train-dsanet` (256x256, batch 8), `train-segmenter`
      for SegFormer-B0, ERF-PSPNet, DeepLabV3-R50 (512x1024, batch 4), random init, procedural scenes.
   2. `python -m export onnx|pt2` of each at 512x1024 and 1024x2048; `python -m export verify` on CUDA.
@@ -33,6 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # the sibling gpu_check_report.py
+from gpu_check_report import to_markdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # machine facts and the model table come from the project itself
@@ -262,20 +264,23 @@ def export_stage(check: Check, checkpoints: dict[str, Path]) -> set[Path]:
     Returns:
         The files written, named `<model>-<H>x<W>.onnx|.pt2` as `rain_seg_ros.bench` expects.
     """
-    jobs = [(name, size, fmt) for size in check.plan.latency_sizes for name in checkpoints
-            for fmt in ("onnx", "pt2")]
+    # `-network`: the bare network (--float-logits) beside each graph, what bench times as "bare"
+    jobs = [(name, size, fmt + net) for size in check.plan.latency_sizes for name in checkpoints
+            for fmt in ("onnx", "pt2") for net in ("", "-network")]
     # at least 2 at once even on 2 cores: tracing is mostly one Python thread
     workers = max(1, min(len(jobs), max(2, min((os.cpu_count() or 1) // 2, 6))))
     env = {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
     end = check.box("export")
 
     def one(job: tuple[str, tuple[int, int], str]) -> Path | None:
-        name, size, fmt = job
-        path = check.work / "models" / f"{name}-{hhww(size)}.{fmt}"
-        step = check.run(f"export-{fmt}-{name}-{hhww(size)}", [
+        name, size, kind = job
+        fmt, net = kind.split("-")[0], kind.endswith("-network")
+        path = check.work / "models" / f"{name}-{hhww(size)}{'-network' if net else ''}.{fmt}"
+        step = check.run(f"export-{kind}-{name}-{hhww(size)}", [
             "export", fmt, "--checkpoint", str(checkpoints[name]), "--out", str(path),
-            "--height", str(size[0]), "--width", str(size[1])], end, env)
-        if step.status == "ok":
+            "--height", str(size[0]), "--width", str(size[1]), *(["--float-logits"] if net else [])],
+            end, env)
+        if step.status == "ok" and not net:
             check.report["exports"].append({"model": name, "size": hhww(size), "format": fmt,
                                             "seconds": round(step.seconds, 1),
                                             "mb": round(path.stat().st_size / 1e6, 1)})
@@ -288,16 +293,17 @@ def export_stage(check: Check, checkpoints: dict[str, Path]) -> set[Path]:
     return done
 
 
-VERIFY_LINE = re.compile(r"max abs (\S+)\s+max rel (\S+)(?:\s+label agreement ([\d.]+)%)?")
+VERIFY_LINE = re.compile(r"(?:max abs (\S+)\s+max rel (\S+)|uint8 max diff (\d+) LSB)"  # float | uint8 graphs
+                         r"(?:\s+label agreement ([\d.]+)%)?")
 
 
 def parse_verify(output: str) -> dict[str, Any]:
-    """Max errors, label agreement and verdict from `python -m export verify`'s output."""
-    match = VERIFY_LINE.search(output)
+    """Max errors (float exports) or max uint8 difference (ids/confidence graphs), agreement, verdict."""
+    m = VERIFY_LINE.search(output)
     verdict = re.search(r"^(PASS|FAIL)\b", output, re.MULTILINE)
-    return {"max_abs": float(match[1]) if match else None, "max_rel": float(match[2]) if match else None,
-            "agreement": float(match[3]) / 100 if match and match[3] else None,
-            "verdict": verdict[1] if verdict else None}
+    g = [None] * 4 if m is None else [m[i] for i in range(1, 5)]
+    return {"max_abs": g[0] and float(g[0]), "max_rel": g[1] and float(g[1]), "max_lsb": g[2] and int(g[2]),
+            "agreement": g[3] and float(g[3]) / 100, "verdict": verdict[1] if verdict else None}
 
 
 def model_file(check: Check, name: str, size: tuple[int, int], backend: str) -> Path:
@@ -356,58 +362,6 @@ def bench_stage(check: Check, models: list[str], exported: set[Path], backends: 
 
 
 # ---- stage 4: the report --------------------------------------------------------------------
-
-def num(value: float | None, fmt: str = ".2f") -> str:
-    return "-" if value is None else format(value, fmt)
-
-
-def table(head: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
-            *("| " + " | ".join(r) + " |" for r in rows), ""]
-
-
-def to_markdown(report: dict[str, Any]) -> str:
-    """gpu.md: machine facts first, then one table per stage and the stage log."""
-    m, plan = report["machine"], report["plan"]
-    lines = ["# GPU check", "", "Written by `scripts/gpu_check.sh` (scripts/gpu_check.py); "
-             "every number comes from the project's own commands, listed in the stage log below.", ""]
-    if report["mode"] == "cpu":
-        lines += ["**CPU mode: toy sizes on the CPU. These numbers say nothing about a GPU.**", ""]
-    facts = ["gpu", "driver", "cuda", "cudnn", "torch", "onnxruntime", "onnxruntime_providers", "cpu",
-             "logical_cores", "memory_gb", "python", "platform"]
-    lines += [f"- {k}: {m[k]}" for k in facts if k in m]
-    lines += [f"- date: {report['date']}", f"- command: `{report.get('command', '')}`", ""]
-    lines += [f"**Note: {n}**\n" for n in report.get("notes", [])]
-    lines += ["## Training steps/s (random init; AMP fp16 on CUDA, fp32 on the CPU)", ""]
-    lines += table(["trainer", "crop", "batch", "steps", "steps/s", "images/s"],
-                   [[r["trainer"], r["size"], str(r["batch"]), str(r["steps"]), num(r["steps_per_s"]),
-                     num(r["images_per_s"], ".1f")] for r in report["training"]])
-    lines += ["## Export (`python -m export onnx|pt2`)", ""]
-    lines += table(["model", "input", "format", "seconds", "MB"],
-                   [[r["model"], r["size"], r["format"], num(r["seconds"], ".1f"), num(r["mb"], ".1f")]
-                    for r in report["exports"]])
-    lines += ["## Parity (`python -m export verify`: exported model on the device vs PyTorch fp32 on "
-              f"the CPU, rtol {plan['rtol']:g})", ""]
-    lines += table(["model", "input", "backend", "device", "max abs", "max rel", "labels agree", "verdict"],
-                   [[r["model"], r["size"], r["backend"], r["device"], num(r["max_abs"], ".2e"),
-                     num(r["max_rel"], ".2e"), num(None if r["agreement"] is None else 100 * r["agreement"],
-                                                   ".3f") + "%", r["verdict"]] for r in report["parity"]])
-    lines += [f"## Latency (`python -m rain_seg_ros.bench`, batch 1, {plan['warmup']} warm-up + "
-              f"{plan['iters']} timed runs)", "",
-              "bare = the model on a preprocessed batch (host<->device copies included); e2e = uint8 "
-              "frames -> preprocess -> model -> argmax/confidence/resize. bench reports p50/p90/p99.", ""]
-    lines += table(["model", "input", "backend", "precision", "mode", "p50 ms", "p90 ms", "p99 ms", "img/s"],
-                   [[r["model"], r["resolution"], r["backend"], "fp16" if r["backend"].endswith("fp16")
-                     else "fp32", r["mode"], num(r["p50_ms"]), num(r["p90_ms"]), num(r["p99_ms"]),
-                     num(r["throughput_ips"], ".1f")] for r in report["latency"]])
-    lines += ["## Stage log", ""]
-    lines += table(["stage", "status", "seconds", "detail"],
-                   [[s["stage"], s["status"], num(s["seconds"], ".1f"), s["detail"].replace("|", "/")]
-                    for s in report["stages"]])
-    return "\n".join(lines)
-
-
-# ---- the run ---------------------------------------------------------------------------------
 
 def machine_facts(device: str) -> dict[str, Any]:
     """bench's machine facts plus CUDA, cuDNN, the driver and ONNX Runtime's providers."""
