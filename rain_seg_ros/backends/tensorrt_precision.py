@@ -4,8 +4,10 @@ TensorRT 10 deprecates weakly typed precision control (BuilderFlag.FP16/INT8, im
 calibrators; TensorRT 11 removes them). A strongly typed network takes every tensor's type
 from the graph, so the precision lives in the ONNX itself:
 - fp32: the exported graph;
-- fp16: the graph converted with onnxconverter-common's float16 pass (inputs and outputs
-  kept float32, so the runtime's buffers do not change), written as `name.fp16.onnx`;
+- fp16: the graph converted with onnxconverter-common's float16 pass, written as
+  `name.fp16.onnx`; its inputs and outputs keep their types (float32 I/O stays float32,
+  keep_io_types; the uint8 image, class ids and confidence of an `ids_confidence_u8` graph stay
+  uint8), so the runtime's buffers do not change;
 - int8: an explicitly quantized (Q/DQ) graph, `name.int8.onnx`, written by
   `python -m export tensorrt --int8 --calib-images DIR` (ModelOpt PTQ, see
   tensorrt_calibration); it cannot be made here without calibration images.
@@ -21,10 +23,14 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rain_seg_ros.artifact import load_artifact, write_artifact
 from rain_seg_ros.backends.base import BackendError
 from rain_seg_ros.backends.engine_cache import file_sha256, write_atomic
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +73,31 @@ def _derived_from(candidate: Path, source_sha256: str) -> bool:
     return record.get("source_sha256") == source_sha256
 
 
+def _io_types(model: onnx.ModelProto) -> list[tuple[str, int]]:
+    return [(v.name, v.type.tensor_type.elem_type) for v in (*model.graph.input, *model.graph.output)]
+
+
+def _retarget_float_casts(model: onnx.ModelProto) -> None:
+    """Point the graph's own Cast(to=FLOAT) nodes at FLOAT16 where the converter typed their output float16.
+
+    onnxconverter-common 1.16 types the output of an in-graph cast to float (the uint8 image ->
+    float of an ids_confidence_u8 graph) as float16 but leaves `to` = FLOAT, an invalid graph
+    ("Type (tensor(float16)) of output arg ... does not match expected type (tensor(float))").
+    Putting Cast on its op_block_list instead makes the 1.16 converter loop forever (measured).
+    """
+    import onnx
+
+    fp16 = onnx.TensorProto.FLOAT16
+    half = {v.name for v in model.graph.value_info if v.type.tensor_type.elem_type == fp16}
+    for node in model.graph.node:
+        if node.op_type == "Cast" and node.output[0] in half:
+            for attribute in node.attribute:
+                if attribute.name == "to" and attribute.i == onnx.TensorProto.FLOAT:
+                    attribute.i = onnx.TensorProto.FLOAT16
+
+
 def write_fp16_graph(onnx_path: Path, dest: Path) -> Path:
-    """Convert `onnx_path` to float16 (I/O kept float32) at `dest`, with its sidecar."""
+    """Convert `onnx_path` to float16 at `dest`, with its sidecar; input and output types are kept."""
     try:
         from onnxconverter_common import float16
     except ImportError:
@@ -77,7 +106,12 @@ def write_fp16_graph(onnx_path: Path, dest: Path) -> Path:
     import onnx
 
     model = onnx.load(str(onnx_path))
+    # ArgMax and the casts to uint8 are left as they are: integer outputs are not float16 candidates
     half = float16.convert_float_to_float16(model, keep_io_types=True)
+    _retarget_float_casts(half)
+    if _io_types(half) != _io_types(model):
+        raise BackendError(f"the fp16 conversion of {onnx_path} changed its input/output types "
+                           f"({_io_types(model)} -> {_io_types(half)}); build fp32 instead")
     write_atomic(dest, half.SerializeToString())
     artifact = load_artifact(onnx_path)
     record = {"precision": "fp16", "source_sha256": file_sha256(onnx_path), "source": onnx_path.name,

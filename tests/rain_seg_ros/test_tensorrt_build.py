@@ -23,7 +23,13 @@ from rain_seg_ros.backends.tensorrt_build import build_serialized_engine, cuda_i
 from rain_seg_ros.backends.tensorrt_precision import graph_for_precision, graph_precision
 
 from .fake_tensorrt import install
-from .runtime_fixtures import reference_logits, seg_artifact, write_conv_onnx
+from .runtime_fixtures import (
+    graph_seg_artifact,
+    reference_logits,
+    seg_artifact,
+    write_conv_graph_onnx,
+    write_conv_onnx,
+)
 
 ORIN = Environment("10.13.0", "Orin", "8.7")
 RTX = Environment("10.13.0", "NVIDIA GeForce RTX 4090", "8.9")
@@ -135,3 +141,23 @@ def test_backend_refuses_a_malformed_cuda_device_in_one_line(onnx_model, monkeyp
         with pytest.raises(BackendError, match="cuda or cuda:N") as info:
             trt_backend.TensorRTBackend(onnx_model, device=device)
         assert "\n" not in str(info.value)
+
+
+def test_fp16_graph_of_a_uint8_graph_keeps_uint8_io_and_computes_the_same(tmp_path):
+    """The ids_confidence_u8 graph in fp16: uint8 image in, uint8 mask and confidence out, and
+    the results of the numpy reference (argmax, 255 * max softmax) up to fp16 rounding."""
+    path = tmp_path / "seg.onnx"
+    weight, bias = write_conv_graph_onnx(path, graph_seg_artifact(8, 16, 3))
+    half = graph_for_precision(path, "fp16", tmp_path / "cache")
+    assert graph_precision(half) == "fp16"
+    model = onnx.load(str(half))
+    u8 = onnx.TensorProto.UINT8
+    assert [v.type.tensor_type.elem_type for v in (*model.graph.input, *model.graph.output)] == [u8, u8, u8]
+    rgb = np.random.default_rng(2).integers(0, 256, (2, 8, 16, 3), dtype=np.uint8)
+    session = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"])
+    mask, confidence = session.run(None, {"image": rgb})
+    assert mask.dtype == confidence.dtype == np.uint8 and mask.shape == (2, 8, 16)
+    logits = np.stack([reference_logits(image, weight, bias) for image in rgb])        # (B, C, H, W)
+    expected_conf = np.round(255.0 / np.exp(logits - logits.max(axis=1, keepdims=True)).sum(axis=1))
+    assert (mask == logits.argmax(axis=1)).mean() > 0.98            # fp16 may flip near-ties only
+    assert np.abs(confidence.astype(int) - expected_conf).max() <= 2
