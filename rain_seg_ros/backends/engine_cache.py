@@ -39,7 +39,9 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class ShapeProfile:
-    """min/opt/max shapes of the (single) model input, e.g. ((1,3,256,512), (1,3,256,512), (4,3,256,512))."""
+    """min/opt/max shapes of the first model input (the others follow it: input_profiles).
+
+    E.g. ((1, 256, 512, 3), (1, 256, 512, 3), (4, 256, 512, 3)) for a uint8 graph."""
 
     min: Shape
     opt: Shape
@@ -111,6 +113,33 @@ def profile_for(artifact: Artifact, max_batch: int = 8) -> ShapeProfile:
         shape = (dims[0], *rest)
         return ShapeProfile(shape, shape, shape)
     return ShapeProfile((1, *rest), (1, *rest), (max_batch, *rest))
+
+
+def input_profiles(artifact: Artifact, profile: ShapeProfile) -> dict[str, ShapeProfile]:
+    """The profile of every input: `profile` for the first, the same batch range for the others.
+
+    The key holds `profile` only: the other inputs' shapes follow from it and the graph (whose
+    sha256 is in the key). A profile that does not fit the sidecar's static axes is refused
+    here, in one line, rather than by TensorRT after parsing (uint8 graphs take NxHxWx3).
+    """
+    first = artifact.input
+    static_differs = any(isinstance(d, int) and not lo == hi == d
+                         for d, lo, hi in zip(first.shape, profile.min, profile.max))
+    if len(profile.min) != len(first.shape) or static_differs:
+        raise ValueError(f"shape profile {profile.min}..{profile.max} does not fit input {first.name} "
+                         f"{first.shape} ({first.dtype}) of the model")
+    out = {first.name: profile}
+    for spec in artifact.inputs[1:]:
+        if any(not isinstance(d, int) for d in spec.shape[1:]):
+            raise ValueError(f"input {spec.name} {spec.shape}: only the batch axis may be dynamic")
+        rest = tuple(int(d) for d in spec.shape[1:])
+        if isinstance(spec.shape[0], int):
+            shape = (spec.shape[0], *rest)
+            out[spec.name] = ShapeProfile(shape, shape, shape)
+        else:
+            batches = (profile.min[0], profile.opt[0], profile.max[0])
+            out[spec.name] = ShapeProfile(*((batch, *rest) for batch in batches))
+    return out
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

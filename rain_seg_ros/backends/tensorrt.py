@@ -13,7 +13,7 @@ tensorrt-stubs (tests/rain_seg_ros/test_tensorrt_typecheck.py) and everything ar
 
 Example:
     with TensorRTBackend("seg.onnx", engine_cache_dir="~/.cache/rain_seg_ros/engines") as runner:
-        logits = runner.infer(batch)
+        mask, confidence = runner.run([images_u8])      # uint8 (B, H, W, 3) in
 """
 
 from __future__ import annotations
@@ -113,8 +113,25 @@ def open_engine(engine_path: Path, device_index: int) -> tuple[tensorrt.Runtime,
     return runtime, engine, context
 
 
+def allocate(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device | None) -> torch.Tensor:
+    """A buffer on CUDA `device`, or pinned host staging when `device` is None.
+
+    Pinned, because a copy from pageable memory is synchronous and goes through a bounce buffer.
+    """
+    import torch
+
+    if device is None:
+        return torch.empty(shape, dtype=dtype, pin_memory=True)
+    return torch.empty(shape, dtype=dtype, device=device)
+
+
 class TensorRTBackend(Backend):
     """Runs a TensorRT engine for `model_path` (.onnx or .engine) on one CUDA device.
+
+    Every input and output of the engine is bound by name (a uint8 `ids_confidence_u8` graph has
+    `image` -> `mask`, `confidence`; the DSANet `image_u8` graph has three inputs), with the dtype
+    the engine reports, which must be the sidecar's. Each tensor gets a device buffer and a pinned
+    host staging buffer, allocated once at the largest shape of the engine's profile.
 
     Args:
         model_path: .onnx (engine built/cached) or .engine with its sidecar.
@@ -143,33 +160,31 @@ class TensorRTBackend(Backend):
                                           BuildOptions(precision=precision))
         self._runtime, self._engine, self._context = open_engine(self.engine_path, index)
         names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
-        inputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        outputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-        if len(inputs) != 1 or not outputs:
-            raise BackendError(f"expected one input and at least one output, engine has "
-                               f"{inputs} -> {outputs}")
-        self._input, self._output = inputs[0], outputs[0]
+        modes = {n: self._engine.get_tensor_mode(n) for n in names}
+        self._inputs = [t.name for t in self.artifact.inputs]          # sidecar order = run() order
+        self._outputs = [n for n in names if modes[n] == trt.TensorIOMode.OUTPUT]
+        engine_inputs = {n for n in names if modes[n] == trt.TensorIOMode.INPUT}
+        wanted = {t.name for t in self.artifact.outputs}
+        if engine_inputs != set(self._inputs) or not wanted <= set(self._outputs):
+            raise BackendError(f"{self.engine_path.name} has inputs {sorted(engine_inputs)} and outputs "
+                               f"{self._outputs}, its sidecar {self._inputs} -> "
+                               f"{[t.name for t in self.artifact.outputs]}: delete the engine to rebuild it")
+        self._check_dtypes()
         # largest shapes of profile 0: allocate once, never per frame
-        max_in = _shape(self._engine.get_tensor_profile_shape(self._input, 0)[2])
-        self._context.set_input_shape(self._input, max_in)
-        max_out = _shape(self._context.get_tensor_shape(self._output))
-        self._max_batch = max_in[0]
-        in_dtype, out_dtype = self._torch_dtype(self._input), self._torch_dtype(self._output)
+        self._max_shapes = {n: _shape(self._engine.get_tensor_profile_shape(n, 0)[2]) for n in self._inputs}
+        for name, shape in self._max_shapes.items():
+            self._context.set_input_shape(name, shape)
+        self._max_batch = self._max_shapes[self._inputs[0]][0]
         with on_device(index):
             self._stream = torch.cuda.Stream(self._device)
-            self._in_buf = torch.empty(max_in, dtype=in_dtype, device=self._device)
-            self._out_buf = torch.empty(max_out, dtype=out_dtype, device=self._device)
-            # pinned staging both ways: pageable copies are synchronous and go through a bounce buffer
-            self._host_in = torch.empty(max_in, dtype=in_dtype, pin_memory=True)
-            self._host_out = torch.empty(max_out, dtype=out_dtype, pin_memory=True)
-            self._context.set_tensor_address(self._input, int(self._in_buf.data_ptr()))
-            self._context.set_tensor_address(self._output, int(self._out_buf.data_ptr()))
-            self._unused_outputs = []  # extra outputs are not returned, but TensorRT still writes them
-            for extra in outputs[1:]:
-                buf = torch.empty(_shape(self._context.get_tensor_shape(extra)),
-                                  dtype=self._torch_dtype(extra), device=self._device)
-                self._unused_outputs.append(buf)
-                self._context.set_tensor_address(extra, int(buf.data_ptr()))
+            self._device_bufs: dict[str, torch.Tensor] = {}
+            self._host_bufs: dict[str, torch.Tensor] = {}
+            for name in names:   # every output is bound: TensorRT writes them all, wanted or not
+                shape = _shape(self._context.get_tensor_shape(name))
+                dtype = self._torch_dtype(name)
+                self._device_bufs[name] = allocate(shape, dtype, self._device)
+                self._host_bufs[name] = allocate(shape, dtype, None)
+                self._context.set_tensor_address(name, int(self._device_bufs[name].data_ptr()))
         log.info("TensorRT engine %s on %s (max batch %d)", self.engine_path.name, self._device,
                  self._max_batch)
 
@@ -186,27 +201,46 @@ class TensorRTBackend(Backend):
             raise BackendError(f"unsupported TensorRT dtype {dtype} for {tensor}")
         return table[dtype]
 
+    def _check_dtypes(self) -> None:
+        """The engine's I/O dtypes must be the sidecar's: run() hands over arrays typed by the sidecar."""
+        for spec in (*self.artifact.inputs, *self.artifact.outputs):
+            engine_dtype = str(self._torch_dtype(spec.name)).removeprefix("torch.")
+            if engine_dtype != spec.dtype:
+                raise BackendError(f"{self.engine_path.name}: tensor {spec.name} is {engine_dtype} in the "
+                                   f"engine but {spec.dtype} in its sidecar: delete the engine to rebuild it")
+
     def _run(self, batch: np.ndarray) -> np.ndarray:
+        return self._run_outputs([batch], [self.artifact.output.name])[0]
+
+    def _run_outputs(self, inputs: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
         torch = self._torch
-        b = batch.shape[0]
-        if b > self._max_batch:
-            raise ValueError(f"batch {b} exceeds the engine profile's maximum {self._max_batch}")
+        for name, array in zip(self._inputs, inputs):
+            limit = self._max_shapes[name]
+            if array.ndim != len(limit) or any(s > m for s, m in zip(array.shape, limit)):
+                raise ValueError(f"input {name} {tuple(array.shape)} exceeds the engine profile's "
+                                 f"maximum {limit}")
         with torch.cuda.device(self._device):
-            self._context.set_input_shape(self._input, tuple(batch.shape))
-            out_shape = _shape(self._context.get_tensor_shape(self._output))
-            n_in, n_out = int(np.prod(batch.shape)), int(np.prod(out_shape))
+            for name, array in zip(self._inputs, inputs):
+                if not self._context.set_input_shape(name, tuple(array.shape)):
+                    raise ValueError(f"input {name} {tuple(array.shape)} is outside the engine profile")
             # engines read/write densely packed tensors from the buffer start, so flat views suffice;
             # the previous frame's copies are finished (synchronize below), so staging is free
-            staged = self._host_in.view(-1)[:n_in]
-            staged.copy_(torch.from_numpy(batch).view(-1))
             with torch.cuda.stream(self._stream):
-                self._in_buf.view(-1)[:n_in].copy_(staged, non_blocking=True)
+                for name, array in zip(self._inputs, inputs):
+                    staged = self._host_bufs[name].view(-1)[:array.size]
+                    staged.copy_(torch.from_numpy(array).view(-1))
+                    self._device_bufs[name].view(-1)[:array.size].copy_(staged, non_blocking=True)
                 if not self._context.execute_async_v3(self._stream.cuda_stream):
                     raise BackendError("TensorRT execute_async_v3 failed")
-                host = self._host_out.view(-1)[:n_out]
-                host.copy_(self._out_buf.view(-1)[:n_out], non_blocking=True)
+                results = []
+                for name in names:     # only the outputs asked for come back to the host
+                    shape = _shape(self._context.get_tensor_shape(name))
+                    n = int(np.prod(shape))
+                    host = self._host_bufs[name].view(-1)[:n]
+                    host.copy_(self._device_bufs[name].view(-1)[:n], non_blocking=True)
+                    results.append((host, shape))
             self._stream.synchronize()
-        return host.view(out_shape).numpy().copy()
+        return [host.view(shape).numpy().copy() for host, shape in results]
 
     def close(self) -> None:
         for attr in ("_context", "_engine", "_runtime"):

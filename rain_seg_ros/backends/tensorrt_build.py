@@ -25,7 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rain_seg_ros.backends.base import BackendError
-from rain_seg_ros.backends.engine_cache import BuildOptions, Environment, profile_for, write_atomic
+from rain_seg_ros.backends.engine_cache import (
+    BuildOptions,
+    Environment,
+    input_profiles,
+    profile_for,
+    write_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +93,7 @@ def build_serialized_engine(onnx_path: Path, options: BuildOptions, timing_cache
 
     Args:
         onnx_path: the graph, already in the precision wanted (tensorrt_precision.graph_for_precision);
-            its sidecar gives the input name and default profile.
+            its sidecar gives the input names and default profile.
         options: precision (checked against the graph), shape profile, workspace, DLA core.
         timing_cache: this GPU's and TensorRT's timing cache (engine_cache.timing_cache_path),
             read before and rewritten atomically after the build, so rebuilds skip tactic timing.
@@ -107,6 +113,7 @@ def build_serialized_engine(onnx_path: Path, options: BuildOptions, timing_cache
         raise BackendError(f"{onnx_path} is an {precision} graph but an {options.precision} engine was asked "
                            f"for; strongly typed engines take their precision from the graph")
     profile_shapes = options.profile or profile_for(artifact)
+    shapes = input_profiles(artifact, profile_shapes)      # every input, e.g. DSANet's image + code + t
     with on_device(device_index):
         logger = trt.Logger(trt.Logger.WARNING)
         builder = trt.Builder(logger)
@@ -124,8 +131,9 @@ def build_serialized_engine(onnx_path: Path, options: BuildOptions, timing_cache
         # ignore_mismatch=False: the file is per GPU and TensorRT version, a mismatch is a bug to see
         config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
         profile = builder.create_optimization_profile()
-        profile.set_shape(artifact.input.name, trt.Dims(list(profile_shapes.min)),
-                          trt.Dims(list(profile_shapes.opt)), trt.Dims(list(profile_shapes.max)))
+        for name, shape in shapes.items():
+            profile.set_shape(name, trt.Dims(list(shape.min)), trt.Dims(list(shape.opt)),
+                              trt.Dims(list(shape.max)))
         config.add_optimization_profile(profile)
         if options.dla_core is not None:
             if options.dla_core >= builder.num_DLA_cores:

@@ -4,13 +4,18 @@
 use; every call is appended to `calls` together with the CUDA device that was current at
 that moment (`DeviceTracker`), so tests can check flags, precision settings and devices
 without NVIDIA's libraries. Install with `install(monkeypatch)`; `install_modelopt` does the
-same for ModelOpt's ONNX quantizer.
+same for ModelOpt's ONNX quantizer. `FakeTensorRT.io` describes the engine a deserialization
+returns (`FakeIO`), and `install_cuda_memory` puts the "device" buffers in host memory, so the
+execution context reads its inputs from and writes its outputs to the addresses it was given.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import types
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +48,22 @@ class _Flags:
             setattr(self, name, value)
 
 
+@dataclass
+class FakeIO:
+    """One engine I/O tensor: `profile` (min, opt, max) for inputs, `shape_of(input shapes)` for outputs."""
+
+    name: str
+    dtype: str                                          # numpy name: "uint8", "float32", ...
+    profile: tuple[tuple[int, ...], ...] | None = None
+    shape_of: Callable[[dict[str, tuple[int, ...]]], tuple[int, ...]] | None = None
+
+
+def _host_array(address: int, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """The memory at `address` as a numpy array (the fake's "device" buffers are host memory)."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return np.frombuffer((ctypes.c_uint8 * nbytes).from_address(address), dtype=dtype).reshape(shape)
+
+
 class FakeTensorRT(types.ModuleType):
     """The parts of `tensorrt` 10 that rain_seg_ros calls; `calls` is a list of (name, args, device)."""
 
@@ -59,6 +80,12 @@ class FakeTensorRT(types.ModuleType):
         self.MemoryPoolType = _Flags(WORKSPACE=0)
         self.DeviceType = _Flags(GPU=0, DLA=1)
         self.TensorIOMode = _Flags(INPUT=1, OUTPUT=2)
+        names = ("float32", "float16", "int8", "int32", "bool", "uint8", "int64")
+        self.DataType = _Flags(FLOAT=0, HALF=1, INT8=2, INT32=3, BOOL=4, UINT8=5, INT64=6)
+        dtype_code = {name: code for code, name in enumerate(names)}
+        # the engine deserialization returns, and what it computes from its inputs (name -> array)
+        self.io: list[FakeIO] = []
+        self.compute: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] = lambda inputs: {}
 
         def record(name: str, *args: Any) -> None:
             fake.calls.append((name, args, tracker.current))
@@ -144,12 +171,61 @@ class FakeTensorRT(types.ModuleType):
                 return True
 
         class Context:
-            pass
+            def __init__(self, io: list[FakeIO]) -> None:
+                self.io = {t.name: t for t in io}
+                self.shapes: dict[str, tuple[int, ...]] = {}
+                self.addresses: dict[str, int] = {}
+
+            def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
+                record("set_input_shape", name, tuple(shape))
+                lo, _, hi = self.io[name].profile or ((), (), ())
+                inside = len(shape) == len(lo) and all(a <= s <= b for a, s, b in zip(lo, shape, hi))
+                if inside:
+                    self.shapes[name] = tuple(shape)
+                return inside
+
+            def get_tensor_shape(self, name: str) -> tuple[int, ...]:
+                shape_of = self.io[name].shape_of
+                return shape_of(self.shapes) if shape_of else self.shapes[name]
+
+            def set_tensor_address(self, name: str, address: int) -> bool:
+                record("set_tensor_address", name)
+                self.addresses[name] = address
+                return True
+
+            def execute_async_v3(self, stream: int) -> bool:
+                record("execute_async_v3", stream)
+                inputs = {n: _host_array(self.addresses[n], self.shapes[n], t.dtype).copy()
+                          for n, t in self.io.items() if t.profile is not None}
+                for name, value in fake.compute(inputs).items():
+                    out = self.io[name]
+                    assert value.dtype == np.dtype(out.dtype), (name, value.dtype)
+                    _host_array(self.addresses[name], self.get_tensor_shape(name), out.dtype)[...] = value
+                return True
 
         class Engine:
+            def __init__(self) -> None:
+                self.io = list(fake.io)
+                self.num_io_tensors = len(self.io)
+
+            def get_tensor_name(self, index: int) -> str:
+                return self.io[index].name
+
+            def _tensor(self, name: str) -> FakeIO:
+                return next(t for t in self.io if t.name == name)
+
+            def get_tensor_mode(self, name: str) -> int:
+                return fake.TensorIOMode.INPUT if self._tensor(name).profile else fake.TensorIOMode.OUTPUT
+
+            def get_tensor_dtype(self, name: str) -> int:
+                return dtype_code[self._tensor(name).dtype]
+
+            def get_tensor_profile_shape(self, name: str, profile: int) -> tuple:
+                return self._tensor(name).profile
+
             def create_execution_context(self) -> Context:
                 record("create_execution_context")
-                return Context()
+                return Context(self.io)
 
         class Runtime:
             def __init__(self, logger: Logger) -> None:
@@ -179,6 +255,34 @@ def install(monkeypatch: Any, **kwargs: Any) -> FakeTensorRT:
     fake = FakeTensorRT(tracker, **kwargs)
     monkeypatch.setitem(sys.modules, "tensorrt", fake)
     return fake
+
+
+class FakeStream:
+    """torch.cuda.Stream stand-in: a handle for execute_async_v3, synchronize counted."""
+
+    def __init__(self, device: Any = None) -> None:
+        self.cuda_stream = 0x5EED
+        self.synchronized = 0
+
+    def synchronize(self) -> None:
+        self.synchronized += 1
+
+
+def install_cuda_memory(monkeypatch: Any, backend_module: Any) -> list[tuple[tuple, Any, str]]:
+    """Device buffers and pinned staging of `backend_module.allocate` in plain host memory, a
+    FakeStream for torch.cuda.Stream; returns the recorded allocations (shape, dtype, "device" | "pinned")."""
+    import torch
+
+    allocations: list[tuple[tuple, Any, str]] = []
+
+    def allocate(shape, dtype, device):
+        allocations.append((tuple(shape), dtype, "pinned" if device is None else str(device)))
+        return torch.zeros(shape, dtype=dtype)
+
+    monkeypatch.setattr(backend_module, "allocate", allocate)
+    monkeypatch.setattr(torch.cuda, "Stream", FakeStream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    return allocations
 
 
 def write_qdq_onnx(path) -> None:
