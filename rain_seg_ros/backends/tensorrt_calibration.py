@@ -1,8 +1,20 @@
 """INT8 for TensorRT by explicit quantization: ModelOpt PTQ writes a Q/DQ ONNX from calibration images.
 
 `CalibrationBatches` is plain numpy (tested without TensorRT): it reads the images, runs the
-SAME `preprocess` as inference (sidecar resize, colour order, mean/std) and yields fixed-size
-(B, 3, H, W) float32 batches. `write_int8_graph` stacks them (memory bounded), hashes them,
+SAME preprocessing as inference and yields fixed-size batches of what the graph takes: uint8
+(B, H, W, 3) in the model's colour order for an `ids_confidence_u8` graph (normalisation is in
+the graph), normalised (B, 3, H, W) float32 for an older "float" export.
+
+The uint8 graph is calibrated as it is, not its bare float network before wrapping: ModelOpt
+puts Q/DQ on the float ops inside (Conv, MatMul, ...) whichever graph it is given, and the
+first conv's input scale is measured on the same normalised activations either way, since the
+Cast/Mul/Sub in front compute exactly that; the integer input and the ArgMax/Cast tail are not
+quantized. Calibrating the deployed graph means the engine is built from the graph the sidecar
+describes (no second export to splice), and the calibration set is held as uint8, a quarter of
+the memory of float batches. UNVERIFIED that ModelOpt's calibration accepts uint8 inputs (its
+calibration runs the graph in ONNX Runtime, which takes them); no ModelOpt here.
+
+`write_int8_graph` stacks the batches (memory bounded), hashes them,
 and runs NVIDIA ModelOpt's ONNX post-training quantization
 (`modelopt.onnx.quantization.quantize`, entropy calibration) to write `name.int8.onnx`: a
 Q/DQ graph that TensorRT builds strongly typed on any target. Its sidecar records the
@@ -34,7 +46,7 @@ import numpy as np
 from rain_seg_ros.artifact import Artifact, load_artifact, write_artifact
 from rain_seg_ros.backends.base import BackendError
 from rain_seg_ros.backends.engine_cache import file_sha256
-from rain_seg_ros.preprocess import list_images, preprocess, read_rgb
+from rain_seg_ros.preprocess import list_images, preprocess, preprocess_u8, read_rgb
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +69,10 @@ class CalibrationBatches:
                  max_images: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if artifact.contract not in ("float", "ids_confidence_u8") or len(artifact.inputs) != 1:
+            raise ValueError(f"int8 calibration is offered for one-input segmentation graphs, not a "
+                             f"{artifact.contract!r} graph with inputs {[t.name for t in artifact.inputs]}; "
+                             f"build it in fp16")
         files = list_images(image_dir, max_images)
         if len(files) < batch_size:
             raise ValueError(f"{image_dir} has {len(files)} images, fewer than one batch of {batch_size}")
@@ -68,26 +84,36 @@ class CalibrationBatches:
         return len(self.files) // self.batch_size
 
     @property
+    def uint8_input(self) -> bool:
+        return self.artifact.contract == "ids_confidence_u8"
+
+    @property
     def shape(self) -> tuple[int, int, int, int]:
         h, w = self.artifact.input_size
-        return (self.batch_size, 3, h, w)
+        return (self.batch_size, h, w, 3) if self.uint8_input else (self.batch_size, 3, h, w)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.uint8 if self.uint8_input else np.float32)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for start in range(0, len(self.files), self.batch_size):
             images = [read_rgb(path) for path in self.files[start:start + self.batch_size]]
-            batch, _ = preprocess(images, self.artifact)
-            yield batch                                             # (B, 3, H, W) float32
+            # what the graph takes: uint8 (B, H, W, 3), or float32 (B, 3, H, W) normalised
+            batch, _ = (preprocess_u8 if self.uint8_input else preprocess)(images, self.artifact)
+            yield batch
 
 
 def calibration_data(batches: CalibrationBatches, max_bytes: int = MAX_CALIBRATION_BYTES) -> np.ndarray:
-    """All calibration inputs as one (N, 3, H, W) float32 array, refused past `max_bytes`."""
+    """All calibration inputs as one (N, ...) array of the graph's input dtype, refused past `max_bytes`."""
     n = len(batches) * batches.batch_size
-    size = n * int(np.prod(batches.shape[1:])) * 4
+    size = n * int(np.prod(batches.shape[1:])) * batches.dtype.itemsize
     if size > max_bytes:
-        raise ValueError(f"{n} calibration images at {batches.shape[2]}x{batches.shape[3]} need "
+        h, w = batches.artifact.input_size
+        raise ValueError(f"{n} calibration images at {h}x{w} need "
                          f"{size / 2**30:.1f} GiB, over the {max_bytes / 2**30:.1f} GiB limit: "
                          f"lower --calib-max-images")
-    data = np.empty((n, *batches.shape[1:]), dtype=np.float32)     # (N, 3, H, W), filled in place
+    data = np.empty((n, *batches.shape[1:]), dtype=batches.dtype)   # filled in place
     for i, batch in enumerate(batches):
         data[i * batches.batch_size:(i + 1) * batches.batch_size] = batch
     return data

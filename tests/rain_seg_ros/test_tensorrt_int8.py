@@ -21,7 +21,14 @@ from rain_seg_ros.backends.tensorrt_calibration import CalibrationBatches, write
 from rain_seg_ros.backends.tensorrt_precision import graph_for_precision, graph_precision
 
 from .fake_tensorrt import install_modelopt
-from .runtime_fixtures import MEAN, STD, seg_artifact, write_conv_onnx
+from .runtime_fixtures import (
+    MEAN,
+    STD,
+    graph_seg_artifact,
+    seg_artifact,
+    write_conv_graph_onnx,
+    write_conv_onnx,
+)
 
 ORIN = Environment("10.13.0", "Orin", "8.7")
 
@@ -87,3 +94,24 @@ def test_calibration_memory_is_bounded_and_modelopt_missing_is_one_line(tmp_path
         write_int8_graph(source, batches, tmp_path / "seg.int8.onnx")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "seg.int8.onnx").exists() and list(tmp_path.glob("*.tmp*")) == []
+
+
+def test_uint8_graph_is_calibrated_on_what_it_takes_uint8_nhwc_in_its_colour_order(tmp_path, modelopt):
+    """ModelOpt gets the raw pixels (B, H, W, 3) uint8, here BGR, not normalised float NCHW batches."""
+    source = tmp_path / "seg.onnx"
+    write_conv_graph_onnx(source, graph_seg_artifact(8, 16, 3, color_order="BGR"))
+    images = write_images(tmp_path / "calib", seed=0)
+    batches = CalibrationBatches(tmp_path / "calib", load_artifact(source), 1)
+    write_int8_graph(source, batches, tmp_path / "seg.int8.onnx")
+    (call,) = modelopt
+    data = call["calibration_data"]["image"]
+    assert data.dtype == np.uint8 and data.shape == (3, 8, 16, 3)
+    np.testing.assert_array_equal(data, np.stack(images)[..., ::-1])
+    assert call["calibration_shapes"] == "image:1x8x16x3"
+
+
+def test_multi_input_graphs_are_not_calibrated(tmp_path):
+    artifact = graph_seg_artifact(8, 16, 3, contract="image_u8", task="dsanet")
+    write_images(tmp_path / "calib", seed=0)
+    with pytest.raises(ValueError, match="one-input segmentation graphs"):
+        CalibrationBatches(tmp_path / "calib", artifact, 1)
