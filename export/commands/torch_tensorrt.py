@@ -8,7 +8,17 @@ With `--max-batch N > 1` the batch axis stays dynamic through compile AND save: 
 gets the profile `Input(min, opt, max)` and the saved program the matching
 `torch.export.Dim` (saving with only an example tensor would re-trace a static batch).
 Precision is explicit typing (torch_tensorrt 2.x `use_explicit_typing=True`; its
-`enabled_precisions` is deprecated): `--fp16` casts the model and its input to float16.
+`enabled_precisions` is deprecated): `--fp16` casts the model's float weights to float16.
+
+The compiled module is the deployed graph (export.graphs.SegmentationGraph), so its input is
+what the sidecar says: uint8 (B, H, W, 3), dynamic batch, with the normalisation, argmax and
+confidence inside the engine. TensorRT 10 takes UINT8 network inputs and outputs, converted
+to/from float32 or float16 by a cast inside the network (tensorrt.DataType.UINT8 docs), and
+torch_tensorrt.Input accepts dtype=torch.uint8 (its dtype enum has u8); with --fp16 the input
+stays uint8 and only the float math is half. An older float-contract target keeps its float
+(B, 3, H, W) input. UNVERIFIED on a GPU: whether TensorRT 10's uint8 cast also takes the
+int64/int32 class ids (its Cast operator page says all type pairs; the DataType page says
+uint8 converts only to/from float) is for the GPU check to show.
 
 UNVERIFIED: written without a GPU or torch-tensorrt, against the torch_tensorrt 2.x docs
 (compile(ir="dynamo", inputs, device, use_explicit_typing), save(output_format,
@@ -30,6 +40,7 @@ from types import ModuleType
 from typing import Any
 
 from export.commands.onnx import check_size
+from rain_seg_ros.artifact import Artifact
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,20 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def trt_settings(torch_tensorrt: ModuleType, height: int, width: int, max_batch: int, fp16: bool,
+def trt_settings(torch_tensorrt: ModuleType, artifact: Artifact, max_batch: int, fp16: bool,
                  device: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Keyword arguments for torch_tensorrt.compile and torch_tensorrt.save.
 
-    The batch axis is dynamic (1..max_batch) in both; the example input saved with the program
-    has batch 2 when dynamic, as torch.export specialises an axis whose example size is 1.
+    The input is the sidecar's: uint8 (B, H, W, 3) for the ids_confidence_u8 graph (whatever
+    the precision), float (B, 3, H, W) for a float-contract target. The batch axis is dynamic
+    (1..max_batch) in both; the example input saved with the program has batch 2 when dynamic,
+    as torch.export specialises an axis whose example size is 1.
     """
     import torch
 
-    dtype = torch.float16 if fp16 else torch.float32
-    spec = torch_tensorrt.Input(min_shape=(1, 3, height, width), opt_shape=(1, 3, height, width),
-                                max_shape=(max_batch, 3, height, width), dtype=dtype)
+    spec_in = artifact.input
+    if any(not isinstance(d, int) for d in spec_in.shape[1:]):
+        raise ValueError(f"input {spec_in.name} {spec_in.shape}: only the batch axis may be dynamic")
+    rest = tuple(int(d) for d in spec_in.shape[1:])
+    if spec_in.dtype == "uint8":
+        dtype = torch.uint8
+    else:
+        dtype = torch.float16 if fp16 else torch.float32
+    spec = torch_tensorrt.Input(min_shape=(1, *rest), opt_shape=(1, *rest), max_shape=(max_batch, *rest),
+                                dtype=dtype)
     compile_kwargs = {"ir": "dynamo", "inputs": [spec], "device": device, "use_explicit_typing": True}
-    example = torch.zeros(min(max_batch, 2), 3, height, width, dtype=dtype, device=device)
+    example = torch.zeros(min(max_batch, 2), *rest, dtype=dtype, device=device)
     save_kwargs: dict[str, Any] = {"output_format": "exported_program", "arg_inputs": [example]}
     if max_batch > 1:
         save_kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch", min=1, max=max_batch)},)
@@ -103,8 +123,8 @@ def main(argv: list[str]) -> int:
     (target,) = targets_from_checkpoint(args.checkpoint, args.height, args.width,
                                         dynamic_batch=args.max_batch > 1, exporter=exporter_versions())
     model = target.module.to(device=args.device, dtype=torch.float16 if args.fp16 else torch.float32).eval()
-    h, w = target.artifact.input_size
-    compile_kwargs, save_kwargs = trt_settings(torch_tensorrt, h, w, args.max_batch, args.fp16, args.device)
+    compile_kwargs, save_kwargs = trt_settings(torch_tensorrt, target.artifact, args.max_batch, args.fp16,
+                                               args.device)
     with torch.cuda.device(torch.device(args.device)):
         compiled = torch_tensorrt.compile(model, **compile_kwargs)
     artifact = merge_sidecar(target.artifact, args.out)

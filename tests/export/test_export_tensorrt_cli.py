@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
 import pytest
 
 from export.__main__ import main as export_main
@@ -11,7 +12,7 @@ from export.commands import tensorrt as trt_cmd
 from rain_seg_ros.artifact import load_artifact
 from rain_seg_ros.backends.engine_cache import Environment, ShapeProfile
 
-from ..rain_seg_ros.runtime_fixtures import seg_artifact, write_conv_onnx
+from ..rain_seg_ros.runtime_fixtures import graph_seg_artifact, seg_artifact, write_conv_onnx
 
 
 @pytest.fixture()
@@ -170,8 +171,9 @@ def test_qdq_flag_needs_a_quantized_graph(onnx_model, tmp_path, capsys):
 
 
 def test_torch_tensorrt_keeps_the_dynamic_batch_and_types_explicitly():
-    """compile gets Input(min, opt, max) and explicit typing; the saved program keeps the batch
-    dynamic (checked with the real torch.export, as torch_tensorrt.save re-traces with it)."""
+    """A float-contract target: compile gets Input(min, opt, max) float (B, 3, H, W) and explicit
+    typing; the saved program keeps the batch dynamic (checked with the real torch.export, as
+    torch_tensorrt.save re-traces with it)."""
     import types
 
     import torch
@@ -179,18 +181,49 @@ def test_torch_tensorrt_keeps_the_dynamic_batch_and_types_explicitly():
     from export.commands.torch_tensorrt import trt_settings
 
     fake = types.SimpleNamespace(Input=lambda **kwargs: kwargs)
-    compile_kwargs, save_kwargs = trt_settings(fake, 8, 16, max_batch=4, fp16=True, device="cpu")
+    artifact = seg_artifact(8, 16, 3)
+    compile_kwargs, save_kwargs = trt_settings(fake, artifact, max_batch=4, fp16=True, device="cpu")
     (spec,) = compile_kwargs["inputs"]
     assert spec == {"min_shape": (1, 3, 8, 16), "opt_shape": (1, 3, 8, 16), "max_shape": (4, 3, 8, 16),
                     "dtype": torch.float16}
     assert compile_kwargs["use_explicit_typing"] is True and "enabled_precisions" not in compile_kwargs
     assert compile_kwargs["device"] == "cpu"
-    _, save_kwargs = trt_settings(fake, 8, 16, max_batch=4, fp16=False, device="cpu")
+    _, save_kwargs = trt_settings(fake, artifact, max_batch=4, fp16=False, device="cpu")
     model = torch.nn.Conv2d(3, 2, 1).eval()
     program = torch.export.export(model, tuple(save_kwargs["arg_inputs"]),
                                   dynamic_shapes=save_kwargs["dynamic_shapes"])
     assert program.module()(torch.zeros(3, 3, 8, 16)).shape == (3, 2, 8, 16)
     with pytest.raises(Exception, match="batch|4"):
         program.module()(torch.zeros(5, 3, 8, 16))
-    _, static = trt_settings(fake, 8, 16, max_batch=1, fp16=False, device="cpu")
+    _, static = trt_settings(fake, artifact, max_batch=1, fp16=False, device="cpu")
     assert "dynamic_shapes" not in static and static["arg_inputs"][0].shape == (1, 3, 8, 16)
+
+
+def test_torch_tensorrt_compiles_the_uint8_graph_with_a_uint8_nhwc_dynamic_batch_input():
+    """The target is the uint8 graph: its Input is uint8 (B, H, W, 3) even with --fp16, and the
+    program saved with that spec runs a uint8 batch of 3 to the numpy argmax of the conv."""
+    import types
+
+    import torch
+
+    from export.commands.torch_tensorrt import trt_settings
+    from export.graphs import segmentation_graph
+
+    fake = types.SimpleNamespace(Input=lambda **kwargs: kwargs)
+    artifact = graph_seg_artifact(8, 16, 3)
+    compile_kwargs, _ = trt_settings(fake, artifact, max_batch=4, fp16=True, device="cpu")
+    (spec,) = compile_kwargs["inputs"]
+    assert spec == {"min_shape": (1, 8, 16, 3), "opt_shape": (1, 8, 16, 3), "max_shape": (4, 8, 16, 3),
+                    "dtype": torch.uint8}
+    _, save_kwargs = trt_settings(fake, artifact, max_batch=4, fp16=False, device="cpu")
+    assert save_kwargs["arg_inputs"][0].dtype == torch.uint8
+    conv = torch.nn.Conv2d(3, 3, 1).eval()
+    graph = segmentation_graph(conv, artifact)
+    program = torch.export.export(graph, tuple(save_kwargs["arg_inputs"]),
+                                  dynamic_shapes=save_kwargs["dynamic_shapes"])
+    images = np.random.default_rng(0).integers(0, 256, (3, 8, 16, 3), dtype=np.uint8)
+    mask, confidence = program.module()(torch.from_numpy(images))
+    x = (images / 255.0 - np.array(artifact.mean)) / np.array(artifact.std)           # (B, H, W, 3)
+    w = conv.weight.detach().numpy()[:, :, 0, 0].astype(np.float64)
+    logits = np.einsum("bhwk,ck->bchw", x, w) + conv.bias.detach().numpy()[None, :, None, None]
+    assert mask.dtype == torch.uint8 and (mask.numpy() == logits.argmax(axis=1)).mean() > 0.99
