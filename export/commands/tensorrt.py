@@ -6,9 +6,10 @@ shape profile + calibration data sha256), with its sidecar; `--out` also copies 
 chosen `.engine` path, with the graph it was built from next to it so any GPU can rebuild it.
 
 Engines are strongly typed: the precision is in the graph. `--fp16` writes `NAME.fp16.onnx`
-(onnxconverter-common float16, I/O kept float32) next to the ONNX; `--int8 --calib-images DIR`
-runs NVIDIA ModelOpt's ONNX PTQ on those images (the runtime's preprocessing) and writes the
-Q/DQ graph `NAME.int8.onnx`, whose sidecar records the calibration data's sha256; `--qdq`
+(onnxconverter-common float16, input and output types kept: uint8 stays uint8) next to the
+ONNX; `--int8 --calib-images DIR` runs NVIDIA ModelOpt's ONNX PTQ on those images, prepared
+as the graph takes them (uint8 NHWC for uint8 graphs), and writes the Q/DQ graph
+`NAME.int8.onnx`, whose sidecar records the calibration data's sha256; `--qdq`
 builds an ONNX that is already Q/DQ-quantized.
 
 UNVERIFIED: written without a GPU; the TensorRT calls are type-checked against tensorrt-stubs.
@@ -16,7 +17,7 @@ UNVERIFIED: written without a GPU; the TensorRT calls are type-checked against t
 Examples:
     python -m export tensorrt --onnx artifacts/segformer.onnx --fp16
     python -m export tensorrt --onnx artifacts/segformer.onnx --int8 --calib-images data/calib \
-        --min-shape 1x3x512x1024 --opt-shape 1x3x512x1024 --max-shape 4x3x512x1024 --workspace-gb 2
+        --min-shape 1x512x1024x3 --opt-shape 1x512x1024x3 --max-shape 4x512x1024x3 --workspace-gb 2
     python -m export tensorrt --onnx artifacts/erf_pspnet.onnx --fp16 --dla-core 0   # Jetson DLA
 """
 
@@ -38,6 +39,7 @@ from rain_seg_ros.backends.engine_cache import (
     EngineCache,
     Environment,
     ShapeProfile,
+    input_profiles,
     timing_cache_path,
 )
 from rain_seg_ros.backends.tensorrt_build import cuda_index
@@ -48,13 +50,14 @@ BUILD_ERRORS = (BackendError, ArtifactError, FileNotFoundError, ValueError)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
-    """"1x3x512x1024" -> (1, 3, 512, 1024)."""
+    """"1x512x1024x3" -> (1, 512, 1024, 3)."""
     try:
         shape = tuple(int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"shape {text!r} is not like 1x3x512x1024") from None
+        raise argparse.ArgumentTypeError(f"shape {text!r} is not like 1x512x1024x3") from None
     if len(shape) != 4 or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"shape {text!r} must be four positive sizes NxCxHxW")
+        raise argparse.ArgumentTypeError(f"shape {text!r} must be four positive sizes, the input's "
+                                         f"(NxHxWx3 for uint8 graphs, NxCxHxW for float ones)")
     return shape
 
 
@@ -71,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="use at most this many (held in memory at once; default %(default)s)")
     parser.add_argument("--qdq", action="store_true",
                         help="--int8 for an explicitly quantized (Q/DQ, e.g. ModelOpt) ONNX: no calibration")
-    parser.add_argument("--min-shape", type=parse_shape, help="NxCxHxW; give all three or none")
+    parser.add_argument("--min-shape", type=parse_shape,
+                        help="the first input's shape: NxHxWx3 for uint8 graphs (NxCxHxW for float "
+                             "exports); give all three or none")
     parser.add_argument("--opt-shape", type=parse_shape)
     parser.add_argument("--max-shape", type=parse_shape)
     parser.add_argument("--workspace-gb", type=float, default=4.0,
@@ -115,8 +120,10 @@ def options_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.error(f"--device: {exc}")
     try:
         profile = ShapeProfile(*shapes) if all(shapes) else None
-    except ValueError as exc:
-        parser.error(str(exc))
+        if profile is not None:
+            input_profiles(load_artifact(args.onnx), profile)    # fits the graph's input, or one line
+    except ValueError as exc:     # ArtifactError is a ValueError
+        parser.error(f"--min/--opt/--max-shape: {exc}")
     precision = "int8" if args.int8 else "fp16" if args.fp16 else "fp32"
     try:
         return BuildOptions(precision=precision, profile=profile, workspace_gb=args.workspace_gb,

@@ -227,3 +227,20 @@ def test_torch_tensorrt_compiles_the_uint8_graph_with_a_uint8_nhwc_dynamic_batch
     w = conv.weight.detach().numpy()[:, :, 0, 0].astype(np.float64)
     logits = np.einsum("bhwk,ck->bchw", x, w) + conv.bias.detach().numpy()[None, :, None, None]
     assert mask.dtype == torch.uint8 and (mask.numpy() == logits.argmax(axis=1)).mean() > 0.99
+
+
+def test_shape_profile_must_fit_the_uint8_graphs_nhwc_input(tmp_path, capsys):
+    """A uint8 graph takes NxHxWx3: an NCHW profile (what worked for float exports) is refused in
+    one line naming the input, before anything is built; the NHWC one becomes the profile."""
+    from ..rain_seg_ros.runtime_fixtures import write_conv_graph_onnx
+
+    graph = tmp_path / "seg.onnx"
+    write_conv_graph_onnx(graph, graph_seg_artifact(8, 16, 3))
+    with pytest.raises(SystemExit):
+        _options(["--onnx", str(graph), "--min-shape", "1x3x8x16", "--opt-shape", "1x3x8x16",
+                  "--max-shape", "4x3x8x16"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "does not fit input image" in err and "uint8" in err
+    _, options = _options(["--onnx", str(graph), "--min-shape", "1x8x16x3", "--opt-shape", "2x8x16x3",
+                           "--max-shape", "4x8x16x3"])
+    assert options.profile == ShapeProfile((1, 8, 16, 3), (2, 8, 16, 3), (4, 8, 16, 3))
