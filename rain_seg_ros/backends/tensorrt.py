@@ -8,8 +8,10 @@ host staging and the stream come from torch.cuda, so pycuda is not needed. Every
 build, deserialization, execution context, buffers, inference — happens on the `cuda:N` asked.
 
 UNVERIFIED on a GPU: no GPU was available where this was written. It is type-checked against
-tensorrt-stubs (tests/rain_seg_ros/test_tensorrt_typecheck.py) and everything around it
-(cache keys, hit/miss/stale, calibration batches) is unit-tested without TensorRT.
+tensorrt-stubs (tests/rain_seg_ros/test_tensorrt_without_gpu.py), everything around it
+(cache keys, hit/miss/stale, calibration batches) is unit-tested without TensorRT, and the
+binding of every input and output by name is run against a stand-in engine that reads and
+writes the bound memory (tests/rain_seg_ros/test_tensorrt_runtime.py).
 
 Example:
     with TensorRTBackend("seg.onnx", engine_cache_dir="~/.cache/rain_seg_ros/engines") as runner:
