@@ -268,18 +268,21 @@ class FakeStream:
         self.synchronized += 1
 
 
-def install_cuda_memory(monkeypatch: Any, backend_module: Any) -> list[tuple[tuple, Any, str]]:
-    """Device buffers and pinned staging of `backend_module.allocate` in plain host memory, a
-    FakeStream for torch.cuda.Stream; returns the recorded allocations (shape, dtype, "device" | "pinned")."""
+def install_cuda_memory(monkeypatch: Any) -> list[tuple[tuple, Any, str]]:
+    """torch.empty with a CUDA device or pin_memory gives plain host memory (recorded), and
+    torch.cuda.Stream a FakeStream; returns the allocations (shape, dtype, "cuda:N" | "pinned")."""
     import torch
 
     allocations: list[tuple[tuple, Any, str]] = []
+    real_empty = torch.empty
 
-    def allocate(shape, dtype, device):
-        allocations.append((tuple(shape), dtype, "pinned" if device is None else str(device)))
-        return torch.zeros(shape, dtype=dtype)
+    def empty(*size: Any, dtype: Any = None, device: Any = None, pin_memory: bool = False) -> Any:
+        shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+        if device is not None or pin_memory:
+            allocations.append((shape, dtype, "pinned" if pin_memory else str(device)))
+        return real_empty(shape, dtype=dtype).zero_()
 
-    monkeypatch.setattr(backend_module, "allocate", allocate)
+    monkeypatch.setattr(torch, "empty", empty)
     monkeypatch.setattr(torch.cuda, "Stream", FakeStream)
     monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
     return allocations

@@ -40,7 +40,7 @@ def _seg_engine(fake, image_dtype: str = "uint8") -> None:
 
 def test_uint8_graph_returns_mask_and_confidence_through_pinned_buffers_allocated_once(
         fake, tmp_path, monkeypatch):
-    allocations = install_cuda_memory(monkeypatch, trt_backend)
+    allocations = install_cuda_memory(monkeypatch)
     path = tmp_path / "seg.onnx"
     write_conv_graph_onnx(path, graph_seg_artifact(8, 16, 3))
     _seg_engine(fake)
@@ -87,7 +87,7 @@ def _write_weather_graph(path) -> Artifact:
 
 
 def test_three_input_weather_graph_binds_every_input_with_its_dtype_and_profile(fake, tmp_path, monkeypatch):
-    install_cuda_memory(monkeypatch, trt_backend)
+    install_cuda_memory(monkeypatch)
     path = tmp_path / "weather.onnx"
     _write_weather_graph(path)
     fake.io = [FakeIO("intensity", "float32", profile=((1,), (1,), (8,))),          # engine order differs
@@ -117,7 +117,7 @@ def test_three_input_weather_graph_binds_every_input_with_its_dtype_and_profile(
 
 
 def test_engine_whose_dtypes_differ_from_the_sidecar_is_refused_in_one_line(fake, tmp_path, monkeypatch):
-    install_cuda_memory(monkeypatch, trt_backend)
+    install_cuda_memory(monkeypatch)
     path = tmp_path / "seg.onnx"
     write_conv_graph_onnx(path, graph_seg_artifact(8, 16, 3))
     _seg_engine(fake, image_dtype="float32")        # an engine built from a float-input graph
