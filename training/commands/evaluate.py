@@ -59,10 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--derain", metavar="DSANET", help="derain every image with this DSANet first")
     p.add_argument("--seed", type=int, default=0, help="seed of the per-image rain-code choice")
     p.add_argument("--save-predictions", metavar="DIR", help="write label PNGs and colour overlays here")
+    p.add_argument("--label-ids", action="store_true",
+                   help="with --save-predictions: also DIR/labelIds/<name>.png in Cityscapes labelIds, the "
+                        "format the Cityscapes / ACDC / Dark Zurich benchmark servers take (19-class models)")
     p.add_argument("--out", help="also write the JSON here")
     p.add_argument("--device", default="auto")
     p.add_argument("--limit", type=int, default=None, help="score only the first N images")
     return p
+
+
+def _check_label_ids(args: argparse.Namespace) -> None:
+    """--label-ids maps Cityscapes train ids: only for 19-class Cityscapes models, with a folder."""
+    from training.engine.checkpoint import read_metadata
+
+    if not args.save_predictions:
+        raise SystemExit("error: --label-ids writes predictions: give --save-predictions DIR too")
+    classes = read_metadata(args.checkpoint)[1].get("class_names", [])
+    if len(classes) != 19:
+        raise SystemExit(f"error: --label-ids maps the 19 Cityscapes train ids; {args.checkpoint} has "
+                         f"{len(classes)} classes")
 
 
 def main(argv: list[str]) -> int:
@@ -92,7 +107,10 @@ def main(argv: list[str]) -> int:
     image_fn = image_fn_from_args(rainify=args.rainify, rain_bank=args.rain_bank, rain_refs=args.rain_refs,
                                   styles=args.styles, intensity=args.intensity, derain=args.derain,
                                   seed=args.seed, device=device)
-    writer = PredictionWriter(args.save_predictions) if args.save_predictions else None
+    if args.label_ids:
+        _check_label_ids(args)
+    writer = (PredictionWriter(args.save_predictions, label_ids=args.label_ids)
+              if args.save_predictions else None)
     scores = evaluate_checkpoint(args.checkpoint, dataset, device=device, input_size=args.input_size,
                                  image_fn=image_fn, on_prediction=writer, progress=True)
     scores.update({"checkpoint": str(args.checkpoint), "dataset": args.dataset, "root": str(args.root),

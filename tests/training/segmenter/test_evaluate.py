@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -81,3 +82,26 @@ def test_evaluate_rainify_and_derain(tiny_cityscapes, tmp_path):
     rainy = np.asarray(Image.open(sorted((tmp_path / "rainy" / "overlays").glob("*.png"))[0]), np.int16)
     assert np.abs(clean - rainy).mean() > 1.0
     assert training_main([*base, "--rainify", str(dsanet)]) == 2  # no bank: refused
+
+
+def test_label_ids_predictions_for_benchmark_servers(tiny_cityscapes, tmp_path, capsys):
+    from cityscapesscripts.helpers.labels import labels
+
+    run = _write_segmenter(tmp_path / "seg")
+    preds = tmp_path / "preds"
+    base = ["evaluate", "--checkpoint", str(run), "--dataset", "cityscapes", "--root", str(tiny_cityscapes),
+            "--split", "val", "--device", "cpu", "--label-ids"]
+    assert training_main([*base, "--save-predictions", str(preds)]) == 0
+    # independent reference: cityscapesScripts' own label list, train id -> the label carrying it
+    to_id = {lab.trainId: lab.id for lab in labels if 0 <= lab.trainId < 255 and lab.id >= 0}
+    files = sorted((preds / "labels").glob("*.png"))
+    assert len(files) == 3
+    for train_file in files:
+        train_ids = np.asarray(Image.open(train_file))
+        label_ids = np.asarray(Image.open(preds / "labelIds" / train_file.name))
+        expected = np.vectorize(lambda t: to_id.get(int(t), 0))(train_ids)
+        assert np.array_equal(label_ids, expected) and label_ids.dtype == np.uint8
+        assert {7, 23} & set(np.unique(label_ids).tolist())   # road / sky: the biased classifier's picks
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="give --save-predictions"):
+        training_main(base)
