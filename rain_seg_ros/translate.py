@@ -36,7 +36,8 @@ class Translator:
     """
 
     def __init__(self, model_path: str | Path, backend: str = "auto", device: str = "auto",
-                 engine_cache_dir: str | Path | None = None, direction: str | None = None) -> None:
+                 engine_cache_dir: str | Path | None = None, direction: str | None = None,
+                 trust_pt2: bool = False) -> None:
         artifact = load_artifact(model_path)
         if artifact.task != "cyclegan_generator":
             raise ArtifactError(f"{model_path} is a {artifact.task!r} model; a translator needs a CycleGAN "
@@ -47,7 +48,7 @@ class Translator:
         if direction is not None and found != direction:
             raise ArtifactError(f"{model_path} translates {found}, not {direction}")
         self.artifact, self.direction = artifact, str(found)
-        self.runner = open_backend(model_path, backend, device, engine_cache_dir)
+        self.runner = open_backend(model_path, backend, device, engine_cache_dir, trust_pt2=trust_pt2)
 
     @property
     def name(self) -> str:

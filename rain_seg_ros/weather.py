@@ -70,7 +70,7 @@ class WeatherModel:
     """
 
     def __init__(self, model_path: str | Path, backend: str = "auto", device: str = "auto",
-                 engine_cache_dir: str | Path | None = None) -> None:
+                 engine_cache_dir: str | Path | None = None, trust_pt2: bool = False) -> None:
         model_path = Path(model_path)
         artifact = load_artifact(model_path)
         if artifact.task not in ("dsanet", "dsanet_encoder"):
@@ -92,11 +92,12 @@ class WeatherModel:
             if path is not None and not path.is_file():
                 raise ArtifactError(f"{path} (named by {model_path.name}'s sidecar) is missing")
         self.artifact = artifact
-        self.encoder = open_backend(model_path, backend, device, engine_cache_dir)
+        self.encoder = open_backend(model_path, backend, device, engine_cache_dir, trust_pt2=trust_pt2)
         self.generator = None
         if generator_path is not None:
             try:
-                self.generator = open_backend(generator_path, backend, device, engine_cache_dir)
+                self.generator = open_backend(generator_path, backend, device, engine_cache_dir,
+                                              trust_pt2=trust_pt2)
             except Exception:
                 self.encoder.close()
                 raise

@@ -286,6 +286,9 @@ class SegmentationNode(Node):
                                                   extra=values))
 
     def destroy_node(self) -> None:
+        if not hasattr(self, "worker"):   # __init__ failed before the worker existed (bad model): a
+            super().destroy_node()         # context shutdown still destroys the half-built node
+            return
         self.worker.stop()
         # The worker's join gives up after a timeout, so it may still be inside segment_batch(): close
         # the backend only once no inference holds it (freeing a TensorRT/CUDA runner mid-call can crash).

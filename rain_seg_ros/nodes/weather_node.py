@@ -55,11 +55,14 @@ PARAMS = (
           "for mode night2day. Empty: no night2day.", read_only=True),
     Param("day2night_model_path", "", "Exported CycleGAN G (--direction day2night) for mode day2night, "
           "e.g. to simulate night drives. Empty: no day2night.", read_only=True),
+    Param("trust_pt2_model", False, "Allow .pt2 model paths. A .pt2 is a PyTorch program: loading it can "
+          "run arbitrary code, so set true only for files from a source you trust; ONNX needs no trust.",
+          read_only=True),
     Param("backend", "auto", "Inference backend.", read_only=True,
           choices=("auto", "onnxruntime", "torch", "tensorrt")),
     Param("device", "auto", "Device for the backend: auto, cpu, cuda or cuda:N.", read_only=True),
-    Param("engine_cache_dir", "", "Where TensorRT engines are cached (empty: next to the model).",
-          read_only=True),
+    Param("engine_cache_dir", "", "Where TensorRT engines built from the ONNX models are cached (empty: "
+          "$XDG_CACHE_HOME/rain_seg_ros/engines, i.e. ~/.cache/rain_seg_ros/engines).", read_only=True),
     Param("compressed_input", False, "Subscribe image/compressed instead of image.", read_only=True),
     Param("max_rate_hz", 0.0, "Upper bound on processed frames per second (0 = as fast as possible).",
           0.0, 1000.0),
@@ -110,7 +113,8 @@ class WeatherNode(Node):
         p = self.params
         try:
             return WeatherModel(p["model_path"], backend=p["backend"], device=p["device"],
-                                engine_cache_dir=p["engine_cache_dir"] or None)
+                                engine_cache_dir=p["engine_cache_dir"] or None,
+                                trust_pt2=p["trust_pt2_model"])
         except Exception as err:  # any failure here means: this model cannot be served
             raise ModelLoadError(f"cannot load DSANet model {p['model_path']!r}: {err}") from err
 
@@ -125,7 +129,7 @@ class WeatherNode(Node):
             try:
                 out[direction] = Translator(path, backend=p["backend"], device=p["device"],
                                             engine_cache_dir=p["engine_cache_dir"] or None,
-                                            direction=direction)
+                                            direction=direction, trust_pt2=p["trust_pt2_model"])
             except Exception as err:  # any failure here means: this model cannot be served
                 for opened in out.values():
                     opened.close()
@@ -185,6 +189,9 @@ class WeatherNode(Node):
         self.diag_pub.publish(diagnostics_message(self, self.stats, hardware_id=self.stats.backend))
 
     def destroy_node(self) -> None:
+        if not hasattr(self, "worker"):   # __init__ failed before the worker existed (bad model): a
+            super().destroy_node()         # context shutdown still destroys the half-built node
+            return
         self.worker.stop()
         self._close_models()
         super().destroy_node()

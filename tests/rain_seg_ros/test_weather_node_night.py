@@ -75,3 +75,34 @@ def test_modes_without_their_model_are_refused(tmp_path):
                 day2night_model_path=str(n2d)))
     finally:
         g.close()
+
+
+def test_a_pt2_model_needs_trust_pt2_model(tmp_path, monkeypatch):
+    """A .pt2 is code (docs/security.md): weather_node refuses it unless trust_pt2_model is set, and
+    passes the opt-in down to the runner it opens."""
+    import shutil
+
+    n2d = write_affine_translator(tmp_path / "n2d.onnx", "night2day", scale=2.0)
+    pt2 = tmp_path / "evil" / "n2d.pt2"          # alone in its folder: no .onnx to fall back to
+    pt2.parent.mkdir()
+    shutil.copy(n2d, pt2)                        # never read: the refusal comes first
+    shutil.copy(n2d.with_suffix(".json"), pt2.with_suffix(".json"))
+    g = InProcessGraph()
+    try:
+        with pytest.raises(ModelLoadError, match="night2day_model_path.*PyTorch program"):
+            WeatherNode(context=g.context, namespace="nt5", parameter_overrides=_params(
+                backend="torch", night2day_model_path=str(pt2)))
+        opened: list[bool] = []
+        import rain_seg_ros.translate as translate
+        real_open = translate.open_backend
+
+        def recording(path, backend, device, cache, trust_pt2=False):   # what the node asks for
+            opened.append(trust_pt2)
+            return real_open(n2d, "onnxruntime", "cpu", cache)          # then serve the ONNX twin
+
+        monkeypatch.setattr(translate, "open_backend", recording)
+        g.add(WeatherNode(context=g.context, namespace="nt6", parameter_overrides=_params(
+            backend="torch", night2day_model_path=str(pt2), trust_pt2_model=True)))
+        assert opened == [True]
+    finally:
+        g.close()
