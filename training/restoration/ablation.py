@@ -12,7 +12,7 @@ Stages (each skipped when its output exists, so an interrupted run continues):
 Example:
     cfg = resolve_config(MaskRestorationExperimentConfig,
                          "config/training/experiment-mask-restoration_synth-32x64.yaml")
-    run_mask_restoration(cfg)     # OUT/results.json, OUT/results.md, OUT/grid_<task>.png
+    run_mask_restoration(cfg)     # OUT/results.json, OUT/results.md, OUT/grid_<task>.png, OUT/curves.png
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from PIL import Image
 from training.engine import checkpoint as ckpt
 from training.engine.config import ConfigError, config_to_dict, resolve_config, save_config
 from training.restoration.ablation_config import LOSS_ROWS, TASKS, MaskRestorationExperimentConfig
-from training.restoration.ablation_report import write_grid, write_report
+from training.restoration.ablation_report import write_curves, write_grid, write_report
 from training.restoration.config import MaskRestorerConfig, SpadeTrainConfig
 from training.restoration.incomplete import coarse_mask
 from training.segmenter.config import TrainSegmenterConfig
@@ -96,6 +96,7 @@ def run_mask_restoration(cfg: MaskRestorationExperimentConfig) -> dict[str, Any]
                "closed_loop": closed, "closed_loop_row": loop_row if closed else None}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_report(summary, out / "results.md")
+    write_curves(out, list(cfg.rows), list(tables), list(cfg.seeds))
     return summary
 
 

@@ -97,3 +97,37 @@ def write_grid(restorer: Path, scenes: Path, split: str, out: Path, *, count: in
         rows.append(np.concatenate([rgb(sample["image"]), colour(sample["mask"]), colour(incomplete[0]),
                                     colour(restored[0]), rgb(synth)], axis=1))
     Image.fromarray(np.concatenate(rows, axis=0)).save(out)
+
+
+def write_curves(out: Path, rows: list[str], tasks: list[str], seeds: list[int]) -> Path:
+    """OUT/curves.png: the frozen SPADE's generator / discriminator losses, and per task the
+    restorers' cross-entropy (mean over seeds) against the step, one line per loss row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from training.engine.logging import read_jsonl
+
+    fig, axes = plt.subplots(1, 1 + len(tasks), figsize=(4.5 * (1 + len(tasks)), 3.4))
+    spade = read_jsonl(out / "spade" / "losses.jsonl") if (out / "spade" / "losses.jsonl").is_file() else []
+    for key in ("g/total", "d/total"):
+        axes[0].plot([r["step"] for r in spade], [r.get(key, np.nan) for r in spade], label=key)
+    axes[0].set(title="SPADE (frozen afterwards)", xlabel="step", ylabel="loss")
+    axes[0].legend(fontsize=7)
+    for ax, task in zip(axes[1:], tasks):
+        for row in rows:
+            logs = [read_jsonl(f) for seed in seeds
+                    if (f := out / "restorers" / f"{task}_{row}_seed{seed}" / "losses.jsonl").is_file()]
+            if not logs:
+                continue
+            n = min(len(log) for log in logs)
+            ce = np.mean([[r["ce"] for r in log[:n]] for log in logs], axis=0)    # (n,)
+            ax.plot([r["step"] for r in logs[0][:n]], ce, label=row)
+        ax.set(title=f"restorer CE, {task} (mean over seeds)", xlabel="step", ylabel="cross-entropy")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = out / "curves.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

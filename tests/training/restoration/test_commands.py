@@ -99,6 +99,8 @@ def test_experiment_at_micro_size(tmp_path, scenes):
     with Image.open(tmp_path / "exp" / "grid_sparse.png") as grid:
         # image | fine | incomplete | restored | synthesised; one row per val image (2)
         assert grid.size == (5 * 64, 2 * 32)
+    with Image.open(tmp_path / "exp" / "curves.png") as curves:   # SPADE + one panel per task
+        assert curves.size[0] > 2 * curves.size[1]
     # a rerun finds every stage done
     again = run_mask_restoration(cfg)
     assert again["tables"] == json.loads(json.dumps(summary["tables"]))
