@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +25,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from training.dsanet.io import IMAGE_SUFFIXES, read_image, write_image
-from training.dsanet.rainify import detect_layout
+from training.data.copies import copy_others, dataset_files, resume_manifest
+from training.dsanet.io import read_image, write_image
 from training.engine import checkpoint as ckpt
-from training.engine.logging import read_jsonl
 
 MANIFEST = "translate_manifest.jsonl"
 DIRECTIONS = {"day2night": "gen_g", "night2day": "gen_f"}
@@ -85,33 +83,11 @@ def translate_dataset(translator: Translator, root: Path, out: Path, *, count: i
                       seed: int = 0, progress: bool = True) -> dict[str, int]:
     """Translate the dataset at root into out; returns counts (translated, skipped, copied)."""
     root, out = Path(root).resolve(), Path(out).resolve()
-    if out == root or root in out.parents:
-        raise ValueError(f"--out {out} must not be inside --images {root}")
-    _, image_dirs = detect_layout(root)
-    images: list[Path] = []
-    others: list[Path] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        in_image_dir = any(d in path.parents for d in image_dirs)
-        (images if in_image_dir and path.suffix.lower() in IMAGE_SUFFIXES else others).append(path)
-    if not images:
-        raise ValueError(f"--images {root}: no images under {', '.join(map(str, image_dirs))}")
+    images, others = dataset_files(root, out)
     images = pick(images, count, seed)
-
-    counts = {"translated": 0, "skipped": 0, "copied": 0}
-    for path in others:   # labels and anything else: copied byte for byte
-        dst = out / path.relative_to(root)
-        if not dst.exists() or dst.stat().st_size != path.stat().st_size:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dst)
-            counts["copied"] += 1
+    counts = {"translated": 0, "skipped": 0, "copied": copy_others(others, root, out)}
     manifest = out / MANIFEST
-    done = set()
-    if manifest.exists():
-        # a run killed mid-write may leave a cut last line: read_jsonl drops it (with a warning)
-        # and the rewrite below leaves the file whole before new lines are appended
-        records = read_jsonl(manifest)
-        done = {str(r.get("output")) for r in records}
-        manifest.write_text("".join(json.dumps(r) + "\n" for r in records))
+    done = resume_manifest(manifest)
     with open(manifest, "a") as log:
         for path in tqdm(images, desc=translator.direction, unit="img", disable=not progress):
             rel = path.relative_to(root).as_posix()

@@ -16,7 +16,6 @@ intensity, checkpoint.
 from __future__ import annotations
 
 import json
-import shutil
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,23 +24,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from training.data.copies import copy_others, dataset_files, resume_manifest
 from training.dsanet.api import DSANet
-from training.dsanet.io import IMAGE_SUFFIXES, read_image, write_image
+from training.dsanet.io import read_image, write_image
 
 MANIFEST = "rainify_manifest.jsonl"
-
-
-def detect_layout(root: Path) -> tuple[str, list[Path]]:
-    """(layout name, image directories to rainify) of a dataset root."""
-    if (root / "leftImg8bit").is_dir():
-        return "cityscapes", [root / "leftImg8bit"]
-    kitti = sorted(p for p in root.rglob("image_2") if p.is_dir())
-    if kitti:
-        return "kitti", kitti
-    if (root / "images").is_dir():
-        return "folder", [root / "images"]
-    raise ValueError(f"{root}: unknown layout; expected leftImg8bit/ (Cityscapes), */image_2/ (KITTI) "
-                     f"or images/ (+ labels copied as they are)")
 
 
 @dataclass(frozen=True)
@@ -69,28 +56,10 @@ def rainify_dataset(net: DSANet, root: Path, out: Path, codes: torch.Tensor, sou
     if not 0.0 <= lo <= hi <= 1.0:
         raise ValueError(f"intensity range must satisfy 0 <= lo <= hi <= 1, got {lo},{hi}")
     root, out = Path(root).resolve(), Path(out).resolve()
-    if out == root or root in out.parents:
-        raise ValueError(f"--out {out} must not be inside --images {root}")
-    _, image_dirs = detect_layout(root)
-    images, others = [], []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        in_image_dir = any(d in path.parents for d in image_dirs)
-        (images if in_image_dir and path.suffix.lower() in IMAGE_SUFFIXES else others).append(path)
-    if not images:
-        raise ValueError(f"{root}: no images under {', '.join(map(str, image_dirs))}")
-
-    counts = {"copied": 0, "rainified": 0, "skipped": 0}
-    for path in others:  # labels and anything else: copied byte for byte
-        dst = out / path.relative_to(root)
-        if not dst.exists() or dst.stat().st_size != path.stat().st_size:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dst)
-            counts["copied"] += 1
-
+    images, others = dataset_files(root, out)
+    counts = {"copied": copy_others(others, root, out), "rainified": 0, "skipped": 0}
     manifest = out / MANIFEST
-    done = set()
-    if manifest.exists():
-        done = {json.loads(ln)["output"] for ln in manifest.read_text().splitlines() if ln.strip()}
+    done = resume_manifest(manifest)
     with open(manifest, "a") as log:
         for path in tqdm(images, desc="rainify", unit="img", disable=not progress):
             rel = path.relative_to(root).as_posix()
