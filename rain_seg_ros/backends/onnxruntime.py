@@ -89,6 +89,11 @@ class OnnxRuntimeBackend(Backend):
             raise BackendError(f"unknown device {device!r} for onnxruntime (cpu, cuda, cuda:N)")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT's intra-op threads spin-wait after each run by default. A node holds several sessions
+        # (the graph, its mask-only cut, a condition estimator, weather models) on a few cores, and
+        # the spinning threads of one starve the next: measured with python -m rain_seg_ros.bench
+        # on 2 cores, demo-width ERF-PSPNet 512x1024 e2e went from 2.04x to 1.31x bare without it.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if intra_op_threads > 0:
             options.intra_op_num_threads = intra_op_threads
         self._session = ort.InferenceSession(str(self.model_path), options, providers=providers)

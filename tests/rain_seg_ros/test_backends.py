@@ -133,3 +133,12 @@ def test_model_path_mistakes_get_one_line_saying_what_to_name(models, tmp_path):
             with pytest.raises(BackendError) as err:
                 open_backend(model_path, backend=backend, device="cpu")
             assert str(err.value) == message and "\n" not in message
+
+
+def test_onnxruntime_threads_do_not_spin_between_runs(models):
+    """Several sessions share a few cores in one node; spin-waiting intra-op threads of one session
+    starve the next (docs/benchmarks/README.md measures it), so spinning is off in every session."""
+    folder, _, _ = models
+    with open_backend(folder / "m.onnx", backend="onnxruntime", device="cpu") as runner:
+        options = runner._session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
