@@ -31,7 +31,7 @@ from training.condition.config import TrainConditionConfig
 from training.condition.data import build_condition_set
 from training.condition.evaluation import evaluate_condition
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
+from training.engine import distributed, loop
 from training.engine.config import config_to_dict, save_config
 from training.engine.logging import RunLogger, trim_jsonl
 from training.engine.resume import find_resume_point, load_weights
@@ -128,14 +128,7 @@ def train(cfg: TrainConditionConfig) -> Path:
         model = DDP(model, device_ids=[d.device.index] if d.device.type == "cuda" else None)
     logger = RunLogger(out / "tensorboard", enabled=d.is_main and cfg.tensorboard)
 
-    def batches():
-        nonlocal epoch
-        while True:
-            sampler.set_epoch(epoch)
-            yield from loader
-            epoch += 1
-
-    batch_iter = batches()
+    batch_iter = loop.EndlessBatches(loader, sampler, epoch)
     model.train()
     bar = tqdm(range(start_step, cfg.steps), initial=start_step, total=cfg.steps, desc="train-condition",
                disable=not d.is_main, dynamic_ncols=True)
@@ -169,7 +162,7 @@ def train(cfg: TrainConditionConfig) -> Path:
             bar.write(f"step {done}: val " + "  ".join(f"{k} {v:.3f}" for k, v in summary.items()))
         if done % cfg.ckpt_every == 0 or done == cfg.steps:
             if d.is_main:
-                state = {"step": done, "epoch": epoch, "optimizer": optimizer.state_dict(),
+                state = {"step": done, "epoch": batch_iter.epoch, "optimizer": optimizer.state_dict(),
                          "scaler": scaler.state_dict(), "config": config_to_dict(cfg)}
                 ckpt.save_checkpoint(ckpt_root, done, {"model": (spec, model)}, state, keep=cfg.keep,
                                      extra_meta=checkpoint_meta(cfg))

@@ -144,3 +144,34 @@ def finish_run(bar: tqdm, logger: RunLogger, step_dir: Path | None, steps: int) 
     if step_dir is None:
         raise RuntimeError(f"nothing trained: steps={steps}")
     return Path(step_dir)
+
+
+class EndlessBatches:
+    """The batches of `loader` forever, the sampler reshuffled each epoch. `epoch` is what a
+    checkpoint records, so a resumed run goes on with the same shuffles (train-segmenter,
+    train-condition).
+
+    Args:
+        loader: a DataLoader over `sampler`.
+        sampler: a DistributedSampler (set_epoch(epoch) before each pass).
+        epoch: the epoch to start in (a resumed run's recorded one).
+    """
+
+    def __init__(self, loader: Any, sampler: Any, epoch: int = 0) -> None:
+        self.loader, self.sampler, self.epoch = loader, sampler, epoch
+        self._it: Any = None
+
+    def __iter__(self) -> EndlessBatches:
+        return self
+
+    def __next__(self) -> Any:
+        if self._it is None:
+            self.sampler.set_epoch(self.epoch)
+            self._it = iter(self.loader)
+        try:
+            return next(self._it)
+        except StopIteration:   # the pass is over: next epoch, reshuffled
+            self.epoch += 1
+            self.sampler.set_epoch(self.epoch)
+            self._it = iter(self.loader)
+            return next(self._it)

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from training.engine import checkpoint as ckpt
-from training.engine import distributed
+from training.engine import distributed, loop
 from training.engine.config import config_to_dict, save_config
 from training.engine.logging import RunLogger, append_jsonl, trim_jsonl
 from training.engine.resume import find_resume_point, load_weights
@@ -135,14 +135,7 @@ def train(cfg: TrainSegmenterConfig) -> Path:
     val_set = build_val_set(cfg)
     logger = RunLogger(out / "tensorboard", enabled=d.is_main and cfg.tensorboard)
 
-    def batches():
-        nonlocal epoch
-        while True:
-            sampler.set_epoch(epoch)
-            yield from loader
-            epoch += 1
-
-    batch_iter = batches()
+    batch_iter = loop.EndlessBatches(loader, sampler, epoch)
     model.train()
     bar = tqdm(range(start_step, cfg.steps), initial=start_step, total=cfg.steps, desc="train-segmenter",
                disable=not d.is_main, dynamic_ncols=True)
@@ -203,7 +196,7 @@ def train(cfg: TrainSegmenterConfig) -> Path:
                 modules = {"model": (spec, model)}
                 if rainifier is not None and dsanet_opt is not None:
                     modules.update(rainifier.checkpoint_modules())
-                state = {"step": done, "epoch": epoch, "optimizer": optimizer.state_dict(),
+                state = {"step": done, "epoch": batch_iter.epoch, "optimizer": optimizer.state_dict(),
                          "scaler": scaler.state_dict(), "config": config_to_dict(cfg)}
                 if dsanet_opt is not None:
                     state["dsanet_optimizer"] = dsanet_opt.state_dict()

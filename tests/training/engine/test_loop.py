@@ -86,3 +86,21 @@ def test_optimiser_and_scaler_states_round_trip() -> None:
     loop.load_optim_states(state, {"opt": fresh})
     assert fresh.param_groups[0]["lr"] == 0.1
     torch.testing.assert_close(fresh.state_dict()["state"][0]["exp_avg"], opt.state[net.weight]["exp_avg"])
+
+
+def test_endless_batches_reshuffle_each_pass_and_record_the_epoch():
+    from training.engine.loop import EndlessBatches
+
+    class Sampler:
+        def __init__(self):
+            self.epochs = []
+
+        def set_epoch(self, epoch):
+            self.epochs.append(epoch)
+
+    sampler = Sampler()
+    batches = EndlessBatches(["a", "b"], sampler, epoch=3)       # a resumed run in epoch 3
+    assert sampler.epochs == []                                    # nothing touched before use
+    got = [next(batches) for _ in range(5)]
+    assert got == ["a", "b", "a", "b", "a"]
+    assert sampler.epochs == [3, 4, 5] and batches.epoch == 5
