@@ -1,19 +1,24 @@
-"""The condition must-show run, one command: a procedural clear -> rain -> night drive replayed
+"""The condition must-show run, one command: procedural clear -> rain -> night drives replayed
 through segmentation_node with each single model and with the switching graph (and smoothing),
-one table of overall and per-condition mIoU, label flicker, estimator accuracy and overheads.
+tables of overall and per-condition mIoU, label flicker, estimator accuracy and overheads.
 
     python scripts/condition_drive.py --out runs/condition_drive \\
         --clear-model artifacts/seg_clear.onnx --rain-model artifacts/seg_rain.onnx \\
         --night-model artifacts/seg_night.onnx --condition-model artifacts/condition.onnx \\
-        --frames-per-condition 40 --size 128x256 --smoothing-alpha 0.6
+        --frames-per-condition 60 --size 128x256 --val-seed 10 --seeds 0,1,2 --smoothing-alpha 0.6
 
 It takes exported models (train them with train-segmenter / train-dannet / train-condition and
-`python -m export onnx`); it trains nothing. Runs, each a replay_eval with its own node process:
-`clear`, `rain`, `night` (that model alone, no estimator), `switching` (model_path = the clear
-model, the estimator and the rain/night models, hysteresis --hold-frames) and, with
---smoothing-alpha > 0, `switching+smoothing`. Writes OUT/drive_bag (+ drive_bag.json, its seed
-and size: a later call with the same --out and other drive flags is refused),
-OUT/<run>/report.{json,md} and OUT/summary.{json,md}. Every ROS process stays on this machine
+`python -m export onnx`); it trains nothing. The condition -> model map of the switching graph is
+`--map` (default clear:clear,rain:rain,night:night) or, with --val-seed, chosen on a validation
+drive of that seed: each single model is replayed over it and each condition gets the model with
+the best mIoU on that condition's frames. The validation drive is never a test drive (refused).
+Per test seed, runs (each a replay_eval with its own node process): `clear`, `rain`, `night`
+(that model alone, no estimator), `switching` (the map's clear model as model_path, the estimator,
+the map's rain/night models, hysteresis --hold-frames) and, with --smoothing-alpha > 0,
+`switching+smoothing`. Writes OUT/seed<N>/drive_bag (+ drive_bag.json: its seed and size; a later
+call with the same --out and other drive flags is refused), OUT/seed<N>/<run>/report.{json,md},
+OUT/val_seed<N>/ likewise, and OUT/summary.{json,md}: the map, each drive's table and, over the
+test seeds, mean and sample standard deviation per run. Every ROS process stays on this machine
 (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, its own ROS_DOMAIN_ID unless one is set).
 """
 
@@ -22,13 +27,38 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # training and rain_seg_ros from this checkout, as scripts/demo.py does
-RUNS = ("clear", "rain", "night", "switching", "switching+smoothing")
+CONDITIONS = ("clear", "rain", "night")
+SINGLE = CONDITIONS  # the single-model runs are named after the model they serve
+RUNS = (*SINGLE, "switching", "switching+smoothing")
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds are comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"give one or more distinct seeds, got {text!r}")
+    return seeds
+
+
+def parse_map(text: str) -> dict[str, str]:
+    """'clear:rain,rain:rain,night:night' -> {condition: model}; every condition once."""
+    pairs = [item.split(":", 1) for item in text.split(",") if item.strip()]
+    found = {c.strip(): m.strip() for c, m in (p if len(p) == 2 else (p[0], "") for p in pairs)}
+    if (sorted(found) != sorted(CONDITIONS) or len(pairs) != len(CONDITIONS)
+            or any(m not in SINGLE for m in found.values())):
+        raise argparse.ArgumentTypeError(
+            f"--map wants each of {', '.join(CONDITIONS)} once, mapped to one of {', '.join(SINGLE)}, "
+            f"e.g. clear:clear,rain:rain,night:night; got {text!r}")
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}-model", required=True, help=f"exported {name} model (.onnx + sidecar)")
     p.add_argument("--frames-per-condition", type=int, default=40)
     p.add_argument("--size", type=parse_size, default=(128, 256), help="HxW of the drive")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=parse_seeds, default=[0], help="test drives, e.g. 0,1,2")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument("--map", type=parse_map, default=None,
+                        help="the switching graph's condition -> model, e.g. clear:rain,rain:rain,night:night"
+                        " (default: each condition its own model)")
+    choice.add_argument("--val-seed", type=int, default=None,
+                        help="choose the map on a validation drive of this seed (not one of --seeds)")
     p.add_argument("--hold-frames", type=int, default=3, help="switch_hold_frames of the switching runs")
     p.add_argument("--smoothing-alpha", type=float, default=0.6, help="0: no switching+smoothing run")
     p.add_argument("--runs", default=",".join(RUNS), help=f"subset of {','.join(RUNS)}")
@@ -48,14 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def replay_args(opts: argparse.Namespace, run: str, bag: Path) -> list[str]:
+def replay_args(opts: argparse.Namespace, run: str, bag: Path, out: Path, cmap: dict[str, str]) -> list[str]:
     base = [str(bag), "--image-topic", "/camera/image_raw", "--gt-topic", "/camera/gt_mask", "--rate", "0",
-            "--backend", opts.backend, "--no-bag", "--out", str(opts.out / run)]
-    if run in ("clear", "rain", "night"):
-        return base + ["--model", getattr(opts, f"{run}_model")]
-    args = base + ["--model", opts.clear_model, "--condition-model", opts.condition_model,
-                   "--models", f"rain:{opts.rain_model},night:{opts.night_model}",
+            "--backend", opts.backend, "--no-bag", "--out", str(out / run)]
+    model = {name: getattr(opts, f"{name}_model") for name in SINGLE}
+    if run in SINGLE:
+        return base + ["--model", model[run]]
+    default = model[cmap["clear"]]
+    # A condition served by the default model needs no entry: the node falls back to model_path
+    # (and a second copy of the same file would count switches between identical weights).
+    entries = [f"{c}:{model[cmap[c]]}" for c in ("rain", "night") if model[cmap[c]] != default]
+    args = base + ["--model", default, "--condition-model", opts.condition_model,
                    "--switch-hold-frames", str(opts.hold_frames)]
+    args += ["--models", ",".join(entries)] if entries else []
     return args + (["--smoothing-alpha", str(opts.smoothing_alpha)] if run == "switching+smoothing" else [])
 
 
@@ -72,19 +113,130 @@ def summarise(run: str, report: dict[str, Any]) -> dict[str, Any]:
             "smoothing_mean_ms": node.get("smoothing_mean_ms")}
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    def f(v: Any, spec: str = ".4f") -> str:
-        return "-" if v is None else format(float(v), spec)
+def choose_map(val_rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Per condition, the single model with the best mIoU on that condition's validation frames;
+    a tie goes to the model named after the condition, then to the order clear, rain, night."""
+    scores = {r["run"]: r["per_condition_miou"] for r in val_rows if r["run"] in SINGLE}
+    missing = [m for m in SINGLE if m not in scores]
+    if missing:
+        raise ValueError(f"validation lacks the single-model run(s) {missing}")
 
+    def key(condition: str, model: str) -> tuple[float, bool, int]:
+        value = scores[model].get(condition)
+        return (-1.0 if value is None else value, model == condition, -SINGLE.index(model))
+
+    return {c: max(SINGLE, key=lambda m, c=c: key(c, m)) for c in CONDITIONS}
+
+
+def aggregate(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Mean and sample standard deviation (0 with one seed) over the test seeds, per run."""
+    def stats(values: list[Any]) -> dict[str, float | None]:
+        vals = [float(v) for v in values if v is not None]
+        if len(vals) != len(values) or not vals:
+            return {"mean": None, "std": None}
+        return {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else 0.0}
+
+    runs = [r["run"] for r in next(iter(per_seed.values()))]
+    out = []
+    for run in runs:
+        rows = [next(r for r in rows if r["run"] == run) for rows in per_seed.values()]
+        out.append({"run": run, "seeds": len(rows), "miou": stats([r["miou"] for r in rows]),
+                    "per_condition_miou": {c: stats([r["per_condition_miou"].get(c) for r in rows])
+                                           for c in CONDITIONS},
+                    "flip_share": stats([r["flip_share"] for r in rows]),
+                    "estimator_accuracy": stats([r["estimator_accuracy"] for r in rows]),
+                    "switches": stats([r["switches"] for r in rows])})
+    return out
+
+
+def verdicts(agg: list[dict[str, Any]], per_seed: dict[int, list[dict[str, Any]]]) -> list[str]:
+    """Switching vs each single model on overall mIoU: per-seed wins, and whether the means stay
+    apart by more than both spreads (mean - std of switching above mean + std of the single)."""
+    by_run = {a["run"]: a["miou"] for a in agg}
+    lines = []
+    for graph in ("switching", "switching+smoothing"):
+        if graph not in by_run or by_run[graph]["mean"] is None:
+            continue
+        g = by_run[graph]
+        for single in (s for s in SINGLE if s in by_run and by_run[s]["mean"] is not None):
+            s = by_run[single]
+            diffs = [next(r["miou"] for r in rows if r["run"] == graph) - next(r["miou"] for r in rows
+                                                                              if r["run"] == single)
+                     for rows in per_seed.values()]
+            beyond = g["mean"] - g["std"] > s["mean"] + s["std"]
+            lines.append(f"- {graph} vs {single}: {100 * statistics.fmean(diffs):+.2f} points on average, "
+                         f"ahead on {sum(d > 0 for d in diffs)}/{len(diffs)} seeds, "
+                         f"{'beyond' if beyond else 'within'} the spread")
+    return lines
+
+
+def fmt(v: Any, spec: str = ".4f") -> str:
+    return "-" if v is None else format(float(v), spec)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
     lines = ["| run | mIoU | clear | rain | night | flip share | estimator acc. | switches "
              "| latency ms | condition ms | smoothing ms |", "|---|" + "---:|" * 10]
     for r in rows:
         per = r["per_condition_miou"]
-        lines.append(f"| {r['run']} | {f(r['miou'])} | {f(per.get('clear'))} | {f(per.get('rain'))} "
-                     f"| {f(per.get('night'))} | {f(r['flip_share'])} | {f(r['estimator_accuracy'], '.1%')} "
-                     f"| {r['switches']} | {f(r['latency_mean_ms'], '.1f')} "
-                     f"| {f(r['condition_mean_ms'], '.2f')} | {f(r['smoothing_mean_ms'], '.2f')} |")
+        lines.append(f"| {r['run']} | {fmt(r['miou'])} | {fmt(per.get('clear'))} | {fmt(per.get('rain'))} "
+                     f"| {fmt(per.get('night'))} | {fmt(r['flip_share'])} "
+                     f"| {fmt(r['estimator_accuracy'], '.1%')} "
+                     f"| {r['switches']} | {fmt(r['latency_mean_ms'], '.1f')} "
+                     f"| {fmt(r['condition_mean_ms'], '.2f')} | {fmt(r['smoothing_mean_ms'], '.2f')} |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_aggregate(agg: list[dict[str, Any]]) -> str:
+    def pm(s: dict[str, float | None]) -> str:
+        return "-" if s["mean"] is None else f"{s['mean']:.4f} ± {s['std']:.4f}"
+
+    lines = ["| run | mIoU | clear | rain | night | flip share | switches |", "|---|" + "---:|" * 6]
+    for a in agg:
+        per = a["per_condition_miou"]
+        lines.append(f"| {a['run']} | {pm(a['miou'])} | {pm(per['clear'])} | {pm(per['rain'])} "
+                     f"| {pm(per['night'])} | {pm(a['flip_share'])} | {fmt(a['switches']['mean'], '.1f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def drive(opts: argparse.Namespace, seed: int, out: Path) -> Path | None:
+    """OUT/.../drive_bag for this seed, rendered or reused if it is the drive asked for."""
+    from training.scenes.drive import DriveSpec, write_drive_bag
+
+    out.mkdir(parents=True, exist_ok=True)
+    bag, record = out / "drive_bag", out / "drive_bag.json"
+    # A drive rendered by an earlier call is reused only if it is the drive asked for: a bag of
+    # another size, length or seed would otherwise be scored silently under this call's flags.
+    n = opts.frames_per_condition
+    wanted = {"seed": seed, "size": list(opts.size), "frames_per_condition": n}
+    if bag.exists():
+        found = json.loads(record.read_text()) if record.is_file() else "an unrecorded drive"
+        if found != wanted:
+            print(f"condition_drive: {bag} holds {found}, not {wanted}: give a new --out or delete {bag}",
+                  file=sys.stderr)
+            return None
+        return bag
+    spec = DriveSpec(height=opts.size[0], width=opts.size[1], frames=3 * n,
+                     segments=tuple((c, n) for c in CONDITIONS))
+    write_drive_bag(bag, seed, spec, progress=True)
+    record.write_text(json.dumps(wanted))
+    return bag
+
+
+def replay_drive(opts: argparse.Namespace, seed: int, out: Path, runs: list[str],
+                 cmap: dict[str, str]) -> list[dict[str, Any]] | None:
+    from rain_seg_ros.replay.replay_eval import main as replay_eval
+
+    if (bag := drive(opts, seed, out)) is None:
+        return None
+    rows = []
+    for run in runs:
+        if replay_eval(replay_args(opts, run, bag, out, cmap)) != 0:
+            print(f"condition_drive: the {run} run on seed {seed} failed (its error is above)",
+                  file=sys.stderr)
+            return None
+        rows.append(summarise(run, json.loads((out / run / "report.json").read_text())))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,39 +245,43 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := [r for r in runs if r not in RUNS]:
         print(f"condition_drive: --runs {unknown} not among {', '.join(RUNS)}", file=sys.stderr)
         return 1
+    if opts.val_seed is not None and opts.val_seed in opts.seeds:
+        print(f"condition_drive: --val-seed {opts.val_seed} is also a test seed (--seeds): choose the map "
+              "on a drive that is not tested", file=sys.stderr)
+        return 1
     if opts.smoothing_alpha <= 0:
         runs = [r for r in runs if r != "switching+smoothing"]
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_DOMAIN_ID", str(40 + os.getpid() % 50))
-    from rain_seg_ros.replay.replay_eval import main as replay_eval
-    from training.scenes.drive import DriveSpec, write_drive_bag
-
-    opts.out.mkdir(parents=True, exist_ok=True)
-    bag, record = opts.out / "drive_bag", opts.out / "drive_bag.json"
-    # A drive rendered by an earlier call is reused only if it is the drive asked for: a bag of
-    # another size, length or seed would otherwise be scored silently under this call's flags.
-    n = opts.frames_per_condition
-    wanted = {"seed": opts.seed, "size": list(opts.size), "frames_per_condition": n}
-    if bag.exists():
-        found = json.loads(record.read_text()) if record.is_file() else "an unrecorded drive"
-        if found != wanted:
-            print(f"condition_drive: {bag} holds {found}, not {wanted}: give a new --out or delete {bag}",
-                  file=sys.stderr)
+    summary: dict[str, Any] = {"map": opts.map or {c: c for c in CONDITIONS}, "map_chosen_on_seed": None,
+                               "validation": None, "seeds": opts.seeds}
+    if opts.val_seed is not None:
+        val_rows = replay_drive(opts, opts.val_seed, opts.out / f"val_seed{opts.val_seed}", list(SINGLE),
+                                summary["map"])
+        if val_rows is None:
             return 1
-    else:
-        spec = DriveSpec(height=opts.size[0], width=opts.size[1], frames=3 * n,
-                         segments=(("clear", n), ("rain", n), ("night", n)))
-        write_drive_bag(bag, opts.seed, spec, progress=True)
-        record.write_text(json.dumps(wanted))
-    rows = []
-    for run in runs:
-        if replay_eval(replay_args(opts, run, bag)) != 0:
-            print(f"condition_drive: the {run} run failed (its error is above)", file=sys.stderr)
+        summary.update(map=choose_map(val_rows), map_chosen_on_seed=opts.val_seed, validation=val_rows)
+    per_seed: dict[int, list[dict[str, Any]]] = {}
+    for seed in opts.seeds:
+        if (rows := replay_drive(opts, seed, opts.out / f"seed{seed}", runs, summary["map"])) is None:
             return 1
-        rows.append(summarise(run, json.loads((opts.out / run / "report.json").read_text())))
-    (opts.out / "summary.json").write_text(json.dumps(rows, indent=2))
-    (opts.out / "summary.md").write_text(markdown(rows))
-    print(markdown(rows))
+        per_seed[seed] = rows
+    agg = aggregate(per_seed) if runs else []
+    summary.update(test={str(s): rows for s, rows in per_seed.items()}, aggregate=agg,
+                   verdicts=verdicts(agg, per_seed))
+    cmap = ", ".join(f"{c}: {m} model" for c, m in summary["map"].items())
+    chosen = (f"chosen on the validation drive (seed {opts.val_seed}: best single model per condition)"
+              if opts.val_seed is not None else "given (--map or the default)")
+    text = [f"# Condition drive\n\nMap: {cmap}; {chosen}.\n"]
+    if summary["validation"]:
+        text.append(f"## Validation drive, seed {opts.val_seed}\n\n{markdown(summary['validation'])}")
+    text += [f"## Test drive, seed {s}\n\n{markdown(rows)}" for s, rows in per_seed.items()]
+    if agg:
+        text.append(f"## Over the test seeds {', '.join(map(str, opts.seeds))}: mean ± sample std\n\n"
+                    f"{markdown_aggregate(agg)}\n" + "\n".join(summary["verdicts"]) + "\n")
+    (opts.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (opts.out / "summary.md").write_text("\n".join(text))
+    print("\n".join(text))
     return 0
 
 
