@@ -215,6 +215,10 @@ def condition_section(opts: argparse.Namespace, stamps: list[int], collected: An
         out["estimator"] = condition_metrics.estimator_accuracy(stamps, estimated, truth)
     if active:
         out["switch_log"] = condition_metrics.switch_log(stamps, active, truth)
+    if published:  # what the node said on each frame, in frame order (figures label their rows with it)
+        out["published"] = [{"stamp_ns": s, "condition": published[s].get("condition"),
+                             "active_model": published[s].get("active_model")}
+                            for s in stamps if s in published]
     if gt is not None:
         out["temporal_consistency"] = condition_metrics.temporal_consistency(stamps, collected.masks, gt)
     return out

@@ -73,6 +73,9 @@ def test_replay_reports_conditions_end_to_end(tmp_path: Path):
     assert section["estimator"]["accuracy"] == 1.0 and section["estimator"]["frames"] == 7
     # the 2nd rain frame (index 4) is the first the rain model serves
     assert [(e["frame"], e["from"], e["to"]) for e in section["switch_log"]] == [(4, "default", "rain")]
+    # per frame, in order: what ~/condition said (the stripe's condition) and which model served
+    assert [(p["stamp_ns"], p["condition"], p["active_model"]) for p in section["published"]] == [
+        (s, c, m) for (s, _), c, m in zip(images, sequence, ["default"] * 4 + ["rain"] * 3, strict=True)]
     # rain frames: frame 3 right, frames 4-6 swap road and sky. Equal bands of P pixels: road IoU =
     # P / (4P truth + 3P wrong) = 1/7, sky the same, vegetation 1.
     per = section["per_condition_scores"]
