@@ -2,9 +2,12 @@
 
 Each stage is a real command of the project, run as a subprocess exactly as a user would type it;
 the command lines are printed and collected in out/demo/commands.sh so any step can be re-run.
-Stages: procedural scenes -> a rainy drive as a rosbag2 -> a tiny DSANet -> rainified scenes ->
-a clean-trained and a rain-fine-tuned ERF-PSPNet -> ONNX export + verify -> replay_eval of each
-model through the real ROS 2 graph over DDS -> an overlay strip and a summary table.
+Stages: procedural scenes (clean / rain / night twins) -> a clear -> rain -> night drive as a
+rosbag2 -> a tiny DSANet -> rainified scenes -> a clean-trained ERF-PSPNet, fine-tuned once on
+clean + rainified and once on clean + night scenes -> a clear / rain / night estimator -> ONNX
+export + verify -> replay_eval through the real ROS 2 graph over DDS of each model alone and of
+the switching graph (estimator + a model per condition) -> an overlay strip (a row per condition,
+labelled with the node's ~/condition and active model) and the summary tables.
 
 Example:
     .venv/bin/python scripts/demo.py --out out/demo
@@ -27,6 +30,8 @@ from pathlib import Path
 PY = sys.executable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the strip stage reads bags in-process with the project's own code
+from demo_report import stage_strip, stage_summary  # noqa: E402 - scripts/, the script's folder, is on sys.path
+
 CFG = "config/training"
 IMAGE_TOPIC, GT_TOPIC = "/camera/image_raw", "/camera/gt_mask"
 
@@ -36,19 +41,23 @@ class Sizes:
     """How big each stage is; --quick shrinks everything to a smoke test."""
 
     scenes: int = 64
-    drive_frames: int = 50
+    drive_per_condition: int = 24  # frames of each of clear, rain, night
     dsanet_steps: int = 150
     clean_steps: int = 300
     finetune_steps: int = 150
+    night_steps: int = 100
+    condition_steps: int = 60
+    condition_batch: int = 16
     batch: int = 8
+    hold_frames: int = 3  # the switching graph's switch_hold_frames
     rain_styles: int = 8  # rain references DSANet encodes into the rain-code bank
     # 0 = closed loop (each frame waits for its mask): both models are scored on every frame even
     # if the machine stalls for a moment; >0 = recorded rate (10 Hz) x this, newest frame wins.
     replay_rate: float = 0.0
 
 
-QUICK = Sizes(scenes=12, drive_frames=10, dsanet_steps=2, clean_steps=3, finetune_steps=2, batch=2,
-              rain_styles=2)
+QUICK = Sizes(scenes=12, drive_per_condition=4, dsanet_steps=2, clean_steps=3, finetune_steps=2,
+              night_steps=2, condition_steps=2, condition_batch=4, batch=2, rain_styles=2)
 
 
 class Demo:
@@ -94,10 +103,10 @@ class Demo:
 
 def stage_scenes(demo: Demo, sz: Sizes, quick: bool) -> Path:
     scenes = demo.out / "scenes"
-    demo.run("procedural driving scenes: clean / rain twins with labels and depth",
+    demo.run("procedural driving scenes: clean / rain / night twins with labels and depth",
              ["training", "generate-scenes", "--out", str(scenes), "--count", str(sz.scenes),
               "--size", "128x256", "--seed", "0", "--splits", "train=0.75,val=0.125,test=0.125",
-              "--rain-intensity", "0.4,1.0", "--overwrite", "--workers", "2"])
+              "--rain-intensity", "0.4,1.0", "--night", "--overwrite", "--workers", "2"])
     if quick:
         return scenes
     demo.run("contact sheet of generated samples",
@@ -115,10 +124,13 @@ def stage_scenes(demo: Demo, sz: Sizes, quick: bool) -> Path:
 
 def stage_drive(demo: Demo, sz: Sizes) -> Path:
     bag = demo.out / "drive_bag"
-    demo.run("a rainy drive along one generated street, as a rosbag2 (rgb8 camera + mono8 ground truth)",
-             ["training", "make-drive-bag", "--out", str(bag), "--frames", str(sz.drive_frames),
-              "--size", "128x256", "--seed", "3", "--rain-intensity", "0.8", "--image-topic", IMAGE_TOPIC,
-              "--gt-topic", GT_TOPIC, "--image-dir", str(demo.out / "drive_frames"), "--overwrite"],
+    n = sz.drive_per_condition
+    demo.run("a clear -> rain -> night drive along one generated street, as a rosbag2 (rgb8 camera, mono8 "
+             "ground truth, the true condition per frame)",
+             ["training", "make-drive-bag", "--out", str(bag), "--size", "128x256",
+              "--conditions", f"clear:{n},rain:{n},night:{n}", "--seed", "3", "--rain-intensity", "0.8",
+              "--image-topic", IMAGE_TOPIC, "--gt-topic", GT_TOPIC,
+              "--image-dir", str(demo.out / "drive_frames"), "--overwrite"],
              capture_json=True)
     return bag
 
@@ -140,7 +152,7 @@ def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path) -> Path:
 
 
 def stage_segmenters(demo: Demo, sz: Sizes, scenes: Path, rainified: Path) -> dict[str, Path]:
-    runs = {"clean": demo.out / "seg_clean", "rain": demo.out / "seg_rain"}
+    runs = {"clean": demo.out / "seg_clean", "rain": demo.out / "seg_rain", "night": demo.out / "seg_night"}
     for run in runs.values():
         shutil.rmtree(run, ignore_errors=True)
     demo.run("ERF-PSPNet trained on clean scenes",
@@ -156,7 +168,27 @@ def stage_segmenters(demo: Demo, sz: Sizes, scenes: Path, rainified: Path) -> di
               f"batch_size={sz.batch}", f"init_checkpoint={runs['clean']}", f"out={runs['rain']}",
               f"steps={sz.finetune_steps}", f"val_every={sz.finetune_steps}",
               f"ckpt_every={sz.finetune_steps}"])
+    demo.run("the clean ERF-PSPNet fine-tuned on clean + night twins (1:1; labelled night data)",
+             ["training", "train-segmenter", "--config",
+              f"{CFG}/erf-pspnet_demo-night-finetune_synth-128x256.yaml",
+              f"train=[{{root: {scenes}}}, {{root: {scenes}, kwargs: {{variant: night}}}}]",
+              f"val=[{{root: {scenes}, split: val, kwargs: {{variant: night}}}}]",
+              f"batch_size={sz.batch}", f"init_checkpoint={runs['clean']}", f"out={runs['night']}",
+              f"steps={sz.night_steps}", f"val_every={sz.night_steps}", f"ckpt_every={sz.night_steps}"])
     return runs
+
+
+def stage_condition(demo: Demo, sz: Sizes, scenes: Path) -> Path:
+    run, model = demo.out / "condition", demo.out / "models" / "condition.onnx"
+    shutil.rmtree(run, ignore_errors=True)
+    demo.run("a clear / rain / night estimator on the scenes' clean, rain and night twins",
+             ["training", "train-condition", "--config", f"{CFG}/condition-net_demo_synth-64x128.yaml",
+              f"train=[{{root: {scenes}}}]", f"val=[{{root: {scenes}, split: val}}]", f"out={run}",
+              f"steps={sz.condition_steps}", f"batch_size={sz.condition_batch}",
+              f"val_every={sz.condition_steps}", f"ckpt_every={sz.condition_steps}"])
+    demo.run("export the estimator to ONNX (+ sidecar JSON)",
+             ["export", "onnx", "--checkpoint", str(run), "--out", str(model)])
+    return model
 
 
 def stage_export(demo: Demo, runs: dict[str, Path]) -> dict[str, Path]:
@@ -171,81 +203,25 @@ def stage_export(demo: Demo, runs: dict[str, Path]) -> dict[str, Path]:
     return models
 
 
-def stage_replay(demo: Demo, sz: Sizes, bag: Path, models: dict[str, Path]) -> dict[str, dict]:
+def stage_replay(demo: Demo, sz: Sizes, bag: Path, models: dict[str, Path],
+                 condition: Path) -> dict[str, dict]:
+    """Each model alone, then the switching graph: model_path = the clean model (clear frames),
+    the estimator, rain -> the rain model, night -> the night model."""
+    switching = ["--model", str(models["clean"]), "--condition-model", str(condition),
+                 "--models", f"rain:{models['rain']},night:{models['night']}",
+                 "--switch-hold-frames", str(sz.hold_frames)]
+    runs = {name: ["--model", str(model)] for name, model in models.items()} | {"switching": switching}
     reports = {}
-    for name, model in models.items():
+    for name, args in runs.items():
         out = demo.out / f"replay_{name}"
         shutil.rmtree(out, ignore_errors=True)  # replay_eval refuses to overwrite its output bag
-        demo.run(f"replay the drive through segmentation_node ({name} model) over DDS, score vs GT",
+        what = "the switching graph" if name == "switching" else f"{name} model"
+        demo.run(f"replay the drive through segmentation_node ({what}) over DDS, score vs GT",
                  ["rain_seg_ros.replay.replay_eval", str(bag), "--image-topic", IMAGE_TOPIC,
-                  "--gt-topic", GT_TOPIC, "--model", str(model), "--backend", "onnxruntime",
+                  "--gt-topic", GT_TOPIC, *args, "--backend", "onnxruntime",
                   "--rate", str(sz.replay_rate), "--out", str(out)])
         reports[name] = json.loads((out / "report.json").read_text())
     return reports
-
-
-def stage_strip(demo: Demo, bag: Path, n_frames: int = 5) -> Path:
-    """Rainy input | clean model | rain-fine-tuned model | ground truth, for frames of the drive,
-    from the bag and the masks the graph published (replay output bags)."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    from rain_seg_ros.codec import image_to_array
-    from rain_seg_ros.labels import IGNORE_INDEX, colorize
-    from rain_seg_ros.replay.bag_io import read_topic
-
-    def by_stamp(path: Path, topic: str) -> dict[int, np.ndarray]:
-        return {m.stamp_ns: image_to_array(m.msg) for m in read_topic(path, topic)}
-
-    rgb, gt = by_stamp(bag, IMAGE_TOPIC), by_stamp(bag, GT_TOPIC)
-    masks = {name: by_stamp(demo.out / f"replay_{name}" / "masks_bag", "/replay/mask")
-             for name in ("clean", "rain")}
-    stamps = sorted(set(rgb) & set(masks["clean"]) & set(masks["rain"]))
-    if not stamps:
-        raise SystemExit("no frame has masks from both models: nothing to draw")
-
-    def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        blend = (0.45 * image + 0.55 * colorize(mask)).astype(np.uint8)
-        return np.where((mask == IGNORE_INDEX)[..., None], image, blend)
-
-    def panels(s: int) -> np.ndarray:  # (H, 4W, 3)
-        return np.concatenate([rgb[s], overlay(rgb[s], masks["clean"][s]), overlay(rgb[s], masks["rain"][s]),
-                               overlay(rgb[s], gt[s])], axis=1)
-
-    picks = [stamps[round(i)] for i in np.linspace(0, len(stamps) - 1, min(n_frames, len(stamps)))]
-    body = np.concatenate([panels(s) for s in picks], axis=0)
-    header = Image.new("RGB", (body.shape[1], 18), (255, 255, 255))
-    width = body.shape[1] // 4
-    for i, title in enumerate(("rainy input", "clean-trained", "rain-fine-tuned", "ground truth")):
-        ImageDraw.Draw(header).text((i * width + 4, 3), title, fill=(0, 0, 0))
-    strip = demo.out / "overlay_strip.png"
-    Image.fromarray(np.concatenate([np.asarray(header), body], axis=0)).save(strip)
-    frames = [Image.fromarray(panels(s)) for s in stamps]
-    frames[0].save(demo.out / "overlay.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    print(f"overlay strip: {strip} ({len(picks)} frames), animation: {demo.out / 'overlay.gif'}")
-    return strip
-
-
-def stage_summary(demo: Demo, reports: dict[str, dict]) -> str:
-    rows = ["| model | mIoU on the rainy drive (%) | pixel acc. (%) | frames scored / sent | "
-            "latency p50 / p95 (ms) | output FPS |", "|---|---:|---:|---:|---:|---:|"]
-    titles = {"clean": "ERF-PSPNet, clean-trained", "rain": "ERF-PSPNet, rain-fine-tuned (DSANet rainify)"}
-    for name, rep in reports.items():
-        sc, lat, run = rep["scores"], rep["latency_ms"], rep["run"]
-        rows.append(f"| {titles[name]} | {100 * sc['miou']:.1f} | {100 * sc['pixel_accuracy']:.1f} | "
-                    f"{sc['frames_scored']} / {run['frames_sent']} | {lat['p50']:.1f} / {lat['p95']:.1f} | "
-                    f"{run['output_fps']:.1f} |")
-        demo.summary[f"miou_{name}"] = sc["miou"]
-    diff = 100 * (reports["rain"]["scores"]["miou"] - reports["clean"]["scores"]["miou"])
-    verdict = (f"The rain-fine-tuned model {'beats' if diff > 0 else 'does not beat'} the clean-trained one "
-               f"on the rainy drive ({diff:+.1f} mIoU points).")
-    stages = "\n".join(f"| {k} | {v} |" for k, v in demo.summary["stages_s"].items())  # type: ignore[union-attr]
-    text = (f"# Demo summary\n\n{chr(10).join(rows)}\n\n{verdict}\n\n"
-            f"Replay: {reports['clean']['rate']} x recorded rate (0 = as fast as the graph keeps up), "
-            "backend onnxruntime (CPU).\n\n| stage | wall (s) |\n|---|---:|\n" + stages + "\n")
-    (demo.out / "summary.md").write_text(text)
-    print("\n" + text)
-    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,12 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     bag = demo.timed("drive bag", stage_drive, sz)
     rainified = demo.timed("DSANet + rainify", stage_dsanet, sz, scenes)
     runs = demo.timed("segmenters", stage_segmenters, sz, scenes, rainified)
+    condition = demo.timed("condition estimator", stage_condition, sz, scenes)
     models = demo.timed("export + verify", stage_export, runs)
-    reports = demo.timed("replay over DDS", stage_replay, sz, bag, models)
-    demo.timed("overlay strip", stage_strip, bag)
+    reports = demo.timed("replay over DDS", stage_replay, sz, bag, models, condition)
+    demo.timed("overlay strip", lambda d: stage_strip(d.out, bag, IMAGE_TOPIC, GT_TOPIC, tuple(reports)))
     demo.summary["wall_s"] = round(time.perf_counter() - start, 1)
     demo.summary["stages_s"]["total"] = demo.summary["wall_s"]  # type: ignore[index]
-    stage_summary(demo, reports)
+    stage_summary(demo.out, demo.summary, reports)
     (demo.out / "summary.json").write_text(json.dumps(demo.summary, indent=2))
     print(f"\nDemo finished in {demo.summary['wall_s']} s. Outputs in {demo.out}/ "
           f"(commands.sh re-runs every step).")
