@@ -99,9 +99,13 @@ def test_verdicts_compare_against_the_spread():
     script = _script()
     agg = script.aggregate(per_seed)
     lines = script.verdicts(agg, per_seed)
-    # switching 0.51 ± 0.01 vs clear 0.41 ± 0.01: apart; vs rain 0.50 ± 0.0265: within
-    assert lines == ["- switching vs clear: +10.00 points on average, ahead on 3/3 seeds, beyond the spread",
-                     "- switching vs rain: +1.00 points on average, ahead on 2/3 seeds, within the spread"]
+    # switching 0.51 ± 0.01 vs clear 0.41 ± 0.01: apart; vs rain 0.50 ± 0.0265: within.
+    # Paired differences: clear 0.10, 0.11, 0.09 (std 0.01); rain 0.02, -0.01, 0.02 (std sqrt(3e-4))
+    assert lines == [
+        "- switching vs clear: +10.00 ± 1.00 points (paired by seed), ahead on 3/3 seeds, "
+        "beyond the spread of the two means",
+        "- switching vs rain: +1.00 ± 1.73 points (paired by seed), ahead on 2/3 seeds, "
+        "within the spread of the two means"]
 
 
 def test_validation_seed_that_is_tested_is_refused(tmp_path: Path, capsys):
