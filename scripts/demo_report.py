@@ -114,7 +114,8 @@ def stage_summary(out: Path, summary: dict[str, Any], reports: dict[str, dict]) 
         if first is None or second is None:
             return f"The {SHORT[a]} and the {SHORT[b]} were not both scored on the {where} part."
         diff = 100 * (first - second)
-        return (f"The {SHORT[a]} {'beats' if diff > 0 else 'does not beat'} the {SHORT[b]} "
+        verb = "is level with" if abs(diff) < 0.05 else "beats" if diff > 0 else "does not beat"
+        return (f"The {SHORT[a]} {verb} the {SHORT[b]} "
                 f"{f'on the {where} part' if where else 'on the whole drive'} ({diff:+.1f} mIoU points).")
 
     verdicts = [versus("rain", "clean", "rain"), versus("night", "clean", "night")]
