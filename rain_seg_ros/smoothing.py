@@ -10,7 +10,11 @@ strength in [0, 1] and `alpha` in [0, 1) the weight of the past (0 = no smoothin
                                margin <= 0: the new label wins, strength = -margin
 
 so a label flips only when the new evidence outweighs what the state has accumulated (a tie
-goes to the newest frame, which makes alpha 0 an exact pass-through). The
+goes to the newest frame, which makes alpha 0 an exact pass-through). With `keep_below` < 1, a
+pixel whose new confidence is at or above it passes through (label = new label, strength = its
+confidence): the past only steadies the pixels the model is unsure of — those are the ones that
+flicker, while a confident new label is mostly right, and holding it back costs mIoU wherever
+the moving camera shifts a boundary. The
 state is dropped (the next frame passes through) on a large scene change — mean absolute
 difference of a downsampled grey frame above `reset_difference` grey levels —, when the
 frame size changes, and on reset() (the node calls it at a model switch). With `flow`, the
@@ -46,12 +50,18 @@ class LabelVoteSmoother:
         reset_difference: mean absolute grey difference (0..255) of consecutive thumbnails above
             which the scene counts as changed and the state is dropped.
         flow: warp the state by optical flow before voting (costs a Farneback at THUMB_WIDTH).
+        keep_below: confidence (0..1) from which a new label passes through unsmoothed; 1 (the
+            default) votes on every pixel.
     """
 
-    def __init__(self, alpha: float, reset_difference: float = 40.0, flow: bool = False) -> None:
+    def __init__(self, alpha: float, reset_difference: float = 40.0, flow: bool = False,
+                 keep_below: float = 1.0) -> None:
         if not 0.0 <= alpha < 1.0:
             raise ValueError(f"smoothing alpha must be in [0, 1), got {alpha}")
+        if not 0.0 <= keep_below <= 1.0:
+            raise ValueError(f"smoothing keep_below must be in [0, 1], got {keep_below}")
         self.alpha = alpha
+        self.keep_below = keep_below
         self.reset_difference = reset_difference
         self.flow = flow
         self.resets = 0  # scene changes seen (not counting the first frame or reset())
@@ -84,6 +94,8 @@ class LabelVoteSmoother:
         np.negative(new, out=new, where=label != mask)           # other label: it votes against
         margin = strength * np.float32(self.alpha)
         margin += new
+        if self.keep_below < 1.0:   # confident pixels: -conf makes the new label win with its confidence
+            np.negative(conf, out=margin, where=conf >= np.float32(self.keep_below))
         flipped = margin <= 0
         np.copyto(label, mask, where=flipped)  # in place: the state's own array (or its warped copy)
         self._label, self._strength = label, np.abs(margin, out=margin)

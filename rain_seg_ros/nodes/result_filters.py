@@ -27,6 +27,9 @@ FILTER_PARAMS = (
           read_only=True),
     Param("smoothing_flow", False, "Warp the smoothing state by low-resolution Farneback optical "
           "flow before voting.", read_only=True),
+    Param("smoothing_keep_below", 1.0, "Smoothing holds only pixels whose new confidence is below "
+          "this; a more confident new label passes through (1 = smooth every pixel).", 0.0, 1.0,
+          read_only=True),
     Param("degraded_status", True, "Report WARN in /diagnostics when the segmentation's confidence "
           "is low (needs the confidence output of the graph).", read_only=True),
     Param("degraded_mean_confidence", 0.5, "Degraded when the mean winning-class confidence falls "
@@ -46,6 +49,7 @@ class ResultFilters:
         self.alpha = float(params["smoothing_alpha"])
         self.reset_difference = float(params["smoothing_reset_difference"])
         self.flow = bool(params["smoothing_flow"])
+        self.keep_below = float(params["smoothing_keep_below"])
         self.smoothers: dict[Any, LabelVoteSmoother] = {}
         self.degraded: DegradedStatus | None = None
         if params["degraded_status"]:
@@ -74,7 +78,8 @@ class ResultFilters:
         if self.alpha > 0:
             t0 = time.monotonic()
             if key not in self.smoothers:
-                self.smoothers[key] = LabelVoteSmoother(self.alpha, self.reset_difference, self.flow)
+                self.smoothers[key] = LabelVoteSmoother(self.alpha, self.reset_difference, self.flow,
+                                                         self.keep_below)
             smoother = self.smoothers[key]
             mask, confidence = smoother.update(rgb, mask, confidence)
             timings["smoothing"] = (time.monotonic() - t0) * 1000

@@ -1,4 +1,5 @@
-"""LabelVoteSmoother against a hand-computed sequence, resets, and the optical-flow warp."""
+"""LabelVoteSmoother against hand-computed sequences (plain and with keep_below), resets, and the
+optical-flow warp (a textured pan and a hand-made moved square)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from rain_seg_ros.nodes.result_filters import FILTER_PARAMS, ResultFilters
 from rain_seg_ros.smoothing import LabelVoteSmoother
 
 BLACK = np.zeros((1, 3, 3), np.uint8)
+BLACK4 = np.zeros((1, 4, 3), np.uint8)
 
 
 def _u8(*values: int) -> np.ndarray:
@@ -79,6 +82,64 @@ def test_flow_moves_the_state_with_the_image():
     assert agreement[False] < 0.9 and agreement[True] > 0.97, agreement
 
 
+def test_flow_moves_a_shifted_object_to_where_it_went():
+    """A hand-made textured square moves 3 px right on a flat background; the next frame's labels
+    are all background at low confidence, so what comes out is the (warped) state: with flow the
+    square's label must sit exactly on its new position (a flow applied the wrong way round puts
+    it 3 px left of the old one), without flow on its old position."""
+    h, w, x0, shift, size = 48, 64, 16, 3, 16   # 64 px wide: the flow's thumbnail is the frame itself
+    rng = np.random.default_rng(3)
+    patch = cv2.GaussianBlur(rng.integers(0, 256, (size, size)).astype(np.float32), (0, 0), 1.5)
+    patch = cv2.normalize(patch, None, 60, 255, cv2.NORM_MINMAX).astype(np.uint8)
+
+    def frame(x: int) -> np.ndarray:
+        grey = np.full((h, w), 20, np.uint8)
+        grey[16:16 + size, x:x + size] = patch
+        return np.dstack([grey] * 3)
+
+    def square(x: int) -> np.ndarray:
+        mask = np.zeros((h, w), np.uint8)
+        mask[16:16 + size, x:x + size] = 1
+        return mask
+
+    for flow, want in ((True, square(x0 + shift)), (False, square(x0))):
+        s = LabelVoteSmoother(alpha=0.9, flow=flow, reset_difference=255)
+        s.update(frame(x0), square(x0), np.full((h, w), 255, np.uint8))
+        label, _ = s.update(frame(x0 + shift), np.zeros((h, w), np.uint8), np.full((h, w), 10, np.uint8))
+        np.testing.assert_array_equal(label, want, err_msg=f"flow={flow}")
+
+
+def test_keep_below_passes_confident_labels_through():
+    s = LabelVoteSmoother(alpha=0.5, keep_below=0.6)
+    # By hand, alpha 0.5, keep_below 0.6 (= 153/255): frame 1 sets the state.
+    # frame 1, pixel 0: conf 200 >= 153 passes through: label 2, strength 200; pixel 1: conf 100 < 153,
+    # votes: .5*200 - .5*100 = 50 keeps 1; pixel 2: same label, conf 150 < 153: .5*200 + .5*150 = 175;
+    # pixel 3: same label, conf 160 >= 153 passes through: 160 (a vote would give 180).
+    # frame 2, pixel 0: conf 140 < 153 votes: .5*200 - .5*140 = 30 keeps 2; pixel 1: conf 154 > the
+    # threshold passes through: label 3, 154; pixel 2: .5*175 - .5*151 = 12 keeps 1;
+    # pixel 3: conf 0 votes: .5*160 - 0 = 80 keeps 1.
+    steps = [((1, 1, 1, 1), (200, 200, 200, 200), (1, 1, 1, 1), (200, 200, 200, 200)),
+             ((2, 2, 1, 1), (200, 100, 150, 160), (2, 1, 1, 1), (200, 50, 175, 160)),
+             ((1, 3, 2, 2), (140, 154, 151, 0), (2, 3, 1, 1), (30, 154, 12, 80))]
+    for mask, conf, want_label, want_conf in steps:
+        label, confidence = s.update(BLACK4, _u8(*mask), _u8(*conf))
+        np.testing.assert_array_equal(label, _u8(*want_label))
+        np.testing.assert_array_equal(confidence, _u8(*want_conf))
+
+
+def test_result_filters_pass_keep_below_to_the_smoother():
+    params = {p.name: p.default for p in FILTER_PARAMS}
+    params.update(smoothing_alpha=0.9, smoothing_keep_below=0.5, degraded_status=False)
+    filters = ResultFilters(params)
+    filters.apply(0, BLACK4, _u8(1, 1, 1, 1), _u8(255, 255, 255, 255))
+    # pixel 0 is confident (200 >= 128) and passes through; pixel 1 (100) is outvoted by the state
+    mask, conf, _ = filters.apply(0, BLACK4, _u8(2, 2, 1, 1), _u8(200, 100, 255, 255))
+    np.testing.assert_array_equal(mask, _u8(2, 1, 1, 1))
+    assert conf is not None and conf[0, 0] == 200
+
+
 def test_alpha_out_of_range_is_refused():
     with pytest.raises(ValueError, match="alpha"):
         LabelVoteSmoother(alpha=1.0)
+    with pytest.raises(ValueError, match="keep_below"):
+        LabelVoteSmoother(alpha=0.5, keep_below=1.5)
