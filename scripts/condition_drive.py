@@ -5,21 +5,27 @@ tables of overall and per-condition mIoU, label flicker, estimator accuracy and 
     python scripts/condition_drive.py --out runs/condition_drive \\
         --clear-model artifacts/seg_clear.onnx --rain-model artifacts/seg_rain.onnx \\
         --night-model artifacts/seg_night.onnx --condition-model artifacts/condition.onnx \\
-        --frames-per-condition 60 --size 128x256 --val-seed 10 --seeds 0,1,2 --smoothing-alpha 0.6
+        --frames-per-condition 60 --size 128x256 --val-seed 10 --seeds 0,1,2 \\
+        --smoothing-alpha 0.9 --smoothing-keep-below 0.45 --smoothing-reset-difference 20
 
 It takes exported models (train them with train-segmenter / train-dannet / train-condition and
 `python -m export onnx`); it trains nothing. The condition -> model map of the switching graph is
 `--map` (default clear:clear,rain:rain,night:night) or, with --val-seed, chosen on a validation
 drive of that seed: each single model is replayed over it and each condition gets the model with
-the best mIoU on that condition's frames. The validation drive is never a test drive (refused).
+the best mIoU on that condition's frames; with the switching+smoothing run, both switching runs
+are replayed over it too (the smoothing settings are chosen there; see docs/ros.md). The
+validation drive is never a test drive (refused).
 Per test seed, runs (each a replay_eval with its own node process): `clear`, `rain`, `night`
 (that model alone, no estimator), `switching` (the map's clear model as model_path, the estimator,
 the map's rain/night models, hysteresis --hold-frames) and, with --smoothing-alpha > 0,
-`switching+smoothing`. Writes OUT/seed<N>/drive_bag (+ drive_bag.json: its seed and size; a later
+`switching+smoothing` (node parameters smoothing_alpha, _keep_below, _reset_difference, _flow
+from the --smoothing-* flags). Writes OUT/seed<N>/drive_bag (+ drive_bag.json: its seed and size; a later
 call with the same --out and other drive flags is refused), OUT/seed<N>/<run>/report.{json,md},
 OUT/val_seed<N>/ likewise, and OUT/summary.{json,md}: the map, each drive's table and, over the
-test seeds, mean and sample standard deviation per run. Every ROS process stays on this machine
-(ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, its own ROS_DOMAIN_ID unless one is set).
+test seeds, mean and sample standard deviation per run, and the paired effect of smoothing
+(flicker cut in % of the switching graph's flip share, mIoU change in points). Every ROS process
+stays on this machine (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, its own ROS_DOMAIN_ID unless one
+is set).
 """
 
 from __future__ import annotations
@@ -79,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="choose the map on a validation drive of this seed (not one of --seeds)")
     p.add_argument("--hold-frames", type=int, default=3, help="switch_hold_frames of the switching runs")
     p.add_argument("--smoothing-alpha", type=float, default=0.6, help="0: no switching+smoothing run")
+    p.add_argument("--smoothing-keep-below", type=float, default=1.0,
+                   help="the node's smoothing_keep_below (a new label this confident passes through)")
+    p.add_argument("--smoothing-reset-difference", type=float, default=40.0,
+                   help="the node's smoothing_reset_difference (grey levels)")
+    p.add_argument("--smoothing-flow", action="store_true", help="the node's smoothing_flow")
     p.add_argument("--runs", default=",".join(RUNS), help=f"subset of {','.join(RUNS)}")
     p.add_argument("--backend", default="onnxruntime")
     return p
@@ -97,7 +108,33 @@ def replay_args(opts: argparse.Namespace, run: str, bag: Path, out: Path, cmap: 
     args = base + ["--model", default, "--condition-model", opts.condition_model,
                    "--switch-hold-frames", str(opts.hold_frames)]
     args += ["--models", ",".join(entries)] if entries else []
-    return args + (["--smoothing-alpha", str(opts.smoothing_alpha)] if run == "switching+smoothing" else [])
+    if run != "switching+smoothing":
+        return args
+    return args + ["--smoothing-alpha", str(opts.smoothing_alpha),
+                   "--smoothing-keep-below", str(opts.smoothing_keep_below),
+                   "--smoothing-reset-difference", str(opts.smoothing_reset_difference),
+                   "--smoothing-flow", "true" if opts.smoothing_flow else "false"]
+
+
+def smoothing_effect(rows_by_seed: dict[int, list[dict[str, Any]]]) -> str | None:
+    """switching+smoothing against switching on the same drives: the flicker cut (% of the
+    switching flip share) and the mIoU change (points), per-seed mean ± sample std."""
+    cuts, gains = [], []
+    for rows in rows_by_seed.values():
+        by = {r["run"]: r for r in rows}
+        if not {"switching", "switching+smoothing"} <= set(by) or not by["switching"]["flip_share"]:
+            return None
+        plain, smooth = by["switching"], by["switching+smoothing"]
+        cuts.append(100 * (1 - smooth["flip_share"] / plain["flip_share"]))
+        gains.append(100 * (smooth["miou"] - plain["miou"]))
+
+    def pm(values: list[float], unit: str) -> str:
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.fmean(values):+.2f} ± {spread:.2f}{unit}"
+
+    return (f"- smoothing (switching+smoothing vs switching, paired by seed): flicker cut {pm(cuts, ' %')} "
+            f"(per seed {', '.join(f'{c:.1f}' for c in cuts)}), mIoU {pm(gains, ' points')} "
+            f"(per seed {', '.join(f'{g:+.2f}' for g in gains)})")
 
 
 def summarise(run: str, report: dict[str, Any]) -> dict[str, Any]:
@@ -260,27 +297,43 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_DOMAIN_ID", str(40 + os.getpid() % 50))
     summary: dict[str, Any] = {"map": opts.map or {c: c for c in CONDITIONS}, "map_chosen_on_seed": None,
+                               "smoothing": {k: getattr(opts, f"smoothing_{k}")
+                                             for k in ("alpha", "keep_below", "reset_difference", "flow")},
                                "validation": None, "seeds": opts.seeds}
     if opts.val_seed is not None:
         val_rows = replay_drive(opts, opts.val_seed, opts.out / f"val_seed{opts.val_seed}", list(SINGLE),
                                 summary["map"])
         if val_rows is None:
             return 1
-        summary.update(map=choose_map(val_rows), map_chosen_on_seed=opts.val_seed, validation=val_rows)
+        summary.update(map=choose_map(val_rows), map_chosen_on_seed=opts.val_seed)
+        # the switching runs on the validation drive too, where smoothing is run: its settings are
+        # chosen on the validation drive (docs/ros.md), and the report shows them there
+        graphs = [r for r in runs if r not in SINGLE] if "switching+smoothing" in runs else []
+        val_out = opts.out / f"val_seed{opts.val_seed}"
+        more = replay_drive(opts, opts.val_seed, val_out, graphs, summary["map"])
+        if more is None:
+            return 1
+        summary["validation"] = val_rows + more
     per_seed: dict[int, list[dict[str, Any]]] = {}
     for seed in opts.seeds:
         if (rows := replay_drive(opts, seed, opts.out / f"seed{seed}", runs, summary["map"])) is None:
             return 1
         per_seed[seed] = rows
     agg = aggregate(per_seed) if runs else []
+    effect = smoothing_effect(per_seed)
     summary.update(test={str(s): rows for s, rows in per_seed.items()}, aggregate=agg,
-                   verdicts=verdicts(agg, per_seed))
+                   verdicts=verdicts(agg, per_seed) + ([effect] if effect else []))
     cmap = ", ".join(f"{c}: {m} model" for c, m in summary["map"].items())
     chosen = (f"chosen on the validation drive (seed {opts.val_seed}: best single model per condition)"
               if opts.val_seed is not None else "given (--map or the default)")
-    text = [f"# Condition drive\n\nMap: {cmap}; {chosen}.\n"]
+    sm = summary["smoothing"]
+    text = [f"# Condition drive\n\nMap: {cmap}; {chosen}.\n\nSmoothing (switching+smoothing): alpha "
+            f"{sm['alpha']}, keep_below {sm['keep_below']}, reset_difference {sm['reset_difference']}, "
+            f"flow {'on' if sm['flow'] else 'off'}.\n"]
     if summary["validation"]:
-        text.append(f"## Validation drive, seed {opts.val_seed}\n\n{markdown(summary['validation'])}")
+        val_effect = smoothing_effect({opts.val_seed: summary["validation"]})
+        text.append(f"## Validation drive, seed {opts.val_seed}\n\n{markdown(summary['validation'])}"
+                    + (f"\n{val_effect}\n" if val_effect else ""))
     text += [f"## Test drive, seed {s}\n\n{markdown(rows)}" for s, rows in per_seed.items()]
     if agg:
         text.append(f"## Over the test seeds {', '.join(map(str, opts.seeds))}: mean ± sample std\n\n"

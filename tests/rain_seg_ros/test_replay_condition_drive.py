@@ -88,6 +88,41 @@ def test_switching_args_follow_the_map():
             script.parse_map(bad)
 
 
+def test_smoothing_flags_reach_only_the_smoothing_run():
+    script = _script()
+    common = ["--out", "o", "--clear-model", "c.onnx", "--rain-model", "r.onnx", "--night-model", "n.onnx",
+              "--condition-model", "k.onnx"]
+    opts = script.build_parser().parse_args(
+        [*common, "--smoothing-alpha", "0.9", "--smoothing-keep-below", "0.45",
+         "--smoothing-reset-difference", "20", "--smoothing-flow"])
+    cmap = {"clear": "clear", "rain": "rain", "night": "night"}
+    args = script.replay_args(opts, "switching+smoothing", Path("bag"), Path("o"), cmap)
+    got = {flag: args[args.index(flag) + 1] for flag in ("--smoothing-alpha", "--smoothing-keep-below",
+                                                          "--smoothing-reset-difference", "--smoothing-flow")}
+    assert got == {"--smoothing-alpha": "0.9", "--smoothing-keep-below": "0.45",
+                   "--smoothing-reset-difference": "20.0", "--smoothing-flow": "true"}
+    assert not any(a.startswith("--smoothing") for a in script.replay_args(opts, "switching", Path("bag"),
+                                                                           Path("o"), cmap))
+    plain = script.build_parser().parse_args(common)
+    args = script.replay_args(plain, "switching+smoothing", Path("bag"), Path("o"), cmap)
+    assert args[args.index("--smoothing-flow") + 1] == "false"
+    assert args[args.index("--smoothing-keep-below") + 1] == "1.0"  # the node's default: every pixel votes
+
+
+def test_smoothing_effect_is_paired_by_seed():
+    def rows(flip: float, miou: float, flip_s: float, miou_s: float) -> list[dict]:
+        return [{"run": "switching", "flip_share": flip, "miou": miou},
+                {"run": "switching+smoothing", "flip_share": flip_s, "miou": miou_s}]
+    # cuts 1 - 0.06/0.10 = 40 %, 1 - 0.035/0.05 = 30 %, 1 - 0.04/0.08 = 50 % (mean 40, std 10);
+    # mIoU changes -1, 0, +0.4 points (mean -0.2, std sqrt(((-0.8)^2 + 0.2^2 + 0.6^2) / 2) = 0.72)
+    per_seed = {0: rows(0.10, 0.50, 0.06, 0.49), 1: rows(0.05, 0.40, 0.035, 0.40),
+                2: rows(0.08, 0.30, 0.04, 0.304)}
+    assert _script().smoothing_effect(per_seed) == (
+        "- smoothing (switching+smoothing vs switching, paired by seed): flicker cut +40.00 ± 10.00 % "
+        "(per seed 40.0, 30.0, 50.0), mIoU -0.20 ± 0.72 points (per seed -1.00, +0.00, +0.40)")
+    assert _script().smoothing_effect({0: rows(0.1, 0.5, 0.1, 0.5)[:1]}) is None  # no smoothing run
+
+
 def test_verdicts_compare_against_the_spread():
     def rows(switching: float, clear: float, rain: float) -> list[dict]:
         return [{"run": "switching", "miou": switching, "per_condition_miou": {}},

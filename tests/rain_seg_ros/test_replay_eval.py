@@ -141,3 +141,20 @@ def test_frames_the_node_rejects_are_reported_apart_from_drops(tmp_path, model):
     markdown = (out / "report.md").read_text()
     assert f"| {N} | {good} | {len(bad)} | 0 | 0.000 |" in markdown
     assert f"rejected as bad (not counted as dropped): {len(bad)}" in markdown
+
+
+def test_smoothing_options_reach_the_node(monkeypatch: pytest.MonkeyPatch):
+    """--smoothing-* become the started node's parameters; unset ones are left to the node."""
+    from rain_seg_ros.replay import replay_eval
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(replay_eval.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
+    base = ["bag", "--out", "o", "--model", "m.onnx", "--image-topic", "/camera/image"]
+    flags = ["--smoothing-alpha", "0.9", "--smoothing-keep-below", "0.45",
+             "--smoothing-reset-difference", "20", "--smoothing-flow", "true"]
+    replay_eval.start_graph(replay_eval.build_parser().parse_args(base + flags))
+    replay_eval.start_graph(replay_eval.build_parser().parse_args(base))
+    params = [{cmd[i + 1] for i, a in enumerate(cmd) if a == "--param"} for cmd in started]
+    assert {"smoothing_alpha=0.9", "smoothing_keep_below=0.45", "smoothing_reset_difference=20.0",
+            "smoothing_flow=true"} <= params[0]
+    assert not any(p.startswith("smoothing") for p in params[1])
