@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import cv2
@@ -62,6 +63,8 @@ class LabelVoteSmoother:
             raise ValueError(f"smoothing keep_below must be in [0, 1], got {keep_below}")
         self.alpha = alpha
         self.keep_below = keep_below
+        # on the uint8 confidence c: c / 255 >= keep_below <=> c >= ceil(255 * keep_below); 256 = never
+        self._keep_from = 256 if keep_below >= 1.0 else math.ceil(round(255 * keep_below, 6))
         self.reset_difference = reset_difference
         self.flow = flow
         self.resets = 0  # scene changes seen (not counting the first frame or reset())
@@ -94,11 +97,16 @@ class LabelVoteSmoother:
         np.negative(new, out=new, where=label != mask)           # other label: it votes against
         margin = strength * np.float32(self.alpha)
         margin += new
-        if self.keep_below < 1.0:   # confident pixels: -conf makes the new label win with its confidence
-            np.negative(conf, out=margin, where=conf >= np.float32(self.keep_below))
         flipped = margin <= 0
         np.copyto(label, mask, where=flipped)  # in place: the state's own array (or its warped copy)
-        self._label, self._strength = label, np.abs(margin, out=margin)
+        strength = np.abs(margin, out=margin)
+        if self._keep_from <= 255:
+            # confident pixels take the new frame as it is; OpenCV's masked copies on the uint8
+            # confidence cost about a third of numpy's `where=` on floats
+            _, confident = cv2.threshold(confidence, self._keep_from - 1, 255, cv2.THRESH_BINARY)  # c >= from
+            cv2.copyTo(mask, confident, label)
+            cv2.copyTo(conf, confident, strength)
+        self._label, self._strength = label, strength
         return label.copy(), self._confidence()
 
     def _restart(self, mask: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -127,6 +127,18 @@ def test_keep_below_passes_confident_labels_through():
         np.testing.assert_array_equal(confidence, _u8(*want_conf))
 
 
+@pytest.mark.parametrize("keep_below, first_passing", [(0.6, 153), (0.55, 141), (0.45, 115), (0.0, 0)])
+def test_keep_below_threshold_on_the_uint8_confidence(keep_below: float, first_passing: int):
+    # c passes through iff c / 255 >= keep_below: 0.6 * 255 = 153 exactly, 0.55 * 255 = 140.25
+    for c in (first_passing - 1, first_passing):
+        if c < 0:
+            continue
+        s = LabelVoteSmoother(alpha=0.9, keep_below=keep_below)
+        s.update(BLACK4, _u8(1, 1, 1, 1), _u8(255, 255, 255, 255))
+        label, _ = s.update(BLACK4, _u8(2, 2, 2, 2), _u8(c, c, c, c))
+        assert label[0, 0] == (2 if c == first_passing else 1), c
+
+
 def test_result_filters_pass_keep_below_to_the_smoother():
     params = {p.name: p.default for p in FILTER_PARAMS}
     params.update(smoothing_alpha=0.9, smoothing_keep_below=0.5, degraded_status=False)
