@@ -104,8 +104,8 @@ class LabelVoteSmoother:
             # confident pixels take the new frame as it is; OpenCV's masked copies on the uint8
             # confidence cost about a third of numpy's `where=` on floats
             _, confident = cv2.threshold(confidence, self._keep_from - 1, 255, cv2.THRESH_BINARY)  # c >= from
-            cv2.copyTo(mask, confident, label)
-            cv2.copyTo(conf, confident, strength)
+            label = cv2.copyTo(mask, confident, label)          # in place (the result is kept in
+            strength = cv2.copyTo(conf, confident, strength)    # case OpenCV had to reallocate)
         self._label, self._strength = label, strength
         return label.copy(), self._confidence()
 
