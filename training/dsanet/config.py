@@ -23,6 +23,10 @@ class ModelConfig:
     shortcut: bool = True        # linear space-to-depth path E -> code -> G (models/dsanet.py)
     downsample: int = 4          # code stride: 4 (1/4 resolution) or 2 (sharper, 4x the trunk cost)
     norm: Literal["none", "instance"] = "instance"   # normalisation inside E and G
+    # G's 2x stages and its shortcut path (models/dsanet.py); the defaults are the layout of
+    # checkpoints written before these options existed.
+    upsample: Literal["nearest", "bilinear", "pixelshuffle"] = "nearest"
+    shortcut_upsample: Literal["shuffle", "bilinear", "features"] = "shuffle"
     disc_channels: int = 64      # PatchGAN first-layer width (D_B and D_R)
     disc_layers: int = 3         # PatchGAN stride-2 layers (3 = the 70x70 PatchGAN)
 

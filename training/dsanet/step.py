@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import torch
 
+from training.losses.dsanet import rain_layer
 from training.losses.gan import discriminator_loss
 from training.models.dsanet import join_codes, split_codes
 
 
 def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: torch.Tensor,
                    clean: torch.Tensor, shift: int, derain_code: str = "twin",
-                   transfer: bool = True) -> dict[str, torch.Tensor]:
+                   transfer: bool = True, cross: bool = False) -> dict[str, torch.Tensor]:
     """Both synthesis rounds of the spec for B pairs (rainy x', clean x), each (B, 3, H, W).
 
     derain_code: "twin" derains with the clean twin's rain code r_1 as the thesis does;
@@ -29,6 +30,8 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
     (r_1 -> 0) closes. The same no-rain code decodes the clean self-reconstruction, so with
     "zero" G(b ⊕ 0) is trained on clean backgrounds too and derain leaves clean images alone.
     transfer: also synthesise "transferred" (skipped when its loss weight is 0).
+    cross: also synthesise "rainified" = G(b_1 ⊕ r'_2), what rainify makes at inference (a
+    clean background with another image's rain), for the rain-layer discriminator.
 
     Returns the codes and images the losses need:
         b_rainy, r_rainy, b_clean, r_clean   round-1 codes            (B, C/2, H/4, W/4)
@@ -36,6 +39,7 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
         derained  x̂_1   = G(b'_1 ⊕ r_1)      no-rain code of the twin (or 0)
         recon_clean x̃_1 = G(b_1 ⊕ r_1)       self-reconstruction (r_1 = 0 with "zero")
         transferred     = G(b_1 ⊕ r'_1)      the pair's own rain on its clean twin ≈ x'_1 (if transfer)
+        rainified       = G(b_1 ⊕ r'_2)      the partner's rain on the clean background (if cross)
         b_swapped, b_derained                round-2 background codes
         cycled    x̃'_1  = G(b̂'_1 ⊕ r̂'_1)    rain swapped back        ≈ x'_1
     """
@@ -52,7 +56,9 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
     codes = [join_codes(b_rainy, r_partner), join_codes(b_rainy, r_none), join_codes(b_clean, r_none)]
     if transfer:
         codes.append(join_codes(b_clean, r_rainy))
-    g1 = generator(torch.cat(codes))                          # (3B or 4B, 3, H, W)
+    if cross:
+        codes.append(join_codes(b_clean, r_partner))
+    g1 = generator(torch.cat(codes))                          # (3B to 5B, 3, H, W)
     swapped, derained, recon_clean = g1[:n], g1[n:2 * n], g1[2 * n:3 * n]
 
     # Round 2: re-encode, then give each background its own rain back. swapped[j] carries
@@ -66,14 +72,17 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
            "swapped": swapped, "derained": derained, "recon_clean": recon_clean,
            "b_swapped": b_swapped, "b_derained": b_derained, "cycled": cycled}
     if transfer:
-        out["transferred"] = g1[3 * n:]
+        out["transferred"] = g1[3 * n:4 * n]
+    if cross:
+        out["rainified"] = g1[-n:]
     return out
 
 
 def discriminator_losses(disc_b: torch.nn.Module, disc_r: torch.nn.Module,
                          out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor,
-                         *, gan: str) -> dict[str, torch.Tensor]:
-    """D_B: clean real vs derained fake; D_R: rainy real vs rain-swapped + round-2 fakes.
+                         *, gan: str, disc_l: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """D_B: clean real vs derained fake; D_R: rainy real vs rain-swapped + round-2 fakes;
+    D_L (if given): real rain layers (rainy − clean) vs those of "rainified" (− its clean).
 
     The fakes are detached: this step trains only the discriminators.
     """
@@ -81,4 +90,9 @@ def discriminator_losses(disc_b: torch.nn.Module, disc_r: torch.nn.Module,
     fake_rainy = torch.cat([out["swapped"], out["cycled"]]).detach()
     d_b = discriminator_loss(gan, disc_b(clean), disc_b(fake_clean))
     d_r = discriminator_loss(gan, disc_r(rainy), disc_r(fake_rainy))
-    return {"total": d_b + d_r, "d_b": d_b, "d_r": d_r}
+    terms = {"total": d_b + d_r, "d_b": d_b, "d_r": d_r}
+    if disc_l is not None:
+        fake_layer = rain_layer(out["rainified"].detach(), clean)
+        terms["d_l"] = discriminator_loss(gan, disc_l(rain_layer(rainy, clean)), disc_l(fake_layer))
+        terms["total"] = terms["total"] + terms["d_l"]
+    return terms

@@ -6,7 +6,8 @@ Example:
     train(cfg)                       # or: torchrun --nproc_per_node 2 -m training train-dsanet ...
 
 Run directory (cfg.out_dir): config.yaml (resolved), checkpoints/ (training.engine.checkpoint,
-modules "encoder", "generator", "disc_b", "disc_r"), tb/ (TensorBoard), losses.jsonl.
+modules "encoder", "generator", "disc_b", "disc_r", and "disc_l" with loss.adv_layer > 0),
+tb/ (TensorBoard), losses.jsonl.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from training.engine.logging import RunLogger
 from training.losses.dsanet import generator_losses
 from training.models import build_model
 
-MODULE_NAMES = ("encoder", "generator", "disc_b", "disc_r")
-
 
 def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
     """Kinds and constructor kwargs of the four networks (what the checkpoint records)."""
@@ -38,10 +37,15 @@ def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
               "num_res_blocks": m.num_res_blocks, "norm": m.norm, "shortcut": m.shortcut,
               "downsample": m.downsample}
     disc_kw = {"base_channels": m.disc_channels, "num_layers": m.disc_layers}
-    return {"encoder": ckpt.ModuleSpec("dsanet_encoder", gen_kw),
-            "generator": ckpt.ModuleSpec("dsanet_generator", dict(gen_kw)),
-            "disc_b": ckpt.ModuleSpec("patch_discriminator", disc_kw),
-            "disc_r": ckpt.ModuleSpec("patch_discriminator", dict(disc_kw))}
+    # checkpoints written before these G options existed lack them: the defaults rebuild those
+    g_only = {"upsample": m.upsample, "shortcut_upsample": m.shortcut_upsample}
+    specs = {"encoder": ckpt.ModuleSpec("dsanet_encoder", gen_kw),
+             "generator": ckpt.ModuleSpec("dsanet_generator", gen_kw | g_only),
+             "disc_b": ckpt.ModuleSpec("patch_discriminator", disc_kw),
+             "disc_r": ckpt.ModuleSpec("patch_discriminator", dict(disc_kw))}
+    if cfg.loss.adv_layer > 0:   # the rain-layer discriminator D_L (training.losses.dsanet)
+        specs["disc_l"] = ckpt.ModuleSpec("patch_discriminator", dict(disc_kw))
+    return specs
 
 
 def _check(cfg: DSANetTrainConfig) -> None:
@@ -76,7 +80,8 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     specs = module_specs(cfg)
     nets = {name: build_model(spec.kind, spec.config).to(dev) for name, spec in specs.items()}
     params_g = [*nets["encoder"].parameters(), *nets["generator"].parameters()]
-    params_d = [*nets["disc_b"].parameters(), *nets["disc_r"].parameters()]
+    d_names = [n for n in nets if n.startswith("disc_")]
+    params_d = [p for n in d_names for p in nets[n].parameters()]
     opt_g = torch.optim.Adam(params_g, lr=cfg.lr_g, betas=(cfg.betas[0], cfg.betas[1]))
     opt_d = torch.optim.Adam(params_d, lr=cfg.lr_d, betas=(cfg.betas[0], cfg.betas[1]))
     scaler_g = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -91,6 +96,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     # step goes through the plain modules so no gradient hook of D fires there.
     enc, gen = loop.wrap_ddp(nets["encoder"], dist), loop.wrap_ddp(nets["generator"], dist)
     disc_b, disc_r = loop.wrap_ddp(nets["disc_b"], dist), loop.wrap_ddp(nets["disc_r"], dist)
+    disc_l = loop.wrap_ddp(nets["disc_l"], dist) if "disc_l" in nets else None
 
     pairs = pairs if pairs is not None else _build_pairs(cfg)
     sampler = StepBatchSampler(len(pairs), cfg.batch_size, seed=cfg.seed, start_step=start,
@@ -114,8 +120,9 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         loop.set_requires_grad(params_d, False)
         with autocast():
             out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code,
-                                 transfer=cfg.loss.transfer > 0)
-            g = generator_losses(out, rainy, clean, nets["disc_b"], nets["disc_r"], cfg=cfg.loss)
+                                 transfer=cfg.loss.transfer > 0, cross=disc_l is not None)
+            g = generator_losses(out, rainy, clean, nets["disc_b"], nets["disc_r"], cfg=cfg.loss,
+                                 disc_l=nets.get("disc_l"))
         opt_g.zero_grad(set_to_none=True)
         scaler_g.scale(g["total"]).backward()
         _clip_and_step(opt_g, scaler_g, params_g, cfg.grad_clip)
@@ -123,7 +130,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         # ---- discriminator step: D_B, D_R on real pairs vs the detached fakes -----------
         loop.set_requires_grad(params_d, True)
         with autocast():
-            d = discriminator_losses(disc_b, disc_r, out, rainy, clean, gan=cfg.loss.gan)
+            d = discriminator_losses(disc_b, disc_r, out, rainy, clean, gan=cfg.loss.gan, disc_l=disc_l)
         opt_d.zero_grad(set_to_none=True)
         scaler_d.scale(d["total"]).backward()
         _clip_and_step(opt_d, scaler_d, params_d, cfg.grad_clip)
@@ -162,7 +169,7 @@ def _save(cfg: DSANetTrainConfig, ckpt_root: Path, step: int, nets: dict[str, to
             "downsample": cfg.model.downsample, "no_rain_code": "zeros",
             "clean_rain_code": "zeros" if cfg.derain_code == "zero" else "own",
             "crop": list(cfg.data.crop), "dataset": cfg.data.dataset, "config": config_to_dict(cfg)}
-    return loop.save_step(ckpt_root, step, {n: (specs[n], nets[n]) for n in MODULE_NAMES}, state, meta,
+    return loop.save_step(ckpt_root, step, {n: (specs[n], nets[n]) for n in specs}, state, meta,
                           keep=cfg.keep, is_main=is_main)
 
 

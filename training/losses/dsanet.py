@@ -17,6 +17,9 @@ training.dsanet.step), each term below is a mean over the batch:
 - rain transfer (L1, ours): ‖G(b_i ⊕ r'_i) − x'_i‖₁, the clean background with its rainy
   twin's rain code must give the rainy twin. It makes the rain code carry the rain: without
   it G can rebuild x'_i from b'_i alone (the swap then moves no rain). 0 = the thesis's step.
+- rain-layer adversarial (ours, `adv_layer`): a third PatchGAN D_L judges rain layers, real
+  x'_i − x_i against G(b_i ⊕ r'_{i+1}) − x_i (another image's rain on a clean background, what
+  rainify makes); it asks for the streak statistics of real rain, not one pixel-exact layer.
 
 The thesis gives no weights; the defaults in LossConfig are ours.
 """
@@ -44,17 +47,24 @@ class LossConfig:
     rec: float = 10.0
     norain: float = 1.0
     transfer: float = 0.0
+    adv_layer: float = 0.0      # rain-layer discriminator D_L; 0 = no D_L (training.dsanet.step)
+
+
+def rain_layer(images: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """The rain layer (images − clean), shifted from [-1, 1] to [0, 1], the range D expects."""
+    return (images - clean + 1.0) * 0.5
 
 
 def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor,
                      disc_b: torch.nn.Module, disc_r: torch.nn.Module,
-                     *, cfg: LossConfig) -> dict[str, torch.Tensor]:
+                     *, cfg: LossConfig, disc_l: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
     """All generator-side terms and their weighted sum under "total".
 
     Args:
         out: the tensors of training.dsanet.step.forward_dsanet.
         rainy, clean: (B, 3, H, W) the input pairs.
         disc_b, disc_r: the discriminators (plain modules; their parameters frozen by the caller).
+        disc_l: the rain-layer discriminator, with out["rainified"] (forward_dsanet(cross=True)).
     """
     sg = torch.Tensor.detach
     feat = (F.mse_loss(out["b_rainy"].float(), sg(out["b_clean"]).float())
@@ -70,5 +80,9 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
     adv_r = generator_adv_loss(cfg.gan, disc_r(torch.cat([out["swapped"], out["cycled"]])))
     total = (cfg.feat * feat + cfg.bg * bg + cfg.adv * (adv_b + adv_r)
              + cfg.rec * rec + cfg.norain * norain + cfg.transfer * transfer)
-    return {"total": total, "feat": feat, "bg": bg, "rec": rec, "norain": norain, "transfer": transfer,
-            "adv_b": adv_b, "adv_r": adv_r}
+    terms = {"feat": feat, "bg": bg, "rec": rec, "norain": norain, "transfer": transfer,
+             "adv_b": adv_b, "adv_r": adv_r}
+    if disc_l is not None:
+        terms["adv_l"] = generator_adv_loss(cfg.gan, disc_l(rain_layer(out["rainified"], clean)))
+        total = total + cfg.adv_layer * terms["adv_l"]
+    return {"total": total, **terms}

@@ -26,6 +26,8 @@ from torch import nn
 
 DOWNSAMPLE = 4  # E's default output stride; image sides must be multiples of the stride
 STRIDES = (2, 4)  # supported code strides: 1/2 or 1/4 resolution
+UPSAMPLES = ("nearest", "bilinear", "pixelshuffle")   # G's 2x upsampling stages
+SHORTCUT_UPSAMPLES = ("shuffle", "bilinear", "features")   # G's shortcut: code -> pixels
 
 
 def _check_sizes(code_channels: int, downsample: int) -> int:
@@ -123,6 +125,34 @@ class Disentangler(nn.Module):
         return f
 
 
+def _icnr_(conv: nn.Conv2d, scale: int) -> None:
+    """ICNR init (Aitken et al. 2017) of a conv followed by PixelShuffle(scale): the scale² sub-pixel
+    kernels of each output channel start equal, so the stage starts as nearest upsample + conv
+    and has no checkerboard at step 0; training is free to make them differ."""
+    cout = conv.out_channels // scale**2
+    base = torch.empty(cout, *conv.weight.shape[1:])
+    nn.init.kaiming_uniform_(base, a=5**0.5)   # nn.Conv2d's own default init
+    with torch.no_grad():
+        conv.weight.copy_(base.repeat_interleave(scale**2, dim=0))   # channel c·s² + k -> sub-pixel k of c
+        if conv.bias is not None:
+            conv.bias.copy_(conv.bias[::scale**2].repeat_interleave(scale**2))
+
+
+def _up_stage(cin: int, cout: int, norm: str, mode: str) -> list[nn.Module]:
+    """One 2x upsampling stage of G: (B, cin, h, w) -> (B, cout, 2h, 2w)."""
+    if mode == "pixelshuffle":
+        conv = _conv_norm(cin, 4 * cout, 3, "none")[0]
+        _icnr_(conv, 2)   # type: ignore[arg-type]
+        tail = _conv_norm(cout, cout, 1, norm)[1:]   # the norm (if any) after the shuffle
+        return [conv, nn.PixelShuffle(2), *tail, nn.ReLU(inplace=True)]
+    # Fixed-scale resampling + conv: no transposed-conv checkerboard, exports to ONNX Resize.
+    # Nearest repeats each pixel, so an untrained or under-trained conv after it leaves 2-px
+    # steps; bilinear interpolates first (docs/dsanet.md, "what we tried").
+    resample = nn.Upsample(scale_factor=2, mode=mode) if mode == "nearest" else \
+        nn.Upsample(scale_factor=2, mode=mode, align_corners=False)
+    return [resample, *_conv_norm(cin, cout, 3, norm), nn.ReLU(inplace=True)]
+
+
 class Synthesizer(nn.Module):
     """G: feature (B, code_channels, h, w) -> image (B, 3, s·h, s·w) in [0, 1].
 
@@ -133,33 +163,52 @@ class Synthesizer(nn.Module):
         norm: "instance" (default, CycleGAN/MUNIT) or "none". Instance norm removes each
             feature map's mean and contrast per image; "none" keeps them (EDSR's choice for
             fidelity) but leaves the code scale free.
-        shortcut: add the linear depth-to-space path (mirror of the Disentangler's).
+        shortcut: add the linear code -> pixels path (mirror of the Disentangler's).
         downsample: code stride s, must match the Disentangler's (4 or 2).
+        upsample: the trunk's 2x stages: "nearest" (default) or "bilinear" resampling + 3x3
+            conv, or "pixelshuffle" (3x3 conv to 4x the channels + depth-to-space, ICNR init).
+        shortcut_upsample: "shuffle" (default): a 1x1 conv to the s x s pixel blocks +
+            depth-to-space, the exact mirror of E's; each block is a separate linear function
+            of one code position, so any code the pair cannot invert shows as an s-px block
+            grid. "bilinear": a 1x1 conv to RGB at code resolution, bilinearly upsampled: a
+            smooth low-pass path, the trunk adds the detail.
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
-                 norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE):
+                 norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE,
+                 upsample: str = "nearest", shortcut_upsample: str = "shuffle"):
         super().__init__()
         stages = _check_sizes(code_channels, downsample)
+        if upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
+        if shortcut_upsample not in SHORTCUT_UPSAMPLES:
+            raise ValueError(f"shortcut_upsample must be one of {SHORTCUT_UPSAMPLES}, "
+                             f"got {shortcut_upsample!r}")
         self.code_channels = code_channels
         self.downsample = downsample
+        self.shortcut_upsample = shortcut_upsample
         w = base_channels
-        # Mirror of the Disentangler's shortcut: code -> s x s pixel blocks (depth-to-space).
-        self.skip = nn.Conv2d(code_channels, 3 * downsample**2, 1) if shortcut else None
+        skip_out = {"shuffle": 3 * downsample**2, "bilinear": 3,
+                    "features": w * downsample**2}[shortcut_upsample]
+        self.skip = nn.Conv2d(code_channels, skip_out, 1) if shortcut else None
         self.inp = nn.Sequential(*_conv_norm(code_channels, w << stages, 3, norm), nn.ReLU(inplace=True))
         self.blocks = nn.Sequential(*[ResBlock(w << stages, norm) for _ in range(num_res_blocks)])
-        # Nearest upsample + conv instead of transposed convs: no checkerboard artefacts,
-        # and a fixed scale factor exports to ONNX Resize cleanly.
         layers: list[nn.Module] = []
         for i in range(stages, 0, -1):  # each stage doubles the resolution and halves the width
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
-                       *_conv_norm(w << i, w << (i - 1), 3, norm), nn.ReLU(inplace=True)]
+            layers += _up_stage(w << i, w << (i - 1), norm, upsample)
         self.up = nn.Sequential(*layers)
         self.out = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(self.inp(feature))    # (B, s·w, h, w)
-        x = self.out(self.up(x))              # (B, 3, s·h, s·w) logits
-        if self.skip is not None:
-            x = x + F.pixel_shuffle(self.skip(feature), self.downsample)
+        x = self.up(self.blocks(self.inp(feature)))   # (B, w, s·h, s·w)
+        s = self.downsample
+        if self.skip is not None and self.shortcut_upsample == "features":
+            x = x + F.pixel_shuffle(self.skip(feature), s)   # (B, w·s², h, w) -> (B, w, s·h, s·w)
+        x = self.out(x)                       # (B, 3, s·h, s·w) logits
+        if self.skip is not None and self.shortcut_upsample != "features":
+            if self.shortcut_upsample == "shuffle":
+                x = x + F.pixel_shuffle(self.skip(feature), s)    # (B, 3s², h, w) -> (B, 3, s·h, s·w)
+            else:
+                x = x + F.interpolate(self.skip(feature), scale_factor=s, mode="bilinear",
+                                      align_corners=False)        # (B, 3, h, w) -> (B, 3, s·h, s·w)
         return torch.sigmoid(x)               # (B, 3, s·h, s·w) in [0, 1]

@@ -60,3 +60,24 @@ def test_generator_terms_hand_computed():
     assert float(terms["adv_b"]) == pytest.approx(np.log(2), rel=1e-6)
     expected = sum(float(terms[k]) for k in ("feat", "bg", "rec", "norain", "transfer", "adv_b", "adv_r"))
     assert float(terms["total"]) == pytest.approx(expected, rel=1e-6)
+
+
+class LayerD(torch.nn.Module):
+    """Logit = mean of the input minus 0.5: the mean of the rain layer itself for D_L."""
+
+    def forward(self, x):
+        return x.mean(dim=(1, 2, 3), keepdim=True) - 0.5
+
+
+def test_rain_layer_adversarial_term():
+    rainy = const_images([(0.2, 0.8), (0.6, 0.4)])
+    clean = const_images([(0.3, 0.1), (0.5, 0.0)])
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), rainy, clean, shift=1, cross=True)
+    w = LossConfig(gan="lsgan", feat=0, bg=0, adv=0, rec=0, norain=0, transfer=0, adv_layer=2.0)
+    terms = generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w, disc_l=LayerD())
+    # rainified = G(b_i ⊕ r'_{i+1}): (0.3, 0.4) and (0.5, 0.8); minus clean: (0, 0.3), (0, 0.8);
+    # D_L logit = mean layer / 2 over 3 channels; LSGAN G term = mean (logit − 1)²
+    logits = np.array([0.3 / 3, 0.8 / 3]) / 2
+    assert float(terms["adv_l"]) == pytest.approx(((logits - 1) ** 2).mean(), rel=1e-6)
+    assert float(terms["total"]) == pytest.approx(2.0 * ((logits - 1) ** 2).mean(), rel=1e-6)
+    assert "adv_l" not in generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w)

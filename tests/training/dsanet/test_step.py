@@ -63,3 +63,24 @@ def test_discriminator_sees_right_reals_and_detached_fakes():
     expected_b = ((real_b - 1) ** 2).mean() + (fake_b ** 2).mean()
     assert torch.allclose(d["d_b"], expected_b)
     assert not d["total"].requires_grad   # fakes detached, MeanD has no parameters
+
+
+def test_cross_branch_is_the_partner_rain_on_the_clean_background():
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1, cross=True)
+    # G(b_1 ⊕ r'_2): clean background of i, rain of rainy i+1 (what rainify does at inference)
+    assert _codes(out["rainified"]) == [(0.15, 0.8), (0.25, 0.9), (0.35, 0.7)]
+    assert _codes(out["transferred"]) == [(0.15, 0.7), (0.25, 0.8), (0.35, 0.9)]   # unchanged
+    assert "rainified" not in forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1)
+
+
+def test_rain_layer_discriminator_judges_layers():
+    # D_L sees (x − clean + 1) / 2: the real layer of pair i is (rainy_i − clean_i), the fake
+    # one (rainified_i − clean_i); MeanD reads their means, checked against the LSGAN formula.
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1, cross=True)
+    d = discriminator_losses(MeanD(), MeanD(), out, RAINY, CLEAN, gan="lsgan", disc_l=MeanD())
+    real = torch.tensor([((0.1 - 0.15) + (0.7 - 0.0)) / 3, ((0.2 - 0.25) + (0.8 - 0.01)) / 3,
+                         ((0.3 - 0.35) + (0.9 - 0.02)) / 3]) * 0.5 + 0.5
+    fake = torch.tensor([(0.8 - 0.0) / 3, (0.9 - 0.01) / 3, (0.7 - 0.02) / 3]) * 0.5 + 0.5
+    assert torch.allclose(d["d_l"], ((real - 1) ** 2).mean() + (fake ** 2).mean(), atol=1e-6)
+    assert torch.allclose(d["total"], d["d_b"] + d["d_r"] + d["d_l"])
+    assert "d_l" not in discriminator_losses(MeanD(), MeanD(), out, RAINY, CLEAN, gan="lsgan")

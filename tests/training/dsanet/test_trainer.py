@@ -93,3 +93,28 @@ def test_crop_must_be_multiple_of_four(tmp_path):
 def test_amp_flag_is_ignored_on_cpu_and_hinge_runs(tmp_path):
     trainer.train(_cfg(tmp_path / "x", "steps=1", "amp=true", "loss.gan=hinge", "device=cpu"), TinyPairs())
     assert (tmp_path / "x" / "checkpoints" / "latest").exists()
+
+
+def test_rain_layer_discriminator_and_upsample_options_are_trained_and_saved(tmp_path):
+    opts = ["loss.adv_layer=0.1", "model.upsample=pixelshuffle", "model.shortcut_upsample=features",
+            "model.downsample=2", "save_every=1", "keep=5"]
+    trainer.train(_cfg(tmp_path / "run", "steps=2", *opts), TinyPairs())
+    specs, _, _ = read_metadata(tmp_path / "run")
+    assert set(specs) == {"encoder", "generator", "disc_b", "disc_r", "disc_l"}
+    assert specs["generator"].config["upsample"] == "pixelshuffle"
+    assert specs["generator"].config["shortcut_upsample"] == "features"
+    assert "upsample" not in specs["encoder"].config   # G-only options
+    rows = [json.loads(ln) for ln in (tmp_path / "run" / "losses.jsonl").read_text().splitlines()]
+    assert {"g/adv_l", "d/d_l"} <= set(rows[-1])
+    # D_L is optimised: its weights moved between the step-1 and step-2 checkpoints
+    ckpts = tmp_path / "run" / "checkpoints"
+    one, two = (load_state_dicts(ckpts / f"step_0000000{i}")["disc_l"] for i in (1, 2))
+    assert any(not torch.equal(one[k], two[k]) for k in one if k.endswith("weight"))
+    # and a resumed run picks the five networks up again
+    trainer.train(_cfg(tmp_path / "run", "steps=3", *opts, "resume=true"), TinyPairs())
+    assert read_metadata(tmp_path / "run")[2] == 3
+
+
+def test_unknown_upsample_option_is_a_config_error():
+    with pytest.raises(ValueError, match="model.upsample"):
+        resolve_config(DSANetTrainConfig, None, ["model.upsample=bicubic"])

@@ -97,3 +97,68 @@ def test_default_stride_keeps_the_checkpoint_layout():
 def test_unsupported_stride_rejected(stride):
     with pytest.raises(ValueError, match="downsample"):
         Disentangler(code_channels=8, downsample=stride)
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear", "pixelshuffle"])
+@pytest.mark.parametrize("shortcut_upsample", ["shuffle", "bilinear", "features"])
+def test_upsample_options_keep_the_contract(upsample, shortcut_upsample):
+    kw = {"code_channels": 8, "base_channels": 4, "num_res_blocks": 1, "downsample": 2}
+    G = Synthesizer(**kw, upsample=upsample, shortcut_upsample=shortcut_upsample)
+    f = Disentangler(**kw)(torch.rand(2, 3, 16, 24)).detach().requires_grad_(True)
+    y = G(f)
+    assert y.shape == (2, 3, 16, 24) and float(y.detach().min()) >= 0 and float(y.detach().max()) <= 1
+    y.sum().backward()   # both paths reach the code: the trunk and the shortcut
+    assert G.skip.weight.grad is not None and float(G.skip.weight.grad.abs().sum()) > 0
+    assert float(G.out.weight.grad.abs().sum()) > 0
+    expected_skip = {"shuffle": 3 * 4, "bilinear": 3, "features": 4 * 4}[shortcut_upsample]
+    assert G.skip.out_channels == expected_skip
+
+
+def test_bilinear_shortcut_is_the_upsampled_projection():
+    # Trunk silenced (out conv zero): G(f) = sigmoid(bilinear x2 of a 1x1 projection of f);
+    # reference: the interpolation written out for align_corners=False (weights 3/4, 1/4,
+    # edge pixels repeated), in numpy.
+    import numpy as np
+
+    G = Synthesizer(code_channels=4, base_channels=4, num_res_blocks=1, downsample=2,
+                    shortcut_upsample="bilinear")
+    torch.nn.init.zeros_(G.out.weight)
+    torch.nn.init.zeros_(G.out.bias)
+    f = torch.rand(1, 4, 3, 5)
+    y = G(f).detach().numpy()[0]
+    w, b = G.skip.weight.detach().numpy()[:, :, 0, 0], G.skip.bias.detach().numpy()
+    low = np.einsum("oc,cyx->oyx", w, f.numpy()[0]) + b[:, None, None]   # (3, 3, 5)
+
+    def up(a, axis):
+        a = np.moveaxis(a, axis, -1)
+        p = np.concatenate([a[..., :1], a, a[..., -1:]], axis=-1)       # edge-repeated
+        even = 0.25 * p[..., :-2] + 0.75 * p[..., 1:-1]
+        odd = 0.75 * p[..., 1:-1] + 0.25 * p[..., 2:]
+        out = np.stack([even, odd], axis=-1).reshape(*a.shape[:-1], -1)
+        return np.moveaxis(out, -1, axis)
+
+    expected = 1 / (1 + np.exp(-up(up(low, 1), 2)))
+    assert np.allclose(y, expected, atol=1e-5)
+
+
+def test_pixelshuffle_stage_starts_as_nearest_upsample():
+    # ICNR: at init the 4 sub-pixels of each output pixel block are equal, i.e. the stage is
+    # nearest upsampling of one 3x3 conv (no checkerboard at step 0). Reference: that conv
+    # (one kernel of every group of 4) followed by a numpy repeat.
+    import numpy as np
+
+    G = Synthesizer(code_channels=8, base_channels=4, num_res_blocks=1, downsample=2,
+                    norm="none", upsample="pixelshuffle")
+    conv = G.up[0]
+    x = torch.rand(1, conv.in_channels, 5, 6)
+    y = G.up[:2](x).detach().numpy()[0]                   # conv + shuffle, before the ReLU
+    pad = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+    low = torch.nn.functional.conv2d(pad, conv.weight[::4], conv.bias[::4]).detach().numpy()[0]
+    assert np.allclose(y, low.repeat(2, axis=1).repeat(2, axis=2), atol=1e-5)
+
+
+def test_unknown_upsample_modes_rejected():
+    with pytest.raises(ValueError, match="upsample"):
+        Synthesizer(code_channels=8, upsample="bicubic")
+    with pytest.raises(ValueError, match="shortcut_upsample"):
+        Synthesizer(code_channels=8, shortcut_upsample="nearest")
