@@ -17,6 +17,11 @@ training.dsanet.step), each term below is a mean over the batch:
 - rain transfer (L1, ours): ‖G(b_i ⊕ r'_i) − x'_i‖₁, the clean background with its rainy
   twin's rain code must give the rainy twin. It makes the rain code carry the rain: without
   it G can rebuild x'_i from b'_i alone (the swap then moves no rain). 0 = the thesis's step.
+- rain layer (L1, ours, `layer`): ‖(G(b_i ⊕ r'_i) − G(b_i ⊕ r_i)) − (x'_i − x_i)‖₁, what the rain
+  code adds to a clean background against the real rain layer. The transfer term scores the
+  sum of background and rain, and its error is dominated by how well G redraws the
+  background; this one scores the rain alone (r_i is the code x̃_i was decoded with: zero with
+  derain_code zero).
 - rain-layer adversarial (ours, `adv_layer`): a third PatchGAN D_L judges rain layers, real
   x'_i − x_i against G(b_i ⊕ r'_{i+1}) − x_i (another image's rain on a clean background, what
   rainify makes); it asks for the streak statistics of real rain, not one pixel-exact layer.
@@ -38,7 +43,7 @@ from training.losses.gan import generator_adv_loss
 @dataclass
 class LossConfig:
     """Loss form and weights: total = feat·L_feat + bg·L_bg + adv·L_adv + rec·L_rec
-    + norain·L_norain + transfer·L_transfer."""
+    + norain·L_norain + transfer·L_transfer + layer·L_layer + adv_layer·L_adv_layer."""
 
     gan: Literal["bce", "lsgan", "hinge"] = "bce"
     feat: float = 1.0
@@ -47,6 +52,7 @@ class LossConfig:
     rec: float = 10.0
     norain: float = 1.0
     transfer: float = 0.0
+    layer: float = 0.0          # rain-layer L1 (needs the transfer branch, synthesised when > 0)
     adv_layer: float = 0.0      # rain-layer discriminator D_L; 0 = no D_L (training.dsanet.step)
 
 
@@ -82,6 +88,10 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
              + cfg.rec * rec + cfg.norain * norain + cfg.transfer * transfer)
     terms = {"feat": feat, "bg": bg, "rec": rec, "norain": norain, "transfer": transfer,
              "adv_b": adv_b, "adv_r": adv_r}
+    if cfg.layer > 0:
+        fake_layer = out["transferred"].float() - out["recon_clean"].float()
+        terms["layer"] = F.l1_loss(fake_layer, rainy.float() - clean.float())
+        total = total + cfg.layer * terms["layer"]
     if disc_l is not None:
         terms["adv_l"] = generator_adv_loss(cfg.gan, disc_l(rain_layer(out["rainified"], clean)))
         total = total + cfg.adv_layer * terms["adv_l"]

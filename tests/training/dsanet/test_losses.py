@@ -81,3 +81,17 @@ def test_rain_layer_adversarial_term():
     assert float(terms["adv_l"]) == pytest.approx(((logits - 1) ** 2).mean(), rel=1e-6)
     assert float(terms["total"]) == pytest.approx(2.0 * ((logits - 1) ** 2).mean(), rel=1e-6)
     assert "adv_l" not in generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w)
+
+
+def test_rain_layer_term_scores_what_the_rain_code_adds():
+    # derain_code zero: x̃_i = G(b_i ⊕ 0) = (b, 0, 0) and G(b_i ⊕ r'_i) = (b, r', 0), so the
+    # predicted layer is (0, r', 0); the real one is x'_i − x_i = (b' − b, r' − r, 0).
+    # Pair 1: |0 − (−0.1)| + |0.8 − 0.7| = 0.2; pair 2: |0 − 0.1| + |0.4 − 0.4| = 0.1; over 3 channels.
+    rainy = const_images([(0.2, 0.8), (0.6, 0.4)])
+    clean = const_images([(0.3, 0.1), (0.5, 0.0)])
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), rainy, clean, shift=1, derain_code="zero")
+    w = LossConfig(gan="bce", feat=0, bg=0, adv=0, rec=0, norain=0, transfer=0, layer=3.0)
+    terms = generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w)
+    assert float(terms["layer"]) == pytest.approx((0.2 / 3 + 0.1 / 3) / 2, abs=1e-6)
+    assert float(terms["total"]) == pytest.approx(3.0 * 0.05, abs=1e-6)
+    assert "layer" not in generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=LossConfig())

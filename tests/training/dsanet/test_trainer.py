@@ -96,8 +96,9 @@ def test_amp_flag_is_ignored_on_cpu_and_hinge_runs(tmp_path):
 
 
 def test_rain_layer_discriminator_and_upsample_options_are_trained_and_saved(tmp_path):
-    opts = ["loss.adv_layer=0.1", "model.upsample=pixelshuffle", "model.shortcut_upsample=features",
-            "model.downsample=2", "save_every=1", "keep=5"]
+    # loss.layer needs the transfer branch even with loss.transfer=0
+    opts = ["loss.adv_layer=0.1", "loss.layer=1.0", "loss.transfer=0", "model.upsample=pixelshuffle",
+            "model.shortcut_upsample=features", "model.downsample=2", "save_every=1", "keep=5"]
     trainer.train(_cfg(tmp_path / "run", "steps=2", *opts), TinyPairs())
     specs, _, _ = read_metadata(tmp_path / "run")
     assert set(specs) == {"encoder", "generator", "disc_b", "disc_r", "disc_l"}
@@ -105,7 +106,7 @@ def test_rain_layer_discriminator_and_upsample_options_are_trained_and_saved(tmp
     assert specs["generator"].config["shortcut_upsample"] == "features"
     assert "upsample" not in specs["encoder"].config   # G-only options
     rows = [json.loads(ln) for ln in (tmp_path / "run" / "losses.jsonl").read_text().splitlines()]
-    assert {"g/adv_l", "d/d_l"} <= set(rows[-1])
+    assert {"g/adv_l", "d/d_l", "g/layer"} <= set(rows[-1])
     # D_L is optimised: its weights moved between the step-1 and step-2 checkpoints
     ckpts = tmp_path / "run" / "checkpoints"
     one, two = (load_state_dicts(ckpts / f"step_0000000{i}")["disc_l"] for i in (1, 2))
