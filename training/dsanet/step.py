@@ -31,7 +31,8 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
     "zero" G(b ⊕ 0) is trained on clean backgrounds too and derain leaves clean images alone.
     transfer: also synthesise "transferred" (skipped when its loss weight is 0).
     cross: also synthesise "rainified" = G(b_1 ⊕ r'_2), what rainify makes at inference (a
-    clean background with another image's rain), for the rain-layer discriminator.
+    clean background with another image's rain), for the rain-layer discriminator and the
+    cross term, with "partner_layer" = x'_2 − x_2, the real rain layer of pair 2.
 
     Returns the codes and images the losses need:
         b_rainy, r_rainy, b_clean, r_clean   round-1 codes            (B, C/2, H/4, W/4)
@@ -40,6 +41,7 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
         recon_clean x̃_1 = G(b_1 ⊕ r_1)       self-reconstruction (r_1 = 0 with "zero")
         transferred     = G(b_1 ⊕ r'_1)      the pair's own rain on its clean twin ≈ x'_1 (if transfer)
         rainified       = G(b_1 ⊕ r'_2)      the partner's rain on the clean background (if cross)
+        partner_layer   = x'_2 − x_2         the partner's real rain layer              (if cross)
         b_swapped, b_derained                round-2 background codes
         cycled    x̃'_1  = G(b̂'_1 ⊕ r̂'_1)    rain swapped back        ≈ x'_1
     """
@@ -75,6 +77,7 @@ def forward_dsanet(encoder: torch.nn.Module, generator: torch.nn.Module, rainy: 
         out["transferred"] = g1[3 * n:4 * n]
     if cross:
         out["rainified"] = g1[-n:]
+        out["partner_layer"] = torch.roll(rainy - clean, shifts=-shift, dims=0)   # [i] = layer[i + shift]
     return out
 
 

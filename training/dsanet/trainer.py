@@ -121,7 +121,7 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         with autocast():
             out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code,
                                  transfer=cfg.loss.transfer > 0 or cfg.loss.layer > 0,
-                                 cross=disc_l is not None)
+                                 cross=disc_l is not None or cfg.loss.cross > 0)
             g = generator_losses(out, rainy, clean, nets["disc_b"], nets["disc_r"], cfg=cfg.loss,
                                  disc_l=nets.get("disc_l"))
         opt_g.zero_grad(set_to_none=True)

@@ -22,6 +22,11 @@ training.dsanet.step), each term below is a mean over the batch:
   sum of background and rain, and its error is dominated by how well G redraws the
   background; this one scores the rain alone (r_i is the code x̃_i was decoded with: zero with
   derain_code zero).
+- cross (L1, ours, `cross`): ‖G(b_i ⊕ r'_{i+1}) − clip(x_i + x'_{i+1} − x_{i+1})‖₁, the
+  partner's rain put on a clean background, against the partner's real rain layer added to
+  it. It reads rain as an additive layer (true of streaks; the haze of the procedural rain
+  also depends on depth, so it is an approximation) and supervises exactly what rainify does
+  at inference; nothing else in the step does (the swap x̂'_12 is judged by D_R alone).
 - rain-layer adversarial (ours, `adv_layer`): a third PatchGAN D_L judges rain layers, real
   x'_i − x_i against G(b_i ⊕ r'_{i+1}) − x_i (another image's rain on a clean background, what
   rainify makes); it asks for the streak statistics of real rain, not one pixel-exact layer.
@@ -43,7 +48,8 @@ from training.losses.gan import generator_adv_loss
 @dataclass
 class LossConfig:
     """Loss form and weights: total = feat·L_feat + bg·L_bg + adv·L_adv + rec·L_rec
-    + norain·L_norain + transfer·L_transfer + layer·L_layer + adv_layer·L_adv_layer."""
+    + norain·L_norain + transfer·L_transfer + layer·L_layer + cross·L_cross
+    + adv_layer·L_adv_layer."""
 
     gan: Literal["bce", "lsgan", "hinge"] = "bce"
     feat: float = 1.0
@@ -53,6 +59,7 @@ class LossConfig:
     norain: float = 1.0
     transfer: float = 0.0
     layer: float = 0.0          # rain-layer L1 (needs the transfer branch, synthesised when > 0)
+    cross: float = 0.0          # partner's rain on a clean background vs the additive target
     adv_layer: float = 0.0      # rain-layer discriminator D_L; 0 = no D_L (training.dsanet.step)
 
 
@@ -92,6 +99,10 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
         fake_layer = out["transferred"].float() - out["recon_clean"].float()
         terms["layer"] = F.l1_loss(fake_layer, rainy.float() - clean.float())
         total = total + cfg.layer * terms["layer"]
+    if cfg.cross > 0:
+        target = (clean.float() + out["partner_layer"].float()).clamp(0, 1)
+        terms["cross"] = F.l1_loss(out["rainified"].float(), target)
+        total = total + cfg.cross * terms["cross"]
     if disc_l is not None:
         terms["adv_l"] = generator_adv_loss(cfg.gan, disc_l(rain_layer(out["rainified"], clean)))
         total = total + cfg.adv_layer * terms["adv_l"]

@@ -95,3 +95,24 @@ def test_rain_layer_term_scores_what_the_rain_code_adds():
     assert float(terms["layer"]) == pytest.approx((0.2 / 3 + 0.1 / 3) / 2, abs=1e-6)
     assert float(terms["total"]) == pytest.approx(3.0 * 0.05, abs=1e-6)
     assert "layer" not in generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=LossConfig())
+
+
+def test_cross_term_targets_the_partner_layer_added_to_the_clean_image():
+    # rainified_i = G(b_i ⊕ r'_{i+1}) = (b_i, r'_{i+1}, 0); target = x_i + x'_{i+1} − x_{i+1}.
+    # Pair 1: (0.3, 0.4) vs (0.3 + 0.6 − 0.5, 0.1 + 0.4 − 0.0) = (0.4, 0.5): 0.2 over 3 channels;
+    # pair 2: (0.5, 0.8) vs (0.5 + 0.2 − 0.3, 0.0 + 0.8 − 0.1) = (0.4, 0.7): 0.2 over 3 channels.
+    rainy = const_images([(0.2, 0.8), (0.6, 0.4)])
+    clean = const_images([(0.3, 0.1), (0.5, 0.0)])
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), rainy, clean, shift=1, cross=True)
+    w = LossConfig(gan="bce", feat=0, bg=0, adv=0, rec=0, norain=0, transfer=0, cross=2.0)
+    terms = generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w)
+    assert float(terms["cross"]) == pytest.approx(0.2 / 3, abs=1e-6)
+    assert float(terms["total"]) == pytest.approx(2.0 * 0.2 / 3, abs=1e-6)
+    # the target is clipped to [0, 1]: pair 1 (clean 0.9) takes pair 2's layer of +0.6, which
+    # stops at 1: rainified_1 = (0.9, 0.6) vs (1.0, 1.0): 0.5; rainified_2 = (0.0, 0.95) vs
+    # (0.05, 0.05): 0.95; unclipped the first would be 1.5.
+    rainy = const_images([(0.95, 0.95), (0.6, 0.6)])
+    clean = const_images([(0.9, 0.9), (0.0, 0.0)])
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), rainy, clean, shift=1, cross=True)
+    terms = generator_losses(out, rainy, clean, ConstD(), ConstD(), cfg=w)
+    assert float(terms["cross"]) == pytest.approx((0.5 + 0.95) / 6, abs=1e-6)

@@ -70,6 +70,8 @@ def test_cross_branch_is_the_partner_rain_on_the_clean_background():
     # G(b_1 ⊕ r'_2): clean background of i, rain of rainy i+1 (what rainify does at inference)
     assert _codes(out["rainified"]) == [(0.15, 0.8), (0.25, 0.9), (0.35, 0.7)]
     assert _codes(out["transferred"]) == [(0.15, 0.7), (0.25, 0.8), (0.35, 0.9)]   # unchanged
+    for i, j in [(0, 1), (1, 2), (2, 0)]:   # pair i's partner is pair i+1 (cyclic)
+        assert torch.allclose(out["partner_layer"][i], RAINY[j] - CLEAN[j])
     assert "rainified" not in forward_dsanet(LookupEncoder(), LookupGenerator(), RAINY, CLEAN, shift=1)
 
 
