@@ -141,8 +141,8 @@ def _icnr_(conv: nn.Conv2d, scale: int) -> None:
 def _up_stage(cin: int, cout: int, norm: str, mode: str) -> list[nn.Module]:
     """One 2x upsampling stage of G: (B, cin, h, w) -> (B, cout, 2h, 2w)."""
     if mode == "pixelshuffle":
-        conv = _conv_norm(cin, 4 * cout, 3, "none")[0]
-        _icnr_(conv, 2)   # type: ignore[arg-type]
+        conv = nn.Conv2d(cin, 4 * cout, 3, padding=1, padding_mode="reflect")
+        _icnr_(conv, 2)
         tail = _conv_norm(cout, cout, 1, norm)[1:]   # the norm (if any) after the shuffle
         return [conv, nn.PixelShuffle(2), *tail, nn.ReLU(inplace=True)]
     # Fixed-scale resampling + conv: no transposed-conv checkerboard, exports to ONNX Resize.
@@ -171,7 +171,10 @@ class Synthesizer(nn.Module):
             depth-to-space, the exact mirror of E's; each block is a separate linear function
             of one code position, so any code the pair cannot invert shows as an s-px block
             grid. "bilinear": a 1x1 conv to RGB at code resolution, bilinearly upsampled: a
-            smooth low-pass path, the trunk adds the detail.
+            smooth low-pass path, the trunk adds the detail. "features": a 1x1 conv to
+            w·s² channels + depth-to-space, added to the trunk's full-resolution features
+            before the 7x7 output conv, which mixes neighbouring blocks (no grid in
+            docs/dsanet.md's runs, fidelity kept).
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
