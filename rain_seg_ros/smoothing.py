@@ -18,7 +18,10 @@ the moving camera shifts a boundary. The
 state is dropped (the next frame passes through) on a large scene change — mean absolute
 difference of a downsampled grey frame above `reset_difference` grey levels —, when the
 frame size changes, and on reset() (the node calls it at a model switch). With `flow`, the
-state is first warped to the new frame by Farneback optical flow computed at low resolution.
+state (labels and strength) is first warped to the new frame by optical flow computed on a grey
+frame `flow_width` px wide: `flow_method` "farneback" (2 levels, 9 px window: the first version),
+"farneback_fine" (4 levels, 15 px window, 3 iterations) or OpenCV's DIS flow "dis_ultrafast" /
+"dis_fast" / "dis_medium" (patch-based, built for fast dense flow on CPU).
 
 Example:
     smoother = LabelVoteSmoother(alpha=0.6)
@@ -33,7 +36,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-THUMB_WIDTH = 64  # scene-change test and flow run on a grey frame this wide
+THUMB_WIDTH = 64  # the scene-change test runs on a grey frame this wide (reset_difference's scale)
+FLOW_METHODS = ("farneback", "farneback_fine", "dis_ultrafast", "dis_fast", "dis_medium")
+_DIS_PRESETS = {"dis_ultrafast": cv2.DISOpticalFlow_PRESET_ULTRAFAST,
+                "dis_fast": cv2.DISOpticalFlow_PRESET_FAST, "dis_medium": cv2.DISOpticalFlow_PRESET_MEDIUM}
 
 
 def grey_thumbnail(rgb: np.ndarray, width: int = THUMB_WIDTH) -> np.ndarray:
@@ -50,17 +56,29 @@ class LabelVoteSmoother:
         alpha: weight of the past in [0, 1); 0 passes frames through unchanged.
         reset_difference: mean absolute grey difference (0..255) of consecutive thumbnails above
             which the scene counts as changed and the state is dropped.
-        flow: warp the state by optical flow before voting (costs a Farneback at THUMB_WIDTH).
+        flow: warp the state by optical flow before voting.
         keep_below: confidence (0..1) from which a new label passes through unsmoothed; 1 (the
             default) votes on every pixel.
+        flow_method: one of FLOW_METHODS.
+        flow_width: width (px) of the grey frames the flow is computed on (capped at the frame's).
     """
 
     def __init__(self, alpha: float, reset_difference: float = 40.0, flow: bool = False,
-                 keep_below: float = 1.0) -> None:
+                 keep_below: float = 1.0, flow_method: str = "farneback",
+                 flow_width: int = THUMB_WIDTH) -> None:
         if not 0.0 <= alpha < 1.0:
             raise ValueError(f"smoothing alpha must be in [0, 1), got {alpha}")
         if not 0.0 <= keep_below <= 1.0:
             raise ValueError(f"smoothing keep_below must be in [0, 1], got {keep_below}")
+        if flow_method not in FLOW_METHODS:
+            raise ValueError(f"smoothing flow_method must be one of {', '.join(FLOW_METHODS)}, "
+                             f"got {flow_method!r}")
+        if flow_width < 16:
+            raise ValueError(f"smoothing flow_width must be >= 16 px, got {flow_width}")
+        self.flow_method, self.flow_width = flow_method, int(flow_width)
+        # one DIS instance per camera: it keeps buffers for the size it saw
+        self._dis = cv2.DISOpticalFlow.create(_DIS_PRESETS[flow_method]) if flow_method in _DIS_PRESETS \
+            else None
         self.alpha = alpha
         self.keep_below = keep_below
         # on the uint8 confidence c: c / 255 >= keep_below <=> c >= ceil(255 * keep_below); 256 = never
@@ -71,6 +89,7 @@ class LabelVoteSmoother:
         self._label: np.ndarray | None = None      # (H, W) uint8
         self._strength: np.ndarray | None = None   # (H, W) float32 in [0, 1]
         self._thumb: np.ndarray | None = None      # (h, w) uint8 grey of the previous frame
+        self._flow_grey: np.ndarray | None = None  # (h', flow_width) uint8 grey of the previous frame
         self._grid: np.ndarray | None = None       # (H, W, 2) float32 pixel coordinates (flow)
 
     def reset(self) -> None:
@@ -81,6 +100,10 @@ class LabelVoteSmoother:
         """One frame: (H, W, 3) RGB, (H, W) uint8 ids and confidence -> smoothed (ids, confidence)."""
         thumb = grey_thumbnail(rgb)
         previous, self._thumb = self._thumb, thumb
+        previous_grey = self._flow_grey
+        if self.flow:
+            same = self.flow_width == THUMB_WIDTH
+            self._flow_grey = thumb if same else grey_thumbnail(rgb, self.flow_width)
         conf = confidence.astype(np.float32) * np.float32(1 / 255)
         if self._label is None or self._label.shape != mask.shape or previous is None \
                 or previous.shape != thumb.shape:
@@ -90,8 +113,9 @@ class LabelVoteSmoother:
             return self._restart(mask, conf)
         label, strength = self._label, self._strength
         assert strength is not None
-        if self.flow:
-            label, strength = self._warp(previous, thumb, label, strength)
+        if self.flow and previous_grey is not None and self._flow_grey is not None \
+                and previous_grey.shape == self._flow_grey.shape:
+            label, strength = self._warp(previous_grey, self._flow_grey, label, strength)
         # in place on float32 (H, W) arrays: a few passes over memory, no temporaries per term
         new = conf * np.float32(1.0 - self.alpha)
         np.negative(new, out=new, where=label != mask)           # other label: it votes against
@@ -122,8 +146,7 @@ class LabelVoteSmoother:
               strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Move the state from the previous frame onto the current one (backward mapping)."""
         # flow from current to previous: current(y, x) ~ previous(y + fy, x + fx)
-        flow = cv2.calcOpticalFlowFarneback(current, previous, np.zeros((*current.shape, 2), np.float32),
-                                            0.5, 2, 9, 2, 5, 1.1, 0)   # (h, w, 2)
+        flow = self._flow(current, previous)                         # (h, w, 2) float32
         h, w = label.shape
         scale = np.array([w / current.shape[1], h / current.shape[0]], np.float32)  # thumbnail px -> px
         flow = cv2.resize(np.asarray(flow) * scale, (w, h), interpolation=cv2.INTER_LINEAR)  # (H, W, 2)
@@ -136,3 +159,16 @@ class LabelVoteSmoother:
         warped_strength = cv2.remap(strength, maps, no_map2, cv2.INTER_NEAREST,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         return warped_label, warped_strength
+
+    def _flow(self, current: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """(h, w, 2) float32 flow from `current` to `previous` grey frames, in their pixels."""
+        start = np.zeros((*current.shape, 2), np.float32)  # DIS: only the output (no initial flow set)
+        if self._dis is not None:
+            return np.asarray(self._dis.calc(current, previous, start))
+        if self.flow_method == "farneback_fine":  # a deeper pyramid and a wider window: larger shifts
+            levels, window, iterations = 4, 15, 3
+        else:  # the first version: 2 levels, 9 px window, 2 iterations
+            levels, window, iterations = 2, 9, 2
+        flow = cv2.calcOpticalFlowFarneback(current, previous, start, 0.5, levels, window, iterations,
+                                            5, 1.1, 0)
+        return np.asarray(flow)

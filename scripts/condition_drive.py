@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoothing-reset-difference", type=float, default=40.0,
                    help="the node's smoothing_reset_difference (grey levels)")
     p.add_argument("--smoothing-flow", action="store_true", help="the node's smoothing_flow")
+    p.add_argument("--smoothing-flow-method", default="farneback", help="the node's smoothing_flow_method")
+    p.add_argument("--smoothing-flow-width", type=int, default=64,
+                   help="the node's smoothing_flow_width (px)")
     p.add_argument("--runs", default=",".join(RUNS), help=f"subset of {','.join(RUNS)}")
     p.add_argument("--backend", default="onnxruntime")
     return p
@@ -113,7 +116,9 @@ def replay_args(opts: argparse.Namespace, run: str, bag: Path, out: Path, cmap: 
     return args + ["--smoothing-alpha", str(opts.smoothing_alpha),
                    "--smoothing-keep-below", str(opts.smoothing_keep_below),
                    "--smoothing-reset-difference", str(opts.smoothing_reset_difference),
-                   "--smoothing-flow", "true" if opts.smoothing_flow else "false"]
+                   "--smoothing-flow", "true" if opts.smoothing_flow else "false",
+                   "--smoothing-flow-method", opts.smoothing_flow_method,
+                   "--smoothing-flow-width", str(opts.smoothing_flow_width)]
 
 
 def smoothing_effect(rows_by_seed: dict[int, list[dict[str, Any]]]) -> str | None:
@@ -298,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ROS_DOMAIN_ID", str(40 + os.getpid() % 50))
     summary: dict[str, Any] = {"map": opts.map or {c: c for c in CONDITIONS}, "map_chosen_on_seed": None,
                                "smoothing": {k: getattr(opts, f"smoothing_{k}")
-                                             for k in ("alpha", "keep_below", "reset_difference", "flow")},
+                                             for k in ("alpha", "keep_below", "reset_difference", "flow",
+                                                       "flow_method", "flow_width")},
                                "validation": None, "seeds": opts.seeds}
     if opts.val_seed is not None:
         val_rows = replay_drive(opts, opts.val_seed, opts.out / f"val_seed{opts.val_seed}", list(SINGLE),
@@ -327,9 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen = (f"chosen on the validation drive (seed {opts.val_seed}: best single model per condition)"
               if opts.val_seed is not None else "given (--map or the default)")
     sm = summary["smoothing"]
+    flow_text = f"{sm['flow_method']} at {sm['flow_width']} px" if sm["flow"] else "off"
     text = [f"# Condition drive\n\nMap: {cmap}; {chosen}.\n\nSmoothing (switching+smoothing): alpha "
             f"{sm['alpha']}, keep_below {sm['keep_below']}, reset_difference {sm['reset_difference']}, "
-            f"flow {'on' if sm['flow'] else 'off'}.\n"]
+            f"flow {flow_text}.\n"]
     if summary["validation"]:
         val_effect = smoothing_effect({opts.val_seed: summary["validation"]})
         text.append(f"## Validation drive, seed {opts.val_seed}\n\n{markdown(summary['validation'])}"

@@ -17,7 +17,7 @@ import numpy as np
 
 from rain_seg_ros.diagnostics import DegradedStatus
 from rain_seg_ros.nodes.common import Param
-from rain_seg_ros.smoothing import LabelVoteSmoother
+from rain_seg_ros.smoothing import FLOW_METHODS, LabelVoteSmoother
 
 FILTER_PARAMS = (
     Param("smoothing_alpha", 0.0, "Temporal smoothing: weight of the past in the per-pixel label "
@@ -25,8 +25,11 @@ FILTER_PARAMS = (
     Param("smoothing_reset_difference", 40.0, "Smoothing restarts when the mean absolute grey "
           "difference of consecutive frames (0..255, at 64 px wide) exceeds this.", 0.0, 255.0,
           read_only=True),
-    Param("smoothing_flow", False, "Warp the smoothing state by low-resolution Farneback optical "
-          "flow before voting.", read_only=True),
+    Param("smoothing_flow", False, "Warp the smoothing state by optical flow before voting.", read_only=True),
+    Param("smoothing_flow_method", "farneback", "Optical flow of smoothing_flow.", read_only=True,
+          choices=FLOW_METHODS),
+    Param("smoothing_flow_width", 64, "Width (px) of the grey frames smoothing_flow runs on.", 16, 4096,
+          read_only=True),
     Param("smoothing_keep_below", 1.0, "Smoothing holds only pixels whose new confidence is below "
           "this; a more confident new label passes through (1 = smooth every pixel).", 0.0, 1.0,
           read_only=True),
@@ -50,6 +53,7 @@ class ResultFilters:
         self.reset_difference = float(params["smoothing_reset_difference"])
         self.flow = bool(params["smoothing_flow"])
         self.keep_below = float(params["smoothing_keep_below"])
+        self.flow_setting = (str(params["smoothing_flow_method"]), int(params["smoothing_flow_width"]))
         self.smoothers: dict[Any, LabelVoteSmoother] = {}
         self.degraded: DegradedStatus | None = None
         if params["degraded_status"]:
@@ -79,7 +83,7 @@ class ResultFilters:
             t0 = time.monotonic()
             if key not in self.smoothers:
                 self.smoothers[key] = LabelVoteSmoother(self.alpha, self.reset_difference, self.flow,
-                                                         self.keep_below)
+                                                         self.keep_below, *self.flow_setting)
             smoother = self.smoothers[key]
             mask, confidence = smoother.update(rgb, mask, confidence)
             timings["smoothing"] = (time.monotonic() - t0) * 1000

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoothing-flow", choices=("true", "false"),
                    help="with --model: the node's smoothing_flow")
     p.add_argument("--smoothing-keep-below", type=float, help="with --model: the node's smoothing_keep_below")
+    p.add_argument("--smoothing-flow-method", help="with --model: the node's smoothing_flow_method")
+    p.add_argument("--smoothing-flow-width", type=int, help="with --model: the node's smoothing_flow_width")
     p.add_argument("--condition-topic", help="the graph's ~/condition (default: next to --mask-topic)")
     p.add_argument("--truth-condition-topic", default="/ground_truth/condition",
                    help="true condition per frame in the bag (DiagnosticArray; used when present)")
@@ -108,7 +110,9 @@ def start_graph(opts: argparse.Namespace) -> subprocess.Popen[bytes]:
         cmd += ["--models", opts.models]
     node_params = {"smoothing_alpha": opts.smoothing_alpha, "switch_hold_frames": opts.switch_hold_frames,
                    "smoothing_reset_difference": opts.smoothing_reset_difference,
-                   "smoothing_flow": opts.smoothing_flow, "smoothing_keep_below": opts.smoothing_keep_below}
+                   "smoothing_flow": opts.smoothing_flow, "smoothing_keep_below": opts.smoothing_keep_below,
+                   "smoothing_flow_method": opts.smoothing_flow_method,
+                   "smoothing_flow_width": opts.smoothing_flow_width}
     cmd += [a for k, v in node_params.items() if v is not None for a in ("--param", f"{k}={v}")]
     return subprocess.Popen(cmd, env=os.environ.copy(), start_new_session=True)
 

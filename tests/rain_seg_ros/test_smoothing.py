@@ -82,31 +82,68 @@ def test_flow_moves_the_state_with_the_image():
     assert agreement[False] < 0.9 and agreement[True] > 0.97, agreement
 
 
-def test_flow_moves_a_shifted_object_to_where_it_went():
-    """A hand-made textured square moves 3 px right on a flat background; the next frame's labels
-    are all background at low confidence, so what comes out is the (warped) state: with flow the
-    square's label must sit exactly on its new position (a flow applied the wrong way round puts
-    it 3 px left of the old one), without flow on its old position."""
-    h, w, x0, shift, size = 48, 64, 16, 3, 16   # 64 px wide: the flow's thumbnail is the frame itself
+def _moved_square(h: int, w: int, x0: int, shift: int, size: int, **smoother: object) -> np.ndarray:
+    """A hand-made textured square moves `shift` px right on a flat background; the next frame's
+    labels are all background at low confidence, so what comes out is the (warped) state."""
     rng = np.random.default_rng(3)
     patch = cv2.GaussianBlur(rng.integers(0, 256, (size, size)).astype(np.float32), (0, 0), 1.5)
     patch = cv2.normalize(patch, None, 60, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    top = h // 3
 
     def frame(x: int) -> np.ndarray:
         grey = np.full((h, w), 20, np.uint8)
-        grey[16:16 + size, x:x + size] = patch
+        grey[top:top + size, x:x + size] = patch
         return np.dstack([grey] * 3)
 
-    def square(x: int) -> np.ndarray:
-        mask = np.zeros((h, w), np.uint8)
-        mask[16:16 + size, x:x + size] = 1
-        return mask
+    s = LabelVoteSmoother(alpha=0.9, reset_difference=255, **smoother)  # type: ignore[arg-type]
+    s.update(frame(x0), _square(h, w, top, x0, size), np.full((h, w), 255, np.uint8))
+    label, _ = s.update(frame(x0 + shift), np.zeros((h, w), np.uint8), np.full((h, w), 10, np.uint8))
+    return label
 
-    for flow, want in ((True, square(x0 + shift)), (False, square(x0))):
-        s = LabelVoteSmoother(alpha=0.9, flow=flow, reset_difference=255)
-        s.update(frame(x0), square(x0), np.full((h, w), 255, np.uint8))
-        label, _ = s.update(frame(x0 + shift), np.zeros((h, w), np.uint8), np.full((h, w), 10, np.uint8))
-        np.testing.assert_array_equal(label, want, err_msg=f"flow={flow}")
+
+def _square(h: int, w: int, top: int, x: int, size: int) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    mask[top:top + size, x:x + size] = 1
+    return mask
+
+
+def test_flow_moves_a_shifted_object_to_where_it_went():
+    """With flow the square's label must sit exactly on its new position (a flow applied the wrong
+    way round puts it 3 px left of the old one), without flow on its old position."""
+    h, w, x0, shift, size = 48, 64, 16, 3, 16   # 64 px wide: the flow's thumbnail is the frame itself
+    for flow, x in ((True, x0 + shift), (False, x0)):
+        np.testing.assert_array_equal(_moved_square(h, w, x0, shift, size, flow=flow),
+                                      _square(h, w, h // 3, x, size), err_msg=f"flow={flow}")
+
+
+@pytest.mark.parametrize("method", ["dis_ultrafast", "dis_fast"])
+def test_dis_flow_follows_a_shift_farneback_misses(method: str):
+    """6 px at 64 px wide: the first Farneback (2 levels, 9 px window) leaves part of the square
+    behind; DIS lands it exactly."""
+    h, w, x0, shift, size = 48, 64, 16, 6, 16
+    want = _square(h, w, h // 3, x0 + shift, size)
+    old = _moved_square(h, w, x0, shift, size, flow=True, flow_method="farneback")
+    assert int((old != want).sum()) > 50
+    np.testing.assert_array_equal(_moved_square(h, w, x0, shift, size, flow=True, flow_method=method), want)
+
+
+def test_flow_width_and_fine_farneback():
+    """12 px at 128x256: the first Farneback run at full width (256 px) misses it, the finer
+    pyramid at 256 px and either at 64 px (3 px there) land it exactly."""
+    h, w, x0, shift, size = 128, 256, 64, 12, 32
+    want = _square(h, w, h // 3, x0 + shift, size)
+    coarse = _moved_square(h, w, x0, shift, size, flow=True, flow_method="farneback", flow_width=256)
+    assert int((coarse != want).sum()) > 50
+    for method, width in (("farneback_fine", 256), ("farneback", 64), ("dis_fast", 256)):
+        np.testing.assert_array_equal(_moved_square(h, w, x0, shift, size, flow=True, flow_method=method,
+                                                    flow_width=width), want, err_msg=f"{method}@{width}")
+
+
+def test_bad_flow_settings_are_refused():
+    with pytest.raises(ValueError, match="flow_method must be one of farneback"):
+        LabelVoteSmoother(alpha=0.5, flow=True, flow_method="lucas")
+    with pytest.raises(ValueError, match="flow_width must be >= 16"):
+        LabelVoteSmoother(alpha=0.5, flow=True, flow_width=8)
 
 
 def test_keep_below_passes_confident_labels_through():
@@ -148,6 +185,17 @@ def test_result_filters_pass_keep_below_to_the_smoother():
     mask, conf, _ = filters.apply(0, BLACK4, _u8(2, 2, 1, 1), _u8(200, 100, 255, 255))
     np.testing.assert_array_equal(mask, _u8(2, 1, 1, 1))
     assert conf is not None and conf[0, 0] == 200
+
+
+def test_result_filters_pass_the_flow_settings_to_the_smoother():
+    params = {p.name: p.default for p in FILTER_PARAMS}
+    params.update(smoothing_alpha=0.5, smoothing_flow=True, smoothing_flow_method="dis_fast",
+                  smoothing_flow_width=128, degraded_status=False)
+    filters = ResultFilters(params)
+    zeros = np.zeros((8, 16), np.uint8)
+    filters.apply("cam", np.zeros((8, 16, 3), np.uint8), zeros, zeros)
+    smoother = filters.smoothers["cam"]
+    assert (smoother.flow, smoother.flow_method, smoother.flow_width) == (True, "dis_fast", 128)
 
 
 def test_alpha_out_of_range_is_refused():
