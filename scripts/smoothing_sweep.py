@@ -191,6 +191,46 @@ def sweep(opts: argparse.Namespace) -> dict[str, Any]:
             "switching": baseline, "settings": rows}
 
 
+def slack(row: dict[str, Any], seeds: list[str], cut_bar: float, miou_bar: float) -> float:
+    """Worst drive's margin to the two bars, each as a share of its bar: min over drives of
+    min((cut - cut_bar) / cut_bar, (change - miou_bar) / -miou_bar); >= 0 meets both on every drive."""
+    drives = [row["drives"][s] for s in seeds]
+    return min(min((d["flicker_cut_pct"] - cut_bar) / cut_bar,
+                   (d["miou_change_points"] - miou_bar) / -miou_bar) for d in drives)
+
+
+def choose(result: dict[str, Any], cut_bar: float = 30.0, miou_bar: float = -1.0,
+           max_ms: float = 5.0) -> dict[str, Any] | None:
+    """The rule, fixed before the test drives: a setting must meet both bars on every drive and
+    cost at most max_ms per frame; it is scored by the smallest slack among itself and its grid
+    neighbours (next alpha and next keep_below up and down, same flow and reset) so that a setting
+    on a steep edge loses to one on a plateau; the highest score wins (ties: the earlier row)."""
+    seeds = [str(s) for s in result["seeds"]]
+    rows = result["settings"]
+    alphas = sorted({r["alpha"] for r in rows})
+    keeps = sorted({r["keep_below"] for r in rows})
+    index = {(r["flow"], r["reset_difference"], r["alpha"], r["keep_below"]): r for r in rows}
+
+    def neighbours(r: dict[str, Any]) -> list[dict[str, Any]]:
+        a, k = alphas.index(r["alpha"]), keeps.index(r["keep_below"])
+        keys = [(alphas[i], r["keep_below"]) for i in (a - 1, a + 1) if 0 <= i < len(alphas)]
+        keys += [(r["alpha"], keeps[i]) for i in (k - 1, k + 1) if 0 <= i < len(keeps)]
+        found = (index.get((r["flow"], r["reset_difference"], *key)) for key in keys)
+        return [n for n in found if n is not None]
+
+    best, best_score = None, -np.inf
+    for r in rows:
+        ms = float(np.mean([r["drives"][s]["ms_per_frame"] for s in seeds]))
+        own = slack(r, seeds, cut_bar, miou_bar)
+        if own < 0 or ms > max_ms:
+            continue
+        score = min([own] + [slack(n, seeds, cut_bar, miou_bar) for n in neighbours(r)])
+        if score > best_score:
+            best, best_score = r, score
+    return None if best is None else {**best, "slack": slack(best, seeds, cut_bar, miou_bar),
+                                      "plateau_slack": best_score}
+
+
 def markdown(result: dict[str, Any]) -> str:
     seeds = [str(s) for s in result["seeds"]]
     base = ", ".join(f"seed {s}: mIoU {b['miou']:.4f}, flip share {b['flip_share']:.4f}, "
@@ -211,6 +251,13 @@ def markdown(result: dict[str, Any]) -> str:
                      f"| {cuts} | {gains} | {min(x['flicker_cut_pct'] for x in d):.1f} "
                      f"| {min(x['miou_change_points'] for x in d):+.2f} "
                      f"| {np.mean([x['ms_per_frame'] for x in d]):.2f} |")
+    chosen = result.get("chosen")
+    lines += ["", "Chosen by the rule of choose() (both bars on every drive, <= 5 ms a frame, the largest "
+              "slack over the setting and its alpha / keep_below neighbours): " + (
+                  "none meets both bars on every drive" if chosen is None else
+                  f"flow {chosen['flow']}, reset {chosen['reset_difference']:g}, alpha {chosen['alpha']:g}, "
+                  f"keep_below {chosen['keep_below']:g} (slack {chosen['slack']:.3f}, with neighbours "
+                  f"{chosen['plateau_slack']:.3f})")]
     return "\n".join(lines) + "\n"
 
 
@@ -218,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = build_parser().parse_args(argv)
     try:
         result = sweep(opts)
+        result["chosen"] = choose(result)
     except Exception as err:  # one line for the user; the traceback with --debug
         if opts.debug:
             raise

@@ -62,3 +62,33 @@ def test_bad_flow_item_is_one_line(tmp_path: Path, capsys):
         _load("smoothing_sweep").main(args)
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--flows" in err and "lucas@64" in err
+
+
+def _row(flow: str, alpha: float, keep: float, cuts: tuple[float, float], gains: tuple[float, float],
+         ms: float = 1.0) -> dict:
+    return {"flow": flow, "reset_difference": 40.0, "alpha": alpha, "keep_below": keep,
+            "drives": {s: {"flicker_cut_pct": c, "miou_change_points": g, "ms_per_frame": ms}
+                       for s, c, g in zip(("10", "11"), cuts, gains)}}
+
+
+def test_choose_prefers_a_plateau_to_an_edge():
+    sweep = _load("smoothing_sweep")
+    rows = [  # off: 0.5 is the best alone (slack min(15/30, 0.8) = 0.5) but its neighbour 0.6 fails
+        _row("off", 0.5, 0.5, (45, 48), (-0.2, -0.1)), _row("off", 0.5, 0.6, (50, 50), (-1.5, -0.3)),
+        # dis: every setting feasible; worst slack of 0.5 with its neighbour: min(0.2, 0.3) = 0.2
+        _row("dis", 0.5, 0.5, (36, 40), (-0.5, -0.5)), _row("dis", 0.5, 0.6, (39, 40), (-0.7, -0.6)),
+        # the highest slack of all, but 9 ms a frame: refused
+        _row("slow", 0.5, 0.5, (60, 60), (0.0, 0.0), ms=9.0),
+        _row("slow", 0.5, 0.6, (60, 60), (0.0, 0.0), ms=9.0)]
+    result = {"seeds": [10, 11], "settings": rows}
+    # by hand: slack(dis 0.5/0.5) = min(6/30, 0.5) = 0.2; its neighbour dis 0.5/0.6: min(9/30, 0.3) = 0.3
+    assert sweep.slack(rows[2], ["10", "11"], 30.0, -1.0) == pytest.approx(0.2)
+    assert sweep.slack(rows[1], ["10", "11"], 30.0, -1.0) == pytest.approx(-0.5)
+    chosen = sweep.choose(result)
+    assert (chosen["flow"], chosen["keep_below"]) == ("dis", 0.5)
+    assert chosen["plateau_slack"] == pytest.approx(0.2)
+    for row in rows[2:4]:
+        row["drives"]["11"]["miou_change_points"] = -1.2   # no feasible setting left but the edge one
+    assert sweep.choose(result)["flow"] == "off"
+    rows[0]["drives"]["10"]["flicker_cut_pct"] = 29.0
+    assert sweep.choose(result) is None
