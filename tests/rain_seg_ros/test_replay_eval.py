@@ -151,10 +151,11 @@ def test_smoothing_options_reach_the_node(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(replay_eval.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
     base = ["bag", "--out", "o", "--model", "m.onnx", "--image-topic", "/camera/image"]
     flags = ["--smoothing-alpha", "0.9", "--smoothing-keep-below", "0.45",
-             "--smoothing-reset-difference", "20", "--smoothing-flow", "true"]
+             "--smoothing-reset-difference", "20", "--smoothing-flow", "true",
+             "--smoothing-flow-method", "dis_fast", "--smoothing-flow-width", "256"]
     replay_eval.start_graph(replay_eval.build_parser().parse_args(base + flags))
     replay_eval.start_graph(replay_eval.build_parser().parse_args(base))
     params = [{cmd[i + 1] for i, a in enumerate(cmd) if a == "--param"} for cmd in started]
     assert {"smoothing_alpha=0.9", "smoothing_keep_below=0.45", "smoothing_reset_difference=20.0",
-            "smoothing_flow=true"} <= params[0]
+            "smoothing_flow=true", "smoothing_flow_method=dis_fast", "smoothing_flow_width=256"} <= params[0]
     assert not any(p.startswith("smoothing") for p in params[1])
