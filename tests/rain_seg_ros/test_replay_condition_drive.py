@@ -98,8 +98,8 @@ def test_smoothing_flags_reach_only_the_smoothing_run():
          "--smoothing-flow-width", "256"])
     cmap = {"clear": "clear", "rain": "rain", "night": "night"}
     args = script.replay_args(opts, "switching+smoothing", Path("bag"), Path("o"), cmap)
-    flags = ("--smoothing-alpha", "--smoothing-keep-below", "--smoothing-reset-difference", "--smoothing-flow",
-             "--smoothing-flow-method", "--smoothing-flow-width")
+    flags = ("--smoothing-alpha", "--smoothing-keep-below", "--smoothing-reset-difference",
+             "--smoothing-flow", "--smoothing-flow-method", "--smoothing-flow-width")
     got = {flag: args[args.index(flag) + 1] for flag in flags}
     assert got == {"--smoothing-alpha": "0.9", "--smoothing-keep-below": "0.45",
                    "--smoothing-reset-difference": "20.0", "--smoothing-flow": "true",
