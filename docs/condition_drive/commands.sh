@@ -35,7 +35,8 @@ python scripts/condition_drive.py --out runs/cond17/drive17b $MODELS \
     --frames-per-condition 60 --size 128x256 --val-seed 10 --seeds 0,1,2,3,4,5 --hold-frames 3 \
     --smoothing-alpha 0.7 --smoothing-keep-below 0.6 --smoothing-reset-difference 40 \
     --smoothing-flow --smoothing-flow-method dis_fast --smoothing-flow-width 256
-# (summary.{md,json} and <drive>/report_<run>.md here are copies of runs/cond17/drive17b.)
+# (summary.{md,json} and <drive>/report_<run>.md here are copies of runs/cond17/drive17b; the
+# sweeps also write OUT.json, the same numbers with absolute mIoU / flip share, not committed.)
 # The earlier protocols' grid (flow off / the first Farneback, reset 20 / 40), regenerated with the
 # committed command for the history in smoothing_choice.md:
 python scripts/smoothing_sweep.py $SWEEP $MODELS --flows off,farneback@64 --resets 20,40 \
