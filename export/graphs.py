@@ -10,7 +10,13 @@ SegmentationGraph ("ids_confidence_u8" contract):
     -> x = image * 1/(255 std) - mean/std        (the sidecar's mean/std in the input's channel order)
     -> logits (B, C, H, W) = model(x)
     -> mask = argmax_c logits                     (uint8; ties: the lowest class id, like numpy)
-    -> confidence = round_half_even(255 / sum_c exp(l_c - l_max))   (uint8, = 255 * max softmax)
+    -> confidence (uint8, 255 * max softmax), by the sidecar's extra["confidence"]:
+       "before_upsample" (exports since perf13, when the model ends with a bilinear upsample of its
+           logits, as every segmenter here does): round_half_even(upsample(255 / sum_c exp(z_c - z_max)))
+           with z the logits before that upsample (C x h x w, 16-64x fewer) and the model's own
+           upsample mode; the mask still comes from the full-resolution logits.
+       "full_resolution" (other models, and exports before perf13, which lack the key):
+           round_half_even(255 / sum_c exp(l_c - l_max)) on the full-resolution logits.
 WeatherGraph ("image_u8" contract), DSANet encoder -> code swap -> generator:
     image (B, H, W, 3) uint8 RGB, rain_code (B, C/2, h, w) float32, intensity (B,) float32
     -> b, r = split(E(image / 255));  r_0 = r ("own") or 0 ("zeros")
@@ -25,6 +31,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from export.final_upsample import InterpolateCalls, Upsample, probe_final_upsample
 from rain_seg_ros.artifact import Artifact
 
 
@@ -33,11 +40,21 @@ def _u8_to_float(image: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 class SegmentationGraph(nn.Module):
-    """uint8 (B, H, W, 3) -> uint8 class ids and confidence (B, H, W); see the module docstring."""
+    """uint8 (B, H, W, 3) -> uint8 class ids and confidence (B, H, W); see the module docstring.
 
-    def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
+    Args:
+        model: normalised (B, 3, H, W) -> logits (B, C, H, W).
+        mean, std: in the input's channel order.
+        upsample: how the model upsamples its logits at the end (export.final_upsample); given, the
+            confidence is computed before that upsample and resized the same way; None: on the
+            full-resolution logits.
+    """
+
+    def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float],
+                 upsample: Upsample | None = None) -> None:
         super().__init__()
         self.model = model
+        self.upsample = upsample
         std_t = torch.tensor(std, dtype=torch.float32)
         # (x/255 - mean)/std == x * 1/(255 std) - mean/std: one multiply-add per pixel
         self.register_buffer("scale", (1.0 / (255.0 * std_t)).reshape(1, 3, 1, 1))
@@ -47,22 +64,40 @@ class SegmentationGraph(nn.Module):
         scale: torch.Tensor = self.scale  # type: ignore[assignment]
         offset: torch.Tensor = self.offset  # type: ignore[assignment]
         x = _u8_to_float(image, scale.dtype) * scale - offset      # (B, 3, H, W)
-        logits = self.model(x)                                      # (B, C, H, W)
+        with InterpolateCalls() as calls:
+            logits = self.model(x)                                  # (B, C, H, W)
         ids = logits.argmax(dim=1, keepdim=True)                    # (B, 1, H, W)
-        # the winner's logit by a gather, not a second pass over every class (ReduceMax):
-        # measured 25 % less time for the tail on 19 x 512 x 1024 logits with ONNX Runtime CPU
-        top = logits.gather(1, ids)                                 # (B, 1, H, W)
-        # max softmax = 1 / sum_c exp(l_c - l_max), without materialising the softmax
-        denom = torch.exp(logits - top).sum(dim=1)                  # (B, H, W), >= 1
-        confidence = torch.round(255.0 / denom).clamp(0, 255)
-        return ids.squeeze(1).to(torch.uint8), confidence.to(torch.uint8)
+        low = calls.input_of(logits) if self.upsample is not None else None
+        if low is None or self.upsample is None:
+            # the winner's logit by a gather, not a second pass over every class (ReduceMax):
+            # measured 25 % less time for the tail on 19 x 512 x 1024 logits with ONNX Runtime CPU
+            conf = _confidence_255(logits, logits.gather(1, ids))
+        else:
+            # (B, 1, h, w) at the logits' own resolution, then the model's upsample: the exp and sums
+            # run on C x h x w values instead of C x H x W (measured: docs/benchmarks/README.md)
+            conf = torch.nn.functional.interpolate(
+                _confidence_255(low, low.amax(dim=1, keepdim=True)), size=logits.shape[-2:],
+                mode=self.upsample.mode, align_corners=self.upsample.align_corners)
+        return ids.squeeze(1).to(torch.uint8), torch.round(conf).squeeze(1).to(torch.uint8)
+
+
+def _confidence_255(logits: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) logits and their max (B, 1, h, w) -> (B, 1, h, w) float 255 * max softmax
+    = 255 / sum_c exp(l_c - l_max), without materialising the softmax; in [0, 255]."""
+    denom = torch.exp(logits - top).sum(dim=1, keepdim=True)        # (B, 1, h, w), >= 1
+    # clamp: a bilinear resize of values in [0, 255] stays in [0, 255], so the uint8 cast is exact
+    return (255.0 / denom).clamp(0.0, 255.0)
 
 
 def segmentation_graph(model: nn.Module, artifact: Artifact) -> SegmentationGraph:
     """Wrap a segmenter for its sidecar: mean/std are stored in RGB order, the input is in the
-    model's colour order."""
+    model's colour order. Records in artifact.extra["confidence"] how the graph computes its
+    confidence ("before_upsample" or "full_resolution", module docstring)."""
     flip = -1 if artifact.color_order == "BGR" else 1
-    return SegmentationGraph(model, artifact.mean[::flip], artifact.std[::flip]).eval()
+    h, w = artifact.input_size
+    upsample = probe_final_upsample(model.eval(), (1, 3, h, w))
+    artifact.extra["confidence"] = "before_upsample" if upsample is not None else "full_resolution"
+    return SegmentationGraph(model, artifact.mean[::flip], artifact.std[::flip], upsample).eval()
 
 
 class WeatherGraph(nn.Module):

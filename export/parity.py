@@ -2,7 +2,9 @@
 
 Graphs with uint8 results ("ids_confidence_u8", "image_u8") are judged in LSB: class ids must
 agree with numpy's argmax of the PyTorch logits on min_agreement of the pixels, and the
-confidence must be within 1 LSB of round(255 * max softmax) computed here in float64. Label
+confidence must be within 1 LSB of round(255 * max softmax) computed here in float64 — of the
+full-resolution logits, or for graphs whose sidecar says extra["confidence"] == "before_upsample"
+of the logits before the model's final upsample, resized the same way in float64. Label
 ties: where the two best logits are within float32 rounding of each other, the exported graph
 (float32, another summation order) and PyTorch may pick different classes; such pixels are
 rare (< 0.1 % on random inputs) and their confidence is the same either way (the tied
@@ -20,6 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from export.final_upsample import Upsample
+
+# How far a confidence computed before the final upsample may be from the max softmax of the
+# upsampled logits (the definition of exports before perf13), in LSB (1/255): mean and 99th
+# percentile over the pixels. The differences sit on class boundaries, where the softmax of the
+# interpolated logits dips and the interpolated softmax does not; measured on a trained ERF-PSPNet
+# (docs/export.md): mean 3-5, 99th percentile 35-60, max ~120 LSB.
+BEFORE_UPSAMPLE_MEAN_LSB = 8.0
+BEFORE_UPSAMPLE_P99_LSB = 64.0
 
 
 @dataclass
@@ -76,17 +88,36 @@ def compare(reference: np.ndarray, exported: np.ndarray, labels_axis: int | None
     return ParityReport(int(reference.shape[0]), max_abs, max_rel, agreement)
 
 
-def reference_ids_confidence(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(B, C, H, W) logits -> numpy argmax over C and round(255 * max softmax), computed in float64."""
+def softmax_max(logits: np.ndarray) -> np.ndarray:
+    """(B, C, h, w) logits -> (B, h, w) float64 max softmax over C."""
     z = logits.astype(np.float64)
     z = z - z.max(axis=1, keepdims=True)
-    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    return logits.argmax(axis=1), np.rint(255.0 * probs.max(axis=1))
+    return np.exp(z).max(axis=1) / np.exp(z).sum(axis=1)
 
 
-def compare_ids(logits: np.ndarray, ids: np.ndarray, confidence: np.ndarray) -> ParityReport:
-    """PyTorch logits (B, C, H, W) vs a graph's uint8 class ids and confidence (B, H, W)."""
-    ref_ids, ref_conf = reference_ids_confidence(logits)
+def reference_ids_confidence(logits: np.ndarray, low: np.ndarray | None = None,
+                             upsample: Upsample | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(B, C, H, W) logits -> numpy argmax over C and round(255 * max softmax), computed in float64.
+
+    With `low` (B, C, h, w), the logits before the model's final upsample, and that upsample: the
+    confidence is the max softmax of `low` resized to (H, W) like the graph does (float64).
+    """
+    if low is None or upsample is None:
+        return logits.argmax(axis=1), np.rint(255.0 * softmax_max(logits))
+    import torch
+    import torch.nn.functional as F
+
+    small = torch.from_numpy(255.0 * softmax_max(low))[:, None]                     # (B, 1, h, w)
+    big = F.interpolate(small, size=logits.shape[-2:], mode=upsample.mode,
+                        align_corners=upsample.align_corners)                      # (B, 1, H, W)
+    return logits.argmax(axis=1), np.rint(big[:, 0].numpy())
+
+
+def compare_ids(logits: np.ndarray, ids: np.ndarray, confidence: np.ndarray, low: np.ndarray | None = None,
+                upsample: Upsample | None = None) -> ParityReport:
+    """PyTorch logits (B, C, H, W) vs a graph's uint8 class ids and confidence (B, H, W); `low` and
+    `upsample` as for reference_ids_confidence."""
+    ref_ids, ref_conf = reference_ids_confidence(logits, low, upsample)
     if ids.shape != ref_ids.shape or confidence.shape != ref_ids.shape:
         raise ValueError(f"exported outputs {ids.shape} / {confidence.shape} do not match PyTorch's "
                          f"{ref_ids.shape}")

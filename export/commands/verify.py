@@ -5,9 +5,9 @@ preprocessing (the sidecar's). Prints the max absolute and relative error and, f
 segmenters, the label (argmax) agreement; exits 1 when a tolerance is exceeded.
 Segmenters with results in the graph (contract ids_confidence_u8) are fed uint8 images and
 judged against numpy's argmax / max-softmax of the PyTorch logits: label agreement and the
-confidence within 1 LSB (export/parity.py says why agreement is a fraction). DSANet as one
-graph (image_u8) is fed random rain codes and intensities and compared in LSB. Old two-file
-DSANet generators are fed the PyTorch encoder's features of the same images.
+confidence within 1 LSB (export/parity.py says why agreement is a fraction, and which logits the
+confidence is judged on). DSANet as one graph (image_u8) is fed random rain codes and intensities
+and compared in LSB. Old two-file DSANet generators are fed the PyTorch encoder's features of the same images.
 
 A `.pt2` is a PyTorch program that can run code when loaded: it is verified only with
 --trust-pt2 (for a file you made or trust); without it the command refuses before loading.
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from export.commands.onnx import EXPORT_ERRORS
+from export.final_upsample import InterpolateCalls
 from export.graphs import WeatherGraph
 from export.parity import EMPTY, ParityReport, compare, compare_ids, compare_u8
 from rain_seg_ros.artifact import Artifact, load_artifact
@@ -134,13 +135,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _compare_segmentation_graph(runner: Backend, model: torch.nn.Module, images: list[np.ndarray],
                                 artifact: Artifact) -> ParityReport:
-    """uint8 images through the exported graph vs numpy argmax / max-softmax of PyTorch's logits."""
+    """uint8 images through the exported graph vs numpy argmax / max-softmax of PyTorch's logits
+    (before the final upsample when the sidecar says the graph computes its confidence there)."""
     u8, _ = preprocess_u8(images, artifact)
     floats, _ = preprocess(images, artifact)        # the float path older exports took
-    with torch.no_grad():
-        logits = model(torch.from_numpy(floats)).numpy()
+    with torch.no_grad(), InterpolateCalls() as calls:
+        logits = model(torch.from_numpy(floats))
+    low, upsample = None, None
+    if artifact.extra.get("confidence") == "before_upsample":
+        low, upsample = calls.input_of(logits), calls.final_upsample(logits)
+        if low is None:
+            raise ValueError(f"{runner.model_path.name}: the sidecar says the confidence is computed before "
+                             f"the final upsample, but this checkpoint's model does not end with one; "
+                             f"verify against the checkpoint it was exported from")
     ids, confidence = runner.run([u8], ["mask", "confidence"])
-    return compare_ids(logits, ids, confidence)
+    return compare_ids(logits.numpy(), ids, confidence, None if low is None else low.numpy(), upsample)
 
 
 def _compare_weather_graph(runner: Backend, weather: torch.nn.Module, images: list[np.ndarray],

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import onnx
 import pytest
 import torch
 
 from export.__main__ import main as export_main
-from export.parity import reference_ids_confidence
+from export.parity import BEFORE_UPSAMPLE_MEAN_LSB, BEFORE_UPSAMPLE_P99_LSB
 from rain_seg_ros.artifact import load_artifact
 from rain_seg_ros.backends import open_backend
 from rain_seg_ros.labels import CITYSCAPES_PALETTE
@@ -69,24 +70,42 @@ def test_dsanet_bank_problems_are_reported_before_exporting(dsanet_checkpoint, t
     assert not (tmp_path / "d.onnx").exists()
 
 
+def _softmax_max(logits: np.ndarray) -> np.ndarray:
+    """(B, C, h, w) -> (B, h, w) float64 max softmax, written out here as the independent reference."""
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    return np.exp(z).max(axis=1) / np.exp(z).sum(axis=1)
+
+
 @pytest.mark.parametrize("suffix, batch", [(".onnx", 3), (".pt2", 2)])
-def test_exported_graph_gives_numpy_argmax_and_softmax_of_the_pytorch_logits(seg_exports, seg_checkpoint,
-                                                                              suffix, batch):
+def test_exported_graph_gives_numpy_argmax_and_low_resolution_softmax_of_the_pytorch_logits(
+        seg_exports, seg_checkpoint, suffix, batch):
     model = load_modules(seg_checkpoint, ["model"])["model"]
     images = np.random.default_rng(3).integers(0, 256, (batch, 32, 64, 3), dtype=np.uint8)
     # independent reference: the raw network on float64-normalised input, numpy argmax / softmax
     x = (images / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     with torch.no_grad():
-        logits = model(torch.from_numpy(x.transpose(0, 3, 1, 2)).float()).numpy()
-    ref_ids, ref_conf = reference_ids_confidence(logits)
+        x_t = torch.from_numpy(x.transpose(0, 3, 1, 2)).float()
+        logits = model(x_t).numpy()                       # (B, 19, 32, 64)
+        low = model.body(x_t).numpy()                     # (B, 19, 16, 32): TinySegmenter before its upsample
+    ref_ids = logits.argmax(axis=1)
+    # the confidence is computed before the final bilinear upsample and resized like it:
+    # cv2's INTER_LINEAR samples pixel centres, as F.interpolate(align_corners=False) does
+    ref_conf = np.rint(np.stack([cv2.resize(255.0 * p, (64, 32), interpolation=cv2.INTER_LINEAR)
+                                 for p in _softmax_max(low)]))
     with open_backend(seg_exports / f"seg{suffix}", backend="onnxruntime" if suffix == ".onnx" else "torch",
                       device="cpu", trust_pt2=True) as runner:   # our own export: trusted
         ids, conf = runner.run([images])
         (only_ids,) = runner.run([images], ["mask"])
+    assert load_artifact(seg_exports / "seg.onnx").extra["confidence"] == "before_upsample"
     assert ids.shape == conf.shape == (batch, 32, 64) and ids.dtype == conf.dtype == np.uint8
     assert (ids == ref_ids).mean() >= 0.999                   # ties: export/parity.py
     assert np.abs(conf.astype(int) - ref_conf).max() <= 1
     np.testing.assert_array_equal(only_ids, ids)
+    # vs the max softmax of the upsampled logits (the definition before perf13): the tolerance
+    # docs/export.md states for this diagnostic
+    full = np.rint(255.0 * _softmax_max(logits))
+    diff = np.abs(conf.astype(int) - full)
+    assert diff.mean() <= BEFORE_UPSAMPLE_MEAN_LSB and np.percentile(diff, 99) <= BEFORE_UPSAMPLE_P99_LSB
 
 
 def test_dsanet_exports_one_graph_and_the_rain_bank(dsanet_checkpoint, dsanet_exports):

@@ -1,0 +1,70 @@
+"""export.graphs / export.final_upsample: where the confidence is computed, checked in eager PyTorch
+against numpy (the exported files: test_export_onnx.py, test_bench_models.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from export.final_upsample import Upsample, probe_final_upsample
+from export.graphs import SegmentationGraph, segmentation_graph
+from export.sidecar import segmentation_artifact
+
+
+class Head(nn.Module):
+    """A 1x1 conv at half resolution, then `tail` (what the network does after scoring)."""
+
+    def __init__(self, tail: str) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 5, 3, stride=2, padding=1)
+        self.tail = tail
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        low = 4 * self.conv(x)                                             # (B, 5, H/2, W/2)
+        if self.tail == "none":
+            return low
+        mode = "nearest" if self.tail == "nearest" else "bilinear"
+        up = nn.functional.interpolate(low, size=x.shape[-2:], mode=mode,
+                                       align_corners=None if mode == "nearest" else False)
+        return torch.log_softmax(up, dim=1) if self.tail == "bilinear+log_softmax" else up
+
+
+@pytest.mark.parametrize("tail, expected", [
+    ("bilinear", Upsample("bilinear", False)),
+    ("bilinear+log_softmax", None),      # the output is not the upsample's (DANNet's re-weighted log-probs)
+    ("nearest", None),
+    ("none", None),
+])
+def test_probe_finds_only_a_final_bilinear_upsample(tail, expected):
+    assert probe_final_upsample(Head(tail).eval(), (1, 3, 8, 12)) == expected
+
+
+def test_a_model_without_final_upsample_keeps_the_full_resolution_confidence():
+    model = Head("bilinear+log_softmax").eval()
+    art = segmentation_artifact({"num_classes": 5}, 8, 12, dynamic_batch=False, checkpoint_sha256="",
+                                exporter={})
+    graph = segmentation_graph(model, art)
+    assert art.extra["confidence"] == "full_resolution" and graph.upsample is None
+    gen = torch.Generator().manual_seed(1)
+    image = torch.randint(0, 256, (2, 8, 12, 3), dtype=torch.uint8, generator=gen)
+    with torch.no_grad():
+        ids, conf = graph(image)
+        x = (image.permute(0, 3, 1, 2).double() / 255 - torch.tensor(art.mean).view(1, 3, 1, 1).double()) \
+            / torch.tensor(art.std).view(1, 3, 1, 1).double()
+        logits = model.double()(x).numpy()
+    z = logits - logits.max(axis=1, keepdims=True)
+    np.testing.assert_array_equal(ids.numpy(), logits.argmax(axis=1))
+    assert np.abs(conf.numpy() - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
+
+
+def test_graph_without_upsample_argument_computes_the_full_resolution_confidence():
+    graph = SegmentationGraph(Head("bilinear").eval(), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)).eval()
+    image = torch.full((1, 8, 12, 3), 200, dtype=torch.uint8)
+    with torch.no_grad():
+        ids, conf = graph(image)
+        logits = graph.model((image.permute(0, 3, 1, 2).float() / 255 - 0.5) / 0.25).double().numpy()
+    z = logits - logits.max(axis=1, keepdims=True)
+    assert np.abs(conf.numpy() - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
