@@ -1,11 +1,12 @@
 """segmentation_node's work on what the graph returned: temporal smoothing per camera
 (rain_seg_ros/smoothing.py) and the degraded-status rule (DegradedStatus in diagnostics.py).
 
-Both need the winning-class confidence, so the node asks the graph for it whenever either is on.
-On uint8 graphs it is computed in the graph anyway and costs one more byte per pixel to fetch and
-resize; on float-logit exports it costs a softmax-max on the host (docs/ros.md has the numbers).
-The degraded rule looks at the graph's own confidence, before smoothing (smoothed confidence
-would hide a sudden drop for a few frames).
+Both need the winning-class confidence. Smoothing needs it every frame; the degraded rule only
+on every `degraded_every_frames`-th inference (a window of figures over seconds does not need
+every frame), so a node with the defaults runs the cheaper mask-only graph (ONNX Runtime: the
+graph cut down to `mask`) on the other frames. On a float-logit export the confidence costs a
+softmax-max on the host (docs/ros.md has the numbers). The degraded rule looks at the graph's own
+confidence, before smoothing (smoothed confidence would hide a sudden drop for a few frames).
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ FILTER_PARAMS = (
           0.0, 1.0, read_only=True),
     Param("degraded_low_share", 0.5, "Degraded when the share of low-confidence pixels exceeds this.",
           0.0, 1.0, read_only=True),
-    Param("degraded_window_frames", 5, "Frames averaged for the degraded rule.", 1, 1000, read_only=True),
+    Param("degraded_window_frames", 5, "Frames averaged for the degraded rule (frames it saw: one "
+          "in degraded_every_frames).", 1, 1000, read_only=True),
+    Param("degraded_every_frames", 5, "When only the degraded rule needs the confidence (no smoothing, "
+          "nobody subscribes to ~/confidence), it is computed on every Nth inference (one frame, or one "
+          "batch of cameras); the others run the mask-only graph. 1 = every frame.", 1, 1000,
+          read_only=True),
 )
 
 
@@ -56,15 +62,20 @@ class ResultFilters:
         self.flow_setting = (str(params["smoothing_flow_method"]), int(params["smoothing_flow_width"]))
         self.smoothers: dict[Any, LabelVoteSmoother] = {}
         self.degraded: DegradedStatus | None = None
+        self.degraded_every = int(params["degraded_every_frames"])
+        self._inferences = 0
         if params["degraded_status"]:
             self.degraded = DegradedStatus(float(params["degraded_mean_confidence"]),
                                            float(params["low_confidence_threshold"]),
                                            float(params["degraded_low_share"]),
                                            window=int(params["degraded_window_frames"]))
 
-    @property
-    def need_confidence(self) -> bool:
-        return self.alpha > 0 or self.degraded is not None
+    def confidence_needed(self) -> bool:
+        """Whether the coming inference must compute the confidence for these filters. Call it once
+        per inference: it counts them for degraded_every_frames."""
+        due = self.degraded is not None and self._inferences % self.degraded_every == 0
+        self._inferences += 1
+        return self.alpha > 0 or due
 
     def reset(self) -> None:
         """Drop every camera's smoothing state (at a model switch: the old model's votes are stale)."""

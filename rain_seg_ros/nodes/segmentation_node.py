@@ -25,8 +25,8 @@ Conditions (nodes/conditions.py): with `condition_model_path` and `models` (COND
 entries), every model loads at start, the estimator runs on each batch before segmentation, the
 model switches with hysteresis (`switch_hold_frames`) and `~/condition` (DiagnosticArray, the
 frame's header) carries the estimate and the active model. `smoothing_alpha` > 0 smooths the
-returned labels over time; `degraded_status` turns /diagnostics WARN on low confidence
-(nodes/result_filters.py).
+returned labels over time; `degraded_status` turns /diagnostics WARN on low confidence, judged on
+every `degraded_every_frames`-th inference (nodes/result_filters.py).
 
 A `.pt2` model_path is a PyTorch program that can run code when loaded: the node loads it only
 with `trust_pt2_model:=true`; otherwise it refuses, or (backend auto) serves the .onnx/.engine of
@@ -244,7 +244,9 @@ class SegmentationNode(Node):
             frames.append((cam, msg, received_s, rgb, (time.monotonic() - t0) * 1000))
         if not frames:
             return
-        want_confidence = self.filters.need_confidence or any(c.wanted("confidence") for c in self.cameras)
+        # confidence_needed() first: it counts inferences for degraded_every_frames
+        wanted = any(c.wanted("confidence") for c in self.cameras)
+        want_confidence = self.filters.confidence_needed() or wanted
         try:
             with self._infer_lock:
                 condition_ms = self.router.route([f[3] for f in frames], self.stats, self.get_logger(),

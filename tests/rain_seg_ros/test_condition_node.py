@@ -62,7 +62,8 @@ def _node(g: InProcessGraph, ns: str, **params) -> SegmentationNode:
 def graph(models: dict[str, Path]):
     g = InProcessGraph()
     g.node = _node(g, "cond", model_path=str(models["clear"]), condition_model_path=str(models["condition"]),
-                   models=[f"rain:{models['rain']}"], switch_hold_frames=HOLD, degraded_window_frames=2)
+                   models=[f"rain:{models['rain']}"], switch_hold_frames=HOLD, degraded_window_frames=2,
+                   degraded_every_frames=1)   # the rule on every frame: test_result_filters.py samples
     g.missing = _node(g, "missing", model_path=str(models["clear"]),
                       condition_model_path=str(models["condition"].parent / "absent.onnx"),
                       models=[f"rain:{models['rain']}"], switch_hold_frames=1)

@@ -59,7 +59,7 @@ def graph(model: Path):
     params = {"model_path": str(model), "backend": "onnxruntime", "device": "cpu",
               "max_rate_hz": 1 / PERIOD_S, "qos_reliability": "reliable", "qos_depth": 10,
               "camera_topics": list(TOPICS.values()),
-              "degraded_status": False}  # on, it would ask every batch for confidence
+              "degraded_status": False}  # on, it would ask every 5th batch for confidence
     g.node = g.add(SegmentationNode(context=g.context, namespace="mc",
                                     parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]))
     g.batches = []  # (number of images, want_confidence) per segment_batch call
