@@ -189,3 +189,21 @@ def test_smoothing_holds_labels_against_one_contrary_frame(graph):
     np.testing.assert_array_equal(mask0[inside], reference_mask(first)[inside])
     assert not np.array_equal(reference_mask(swapped)[inside], mask0[inside])
     np.testing.assert_array_equal(mask1[inside], mask0[inside])
+
+
+def test_degraded_rule_alone_asks_the_graph_for_confidence_on_every_fifth_frame(graph):
+    node, asked = graph.missing, []        # degraded_status on and degraded_every_frames 5 (defaults)
+    real = node.segmenter.segment_batch
+
+    def spy(images, want_confidence=True):
+        asked.append(want_confidence)
+        return real(images, want_confidence=want_confidence)
+
+    node.segmenter.segment_batch = spy
+    try:
+        for sec in range(400, 410):        # nobody subscribes to ~/confidence, no smoothing
+            _send(graph, "missing", condition_frame("clear"), sec)
+    finally:
+        node.segmenter.segment_batch = real
+    wanted = [i for i, want in enumerate(asked) if want]
+    assert len(asked) == 10 and len(wanted) == 2 and wanted[1] - wanted[0] == 5, asked
