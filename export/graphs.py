@@ -67,7 +67,9 @@ class SegmentationGraph(nn.Module):
         with InterpolateCalls() as calls:
             logits = self.model(x)                                  # (B, C, H, W)
         ids = logits.argmax(dim=1, keepdim=True)                    # (B, 1, H, W)
-        low = calls.input_of(logits) if self.upsample is not None else None
+        low = calls.input_of(logits)
+        if self.upsample is not None and low is None:   # never a silent change of definition
+            raise RuntimeError("the model no longer ends with the bilinear upsample its probe found")
         if low is None or self.upsample is None:
             # the winner's logit by a gather, not a second pass over every class (ReduceMax):
             # measured 25 % less time for the tail on 19 x 512 x 1024 logits with ONNX Runtime CPU

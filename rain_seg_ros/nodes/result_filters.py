@@ -42,8 +42,8 @@ FILTER_PARAMS = (
           0.0, 1.0, read_only=True),
     Param("degraded_low_share", 0.5, "Degraded when the share of low-confidence pixels exceeds this.",
           0.0, 1.0, read_only=True),
-    Param("degraded_window_frames", 5, "Frames averaged for the degraded rule (frames it saw: one "
-          "in degraded_every_frames).", 1, 1000, read_only=True),
+    Param("degraded_window_frames", 5, "Frames averaged for the degraded rule (the frames it judged; "
+          "see degraded_every_frames).", 1, 1000, read_only=True),
     Param("degraded_every_frames", 5, "When only the degraded rule needs the confidence (no smoothing, "
           "nobody subscribes to ~/confidence), it is computed on every Nth inference (one frame, or one "
           "batch of cameras); the others run the mask-only graph. 1 = every frame.", 1, 1000,

@@ -244,7 +244,7 @@ class SegmentationNode(Node):
             frames.append((cam, msg, received_s, rgb, (time.monotonic() - t0) * 1000))
         if not frames:
             return
-        # confidence_needed() first: it counts inferences for degraded_every_frames
+        # confidence_needed() on every batch (never short-circuited): it counts inferences
         wanted = any(c.wanted("confidence") for c in self.cameras)
         want_confidence = self.filters.confidence_needed() or wanted
         try:

@@ -68,3 +68,10 @@ def test_graph_without_upsample_argument_computes_the_full_resolution_confidence
         logits = graph.model((image.permute(0, 3, 1, 2).float() / 255 - 0.5) / 0.25).double().numpy()
     z = logits - logits.max(axis=1, keepdims=True)
     assert np.abs(conf.numpy() - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
+
+
+def test_graph_refuses_to_change_the_confidence_definition_silently():
+    graph = SegmentationGraph(Head("bilinear+log_softmax").eval(), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25),
+                              upsample=Upsample("bilinear", False)).eval()
+    with pytest.raises(RuntimeError, match="no longer ends with the bilinear upsample"), torch.no_grad():
+        graph(torch.zeros((1, 8, 12, 3), dtype=torch.uint8))
