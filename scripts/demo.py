@@ -12,6 +12,11 @@ labelled with the node's ~/condition and active model) and the summary tables.
 Example:
     .venv/bin/python scripts/demo.py --out out/demo
     .venv/bin/python scripts/demo.py --out /tmp/demo --quick      # minimal sizes (the test)
+    .venv/bin/python scripts/demo.py --out /tmp/demo-s1 --seed 1  # every training reseeded
+
+--seed sets the seed of every training (DSANet, rainify's reference draw, the three segmenters,
+the estimator); the scenes and the drive keep theirs, so runs with different seeds are scored on
+the same frames and differ only in what was learned.
 """
 
 from __future__ import annotations
@@ -63,8 +68,9 @@ QUICK = Sizes(scenes=12, drive_per_condition=4, dsanet_steps=2, clean_steps=3, f
 class Demo:
     """Runs and records the demo's commands."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, seed: int = 0):
         self.out = out
+        self.seed = seed
         self.out.mkdir(parents=True, exist_ok=True)
         self.log = out / "commands.sh"
         from rain_seg_ros.dds_env import dds_env
@@ -73,8 +79,9 @@ class Demo:
         dds_exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in dds_env().items())
         self.log.write_text("#!/usr/bin/env bash\n# Commands run by `make demo`, in order.\nset -e\n"
                             f"export {dds_exports} "
-                            f"ROS_DOMAIN_ID=${{ROS_DOMAIN_ID:-{os.environ['ROS_DOMAIN_ID']}}}\n")
-        self.summary: dict[str, object] = {"stages_s": {}}
+                            f"ROS_DOMAIN_ID=${{ROS_DOMAIN_ID:-{os.environ['ROS_DOMAIN_ID']}}}\n"
+                            f"# scripts/demo.py --seed {seed}: the seed of every training below\n")
+        self.summary: dict[str, object] = {"seed": seed, "stages_s": {}}
 
     def run(self, title: str, args: list[str], capture_json: bool = False) -> dict | None:
         cmd = [PY, "-m", *args]
@@ -141,13 +148,13 @@ def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path) -> Path:
     demo.run("a tiny DSANet on the generated rain/clean pairs",
              ["training", "train-dsanet", "--config", f"{CFG}/dsanet_demo_synth-64x64.yaml",
               f"data.root={scenes / 'rain_pairs'}", f"out_dir={run}", f"steps={sz.dsanet_steps}",
-              f"save_every={sz.dsanet_steps}", f"image_every={sz.dsanet_steps}"])
+              f"save_every={sz.dsanet_steps}", f"image_every={sz.dsanet_steps}", f"seed={demo.seed}"])
     rainified = demo.out / "scenes_rainified"
     shutil.rmtree(rainified, ignore_errors=True)
     demo.run("DSANet-rainified copies of the clean scenes (labels copied)",
              ["training", "rainify", "--dsanet", str(run), "--images", str(scenes / "cityscapes"),
               "--rain-refs", str(scenes / "rain_pairs" / "train" / "rain"), "--out", str(rainified),
-              "--styles", str(sz.rain_styles), "--intensity", "0.5,1.0", "--seed", "0"])
+              "--styles", str(sz.rain_styles), "--intensity", "0.5,1.0", "--seed", str(demo.seed)])
     return rainified
 
 
@@ -160,21 +167,22 @@ def stage_segmenters(demo: Demo, sz: Sizes, scenes: Path, rainified: Path) -> di
               f"train=[{{root: {scenes}}}]", f"val=[{{root: {scenes}, split: val}}]",
               f"batch_size={sz.batch}",
               f"out={runs['clean']}", f"steps={sz.clean_steps}", f"val_every={sz.clean_steps}",
-              f"ckpt_every={sz.clean_steps}"])
+              f"ckpt_every={sz.clean_steps}", f"seed={demo.seed}"])
     demo.run("the clean ERF-PSPNet fine-tuned on clean + DSANet-rainified scenes (1:1)",
              ["training", "train-segmenter", "--config",
               f"{CFG}/erf-pspnet_demo-rain-finetune_synth-128x256.yaml",
               f"train=[{{root: {scenes}}}, {{root: {rainified}}}]", f"val=[{{root: {scenes}, split: val}}]",
               f"batch_size={sz.batch}", f"init_checkpoint={runs['clean']}", f"out={runs['rain']}",
               f"steps={sz.finetune_steps}", f"val_every={sz.finetune_steps}",
-              f"ckpt_every={sz.finetune_steps}"])
+              f"ckpt_every={sz.finetune_steps}", f"seed={demo.seed}"])
     demo.run("the clean ERF-PSPNet fine-tuned on clean + night twins (1:1; labelled night data)",
              ["training", "train-segmenter", "--config",
               f"{CFG}/erf-pspnet_demo-night-finetune_synth-128x256.yaml",
               f"train=[{{root: {scenes}}}, {{root: {scenes}, kwargs: {{variant: night}}}}]",
               f"val=[{{root: {scenes}, split: val, kwargs: {{variant: night}}}}]",
               f"batch_size={sz.batch}", f"init_checkpoint={runs['clean']}", f"out={runs['night']}",
-              f"steps={sz.night_steps}", f"val_every={sz.night_steps}", f"ckpt_every={sz.night_steps}"])
+              f"steps={sz.night_steps}", f"val_every={sz.night_steps}", f"ckpt_every={sz.night_steps}",
+              f"seed={demo.seed}"])
     return runs
 
 
@@ -185,7 +193,7 @@ def stage_condition(demo: Demo, sz: Sizes, scenes: Path) -> Path:
              ["training", "train-condition", "--config", f"{CFG}/condition-net_demo_synth-64x128.yaml",
               f"train=[{{root: {scenes}}}]", f"val=[{{root: {scenes}, split: val}}]", f"out={run}",
               f"steps={sz.condition_steps}", f"batch_size={sz.condition_batch}",
-              f"val_every={sz.condition_steps}", f"ckpt_every={sz.condition_steps}"])
+              f"val_every={sz.condition_steps}", f"ckpt_every={sz.condition_steps}", f"seed={demo.seed}"])
     demo.run("export the estimator to ONNX (+ sidecar JSON)",
              ["export", "onnx", "--checkpoint", str(run), "--out", str(model)])
     return model
@@ -229,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out/demo"))
     parser.add_argument("--quick", action="store_true", help="tiny step counts and sizes (smoke test)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of every training (DSANet, rainify, segmenters, estimator); scenes and "
+                             "drive keep theirs")
     args = parser.parse_args(argv)
     # DDS stays on loopback with its own domain (the Makefile exports these; direct runs too), and
     # the replay's 128x256 frames travel through the FastDDS profile the launch file uses.
@@ -243,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     sz = QUICK if args.quick else Sizes()
     out = args.out.resolve()
     # Commands run from the repository root; paths inside it are recorded relative (re-runnable).
-    demo = Demo(out.relative_to(REPO) if out.is_relative_to(REPO) else out)
+    demo = Demo(out.relative_to(REPO) if out.is_relative_to(REPO) else out, seed=args.seed)
     start = time.perf_counter()
     scenes = demo.timed("scenes", stage_scenes, sz, args.quick)
     bag = demo.timed("drive bag", stage_drive, sz)

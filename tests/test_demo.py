@@ -3,9 +3,11 @@ the replay goes through segmentation_node over DDS on loopback, and the outputs 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +62,47 @@ def test_quick_demo_produces_reports_strip_and_summary(tmp_path: Path):
         assert isinstance(summary[f"miou_{name}"], float) and f"{100 * summary[f'miou_{name}']:.1f}" in text
     rainy = summary["miou_per_condition_rain"]["rain"] - summary["miou_per_condition_clean"]["rain"]
     assert f"on the rain part ({100 * rainy:+.1f} mIoU points)" in text
+
+
+def _load_demo_script(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN202 - the script as a module
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # demo.py imports demo_report from its folder
+    spec = importlib.util.spec_from_file_location("demo_script", REPO / "scripts" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "demo_script", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seed_reaches_every_training_in_commands_sh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """--seed N: each training command written to commands.sh carries seed=N and rainify --seed N;
+    the scene and drive generators keep their own seeds. Commands are recorded, not run."""
+    demo_script = _load_demo_script(monkeypatch)
+    ran: list[list[str]] = []
+
+    def fake_run(cmd, **kwargs):  # noqa: ANN001, ANN003, ANN202 - stands in for subprocess.run
+        ran.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, stdout="{}")
+
+    monkeypatch.setattr(demo_script.subprocess, "run", fake_run)
+    demo = demo_script.Demo(tmp_path / "demo", seed=7)
+    sz = demo_script.QUICK
+    scenes = tmp_path / "scenes"
+    demo_script.stage_drive(demo, sz)
+    rainified = demo_script.stage_dsanet(demo, sz, scenes)
+    demo_script.stage_segmenters(demo, sz, scenes, rainified)
+    demo_script.stage_condition(demo, sz, scenes)
+    assert demo.summary["seed"] == 7
+
+    lines = [shlex.split(line) for line in (demo.out / "commands.sh").read_text().splitlines()
+             if line.startswith("python -m")]
+    assert [line[2:] for line in lines] == [cmd[2:] for cmd in ran]  # the file records what ran
+    trainings = [line for line in lines if line[3].startswith("train-")]
+    assert [line[3] for line in trainings] == ["train-dsanet"] + ["train-segmenter"] * 3 + ["train-condition"]
+    for line in trainings:
+        assert [a for a in line if a.startswith("seed=")] == ["seed=7"], line
+    (rainify,) = [line for line in lines if line[3] == "rainify"]
+    assert rainify[rainify.index("--seed") + 1] == "7"
+    (drive,) = [line for line in lines if line[3] == "make-drive-bag"]
+    assert drive[drive.index("--seed") + 1] == "3"  # the drive, the test set, does not move with --seed
+    assert "--seed 7" in (demo.out / "commands.sh").read_text()
