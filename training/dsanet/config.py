@@ -52,6 +52,9 @@ class DSANetTrainConfig:
     batch_size: int = 4          # pairs per process per step ("ours" needs >= 2)
     lr_g: float = 2e-4           # Adam lr of E and G
     lr_d: float = 2e-4           # Adam lr of D_B and D_R
+    # constant, or cosine from lr_g / lr_d at step 1 to 0 after the last step: a short run at a
+    # high lr otherwise stops wherever its last noisy steps left it (docs/dsanet.md, issue 16).
+    lr_schedule: Literal["constant", "cosine"] = "constant"
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     grad_clip: float = 10.0      # max grad norm per optimiser; 0 disables
     amp: bool = True             # float16 autocast + GradScaler, CUDA only (ignored on CPU)

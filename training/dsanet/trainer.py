@@ -12,6 +12,7 @@ tb/ (TensorBoard), losses.jsonl.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,14 @@ def _check(cfg: DSANetTrainConfig) -> None:
     if cfg.mode == "ours" and cfg.batch_size < 2:
         raise ValueError("mode 'ours' crosses pairs inside a batch: batch_size must be >= 2")
     check_crop(cfg.data.crop, 4)
+
+
+def lr_factor(schedule: str, step: int, steps: int) -> float:
+    """Multiplier of lr_g and lr_d at 1-based step; computed from the step alone, so a resumed
+    run continues the same curve."""
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * (step - 1) / steps))
+    return 1.0
 
 
 def _build_pairs(cfg: DSANetTrainConfig) -> Any:
@@ -115,6 +124,10 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
     for step, batch in enumerate(loader, start=start + 1):
         rainy = batch["rainy"].to(dev, non_blocking=True)    # (B, 3, H, W)
         clean = batch["clean"].to(dev, non_blocking=True)    # (B, 3, H, W)
+        factor = lr_factor(cfg.lr_schedule, step, cfg.steps)
+        for opt, base in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
 
         # ---- generator step: E and G against frozen D_B, D_R ---------------------------
         loop.set_requires_grad(params_d, False)

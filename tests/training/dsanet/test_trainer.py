@@ -119,3 +119,23 @@ def test_rain_layer_discriminator_and_upsample_options_are_trained_and_saved(tmp
 def test_unknown_upsample_option_is_a_config_error():
     with pytest.raises(ValueError, match="model.upsample"):
         resolve_config(DSANetTrainConfig, None, ["model.upsample=bicubic"])
+
+
+def test_cosine_lr_schedule_sets_each_steps_lr(tmp_path, monkeypatch):
+    """lr_schedule=cosine: step k of n runs at lr · (1 + cos(π (k − 1) / n)) / 2, both optimisers."""
+    seen = []
+    real = trainer._clip_and_step
+
+    def record(opt, scaler, params, max_norm):
+        seen.append(opt.param_groups[0]["lr"])
+        real(opt, scaler, params, max_norm)
+
+    monkeypatch.setattr(trainer, "_clip_and_step", record)
+    cfg = _cfg(tmp_path / "run", "steps=4", "lr_g=1e-3", "lr_d=4e-4", "lr_schedule=cosine")
+    trainer.train(cfg, TinyPairs())
+    factors = (1.0, 0.5 + 0.5 ** 1.5, 0.5, 0.5 - 0.5 ** 1.5)   # cos(π/4) = 2^-0.5
+    expected = [(1e-3 * f, 4e-4 * f) for f in factors]
+    assert seen == pytest.approx([lr for pair in expected for lr in pair])
+    seen.clear()
+    trainer.train(_cfg(tmp_path / "flat", "steps=2", "lr_g=1e-3", "lr_d=4e-4"), TinyPairs())
+    assert seen == pytest.approx([1e-3, 4e-4, 1e-3, 4e-4])   # constant, the default
