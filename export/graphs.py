@@ -11,12 +11,15 @@ SegmentationGraph ("ids_confidence_u8" contract):
     -> logits (B, C, H, W) = model(x)
     -> mask = argmax_c logits                     (uint8; ties: the lowest class id, like numpy)
     -> confidence (uint8, 255 * max softmax), by the sidecar's extra["confidence"]:
-       "before_upsample" (exports since perf13, when the model ends with a bilinear upsample of its
-           logits, as every segmenter here does): round_half_even(upsample(255 / sum_c exp(z_c - z_max)))
-           with z the logits before that upsample (C x h x w, 16-64x fewer) and the model's own
-           upsample mode; the mask still comes from the full-resolution logits.
+       "low_resolution" (exports since lowconf, when the model ends with a bilinear upsample of its
+           logits, as every segmenter here does): round_half_even(255 / sum_c exp(z_c - z_max)) with z
+           the logits before that upsample, (B, h, w) at their own resolution (16-64x fewer values);
+           the host resizes it bilinearly (cv2.INTER_LINEAR) straight to the camera size with the
+           mask (rain_seg_ros.postprocess), so no full-resolution confidence pass runs in the graph.
+       "before_upsample" (exports from perf13 to lowconf; the host still reads them): as above, then
+           resized to (H, W) in the graph with the model's own upsample.
        "full_resolution" (other models, and exports before perf13, which lack the key):
-           round_half_even(255 / sum_c exp(l_c - l_max)) on the full-resolution logits.
+           round_half_even(255 / sum_c exp(l_c - l_max)) on the full-resolution logits, (B, H, W).
 WeatherGraph ("image_u8" contract), DSANet encoder -> code swap -> generator:
     image (B, H, W, 3) uint8 RGB, rain_code (B, C/2, h, w) float32, intensity (B,) float32
     -> b, r = split(E(image / 255));  r_0 = r ("own") or 0 ("zeros")
@@ -31,8 +34,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from export.final_upsample import InterpolateCalls, Upsample, probe_final_upsample
-from rain_seg_ros.artifact import Artifact
+from export.final_upsample import InterpolateCalls, Upsample
+from rain_seg_ros.artifact import Artifact, TensorSpec
 
 
 def _u8_to_float(image: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -40,14 +43,14 @@ def _u8_to_float(image: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 class SegmentationGraph(nn.Module):
-    """uint8 (B, H, W, 3) -> uint8 class ids and confidence (B, H, W); see the module docstring.
+    """uint8 (B, H, W, 3) -> uint8 class ids (B, H, W) and confidence; see the module docstring.
 
     Args:
         model: normalised (B, 3, H, W) -> logits (B, C, H, W).
         mean, std: in the input's channel order.
         upsample: how the model upsamples its logits at the end (export.final_upsample); given, the
-            confidence is computed before that upsample and resized the same way; None: on the
-            full-resolution logits.
+            confidence is (B, h, w) at the logits' resolution before that upsample ("low_resolution");
+            None: (B, H, W) on the full-resolution logits.
     """
 
     def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float],
@@ -75,11 +78,10 @@ class SegmentationGraph(nn.Module):
             # measured 25 % less time for the tail on 19 x 512 x 1024 logits with ONNX Runtime CPU
             conf = _confidence_255(logits, logits.gather(1, ids))
         else:
-            # (B, 1, h, w) at the logits' own resolution, then the model's upsample: the exp and sums
-            # run on C x h x w values instead of C x H x W (measured: docs/benchmarks/README.md)
-            conf = torch.nn.functional.interpolate(
-                _confidence_255(low, low.amax(dim=1, keepdim=True)), size=logits.shape[-2:],
-                mode=self.upsample.mode, align_corners=self.upsample.align_corners)
+            # (B, 1, h, w) at the logits' own resolution: the exp and sums run on C x h x w values
+            # instead of C x H x W; the host resizes it once, straight to the camera size, with the ids
+            # (the full-resolution Resize + Round + Cast here cost ~1.6 ms, docs/benchmarks/README.md)
+            conf = _confidence_255(low, low.amax(dim=1, keepdim=True))     # (B, 1, h, w)
         return ids.squeeze(1).to(torch.uint8), torch.round(conf).squeeze(1).to(torch.uint8)
 
 
@@ -109,11 +111,18 @@ def _confidence_255(logits: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
 def segmentation_graph(model: nn.Module, artifact: Artifact) -> SegmentationGraph:
     """Wrap a segmenter for its sidecar: mean/std are stored in RGB order, the input is in the
     model's colour order. Records in artifact.extra["confidence"] how the graph computes its
-    confidence ("before_upsample" or "full_resolution", module docstring)."""
+    confidence ("low_resolution" or "full_resolution", module docstring) and in its output spec
+    the confidence's (B, h, w)."""
     flip = -1 if artifact.color_order == "BGR" else 1
     h, w = artifact.input_size
-    upsample = probe_final_upsample(model.eval(), (1, 3, h, w))
-    artifact.extra["confidence"] = "before_upsample" if upsample is not None else "full_resolution"
+    with torch.no_grad(), InterpolateCalls() as calls:
+        logits = model.eval()(torch.zeros(1, 3, h, w))
+    upsample, low = calls.final_upsample(logits), calls.input_of(logits)
+    artifact.extra["confidence"] = "low_resolution" if upsample is not None else "full_resolution"
+    if low is not None:   # the sidecar says the confidence output's real size
+        i = [t.name for t in artifact.outputs].index("confidence")
+        spec = artifact.outputs[i]
+        artifact.outputs[i] = TensorSpec(spec.name, [spec.shape[0], *low.shape[-2:]], spec.dtype)
     return SegmentationGraph(model, artifact.mean[::flip], artifact.std[::flip], upsample).eval()
 
 

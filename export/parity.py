@@ -4,7 +4,8 @@ Graphs with uint8 results ("ids_confidence_u8", "image_u8") are judged in LSB: c
 agree with numpy's argmax of the PyTorch logits on min_agreement of the pixels, and the
 confidence must be within 1 LSB of round(255 * max softmax) computed here in float64 — of the
 full-resolution logits, or for graphs whose sidecar says extra["confidence"] == "before_upsample"
-of the logits before the model's final upsample, resized the same way in float64. Label
+of the logits before the model's final upsample, resized the same way in float64, or for
+"low_resolution" of those logits at their own (h, w), not resized. Label
 ties: where the two best logits are within float32 rounding of each other, the exported graph
 (float32, another summation order) and PyTorch may pick different classes; such pixels are
 rare (< 0.1 % on random inputs) and their confidence is the same either way (the tied
@@ -100,10 +101,13 @@ def reference_ids_confidence(logits: np.ndarray, low: np.ndarray | None = None,
     """(B, C, H, W) logits -> numpy argmax over C and round(255 * max softmax), computed in float64.
 
     With `low` (B, C, h, w), the logits before the model's final upsample, and that upsample: the
-    confidence is the max softmax of `low` resized to (H, W) like the graph does (float64).
+    confidence is the max softmax of `low` resized to (H, W) like the graph does (float64); with
+    `low` alone it is that max softmax at (h, w) ("low_resolution" graphs).
     """
-    if low is None or upsample is None:
+    if low is None:
         return logits.argmax(axis=1), np.rint(255.0 * softmax_max(logits))
+    if upsample is None:
+        return logits.argmax(axis=1), np.rint(255.0 * softmax_max(low))
     import torch
     import torch.nn.functional as F
 
@@ -118,9 +122,9 @@ def compare_ids(logits: np.ndarray, ids: np.ndarray, confidence: np.ndarray, low
     """PyTorch logits (B, C, H, W) vs a graph's uint8 class ids and confidence (B, H, W); `low` and
     `upsample` as for reference_ids_confidence."""
     ref_ids, ref_conf = reference_ids_confidence(logits, low, upsample)
-    if ids.shape != ref_ids.shape or confidence.shape != ref_ids.shape:
+    if ids.shape != ref_ids.shape or confidence.shape != ref_conf.shape:
         raise ValueError(f"exported outputs {ids.shape} / {confidence.shape} do not match PyTorch's "
-                         f"{ref_ids.shape}")
+                         f"{ref_ids.shape} / {ref_conf.shape}")
     lsb = int(np.abs(confidence.astype(np.int64) - ref_conf.astype(np.int64)).max())
     return ParityReport(int(ids.shape[0]), float(lsb), lsb / 255.0,
                         float((ids == ref_ids).mean()), lsb)

@@ -87,8 +87,10 @@ def segmentation_artifact(meta: dict[str, Any], height: int, width: int, *, dyna
     """Sidecar of a segmenter.
 
     contract "ids_confidence_u8" (export.graphs.SegmentationGraph): input "image" (B, H, W, 3) uint8,
-    outputs "mask" and "confidence" (B, H, W) uint8. "float" (the raw network, exports before
-    issue 13): input "image" (B, 3, H, W) normalised float32, output "logits" (B, C, H, W).
+    outputs "mask" and "confidence" (B, H, W) uint8 (export.graphs.segmentation_graph then sets the
+    confidence to its (B, h, w) when the graph returns it at the logits' resolution). "float" (the
+    raw network, exports before issue 13): input "image" (B, 3, H, W) normalised float32, output
+    "logits" (B, C, H, W).
 
     Args:
         meta: the checkpoint's extra_meta (num_classes, class_names, ignore_index, mean, std).

@@ -6,7 +6,9 @@ resize of mask and confidence back to the input size (class ids must never be bl
 Images (DSANet generator): [0, 1] float CHW -> uint8 RGB, bilinear resize back.
 
 Graphs of the "ids_confidence_u8" contract already give uint8 ids and confidence: the host
-only applies min_confidence and resizes them back (segmentation_from_ids).
+only applies min_confidence and resizes them back (segmentation_from_ids). A confidence at the
+logits' low resolution (sidecar extra.confidence "low_resolution") is resized bilinearly straight
+to the input size (one uint8 cv2 pass instead of a full-resolution one in the graph).
 
 Example:
     masks = segmentation_from_logits(logits, frames, artifact)   # [(mask, confidence)]
@@ -50,6 +52,24 @@ def crop_and_resize(plane: np.ndarray, frame: Frame, interpolation: int) -> np.n
     if crop.shape[:2] == (sh, sw):
         return np.ascontiguousarray(crop)
     return cv2.resize(crop, (sw, sh), interpolation=interpolation)
+
+
+def resize_low_plane(plane: np.ndarray, frame: Frame, model_hw: tuple[int, ...]) -> np.ndarray:
+    """A (h, w) plane at a fraction of the model input's (H, W) -> the frame's content box of it,
+    bilinearly resized (pixel centres, edges clamped) straight to the frame's size."""
+    h, w = plane.shape
+    big_h, big_w = model_hw
+    top, left, box_h, box_w = frame.box
+    sh, sw = frame.src_hw
+    if frame.box == (0, 0, big_h, big_w):
+        return cv2.resize(plane, (sw, sh), interpolation=cv2.INTER_LINEAR)
+    # destination pixel centre -> model input -> low plane, as one affine map (a letterbox box)
+    ax, ay = box_w / sw * w / big_w, box_h / sh * h / big_h
+    bx = (0.5 * box_w / sw + left) * w / big_w - 0.5
+    by = (0.5 * box_h / sh + top) * h / big_h - 0.5
+    m = np.array([[ax, 0.0, bx], [0.0, ay, by]])
+    return cv2.warpAffine(plane, m, (sw, sh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def segmentation_from_logits(logits: np.ndarray, frames: Sequence[Frame], artifact: Artifact,
@@ -100,7 +120,9 @@ def segmentation_from_ids(ids: np.ndarray, confidence: np.ndarray | None, frames
     """
     if ids.ndim != 3 or ids.shape[0] != len(frames) or ids.dtype != np.uint8:
         raise ValueError(f"expected ({len(frames)}, h, w) uint8 class ids, got {ids.dtype} {ids.shape}")
-    if confidence is not None and confidence.shape != ids.shape:
+    low = artifact.extra.get("confidence") == "low_resolution"   # (B, h, w), module docstring
+    if confidence is not None and (confidence.ndim != 3 or confidence.shape[0] != ids.shape[0] if low
+                                   else confidence.shape != ids.shape):
         raise ValueError(f"confidence {confidence.shape} does not match the class ids {ids.shape}")
     threshold = int(np.ceil(min_confidence * 255.0))
     if (threshold > 0 or want_confidence) and confidence is None:
@@ -108,6 +130,15 @@ def segmentation_from_ids(ids: np.ndarray, confidence: np.ndarray | None, frames
     results: list[tuple[np.ndarray, np.ndarray | None]] = []
     for i, frame in enumerate(frames):
         labels = ids[i]
+        if low and confidence is not None:
+            # the graph's confidence is at the logits' resolution: one bilinear resize to the camera
+            # size, then the gate on the camera-size mask
+            mask = crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)
+            conf_full = resize_low_plane(confidence[i], frame, ids.shape[1:])
+            if threshold > 0:
+                mask = np.where(conf_full < threshold, np.uint8(artifact.ignore_index), mask)
+            results.append((mask, conf_full if want_confidence else None))
+            continue
         if threshold > 0 and confidence is not None:
             labels = np.where(confidence[i] < threshold, np.uint8(artifact.ignore_index), labels)
         mask = crop_and_resize(labels, frame, cv2.INTER_NEAREST_EXACT)

@@ -4,8 +4,9 @@ ROS-free: the segmentation node wraps this; tests and the benchmark use it direc
 The sidecar's contract decides the path:
     "ids_confidence_u8" (exports since issue 13): resize to uint8 on the host, one backend call
         that normalises, runs the model, and computes class ids and confidence on the device,
-        then a nearest resize of the uint8 results; the confidence output is not even asked for
-        when nobody wants it and min_confidence is 0.
+        then a nearest resize of the uint8 results (a bilinear one of a confidence the graph returns
+        at the logits' low resolution, extra.confidence "low_resolution"); the confidence output is
+        not even asked for when nobody wants it and min_confidence is 0.
     "float" (older exports): float normalisation on the host, logits back, argmax/confidence here.
 
 Example:

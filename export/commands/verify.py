@@ -142,8 +142,10 @@ def _compare_segmentation_graph(runner: Backend, model: torch.nn.Module, images:
     with torch.no_grad(), InterpolateCalls() as calls:
         logits = model(torch.from_numpy(floats))
     low, upsample = None, None
-    if artifact.extra.get("confidence") == "before_upsample":
-        low, upsample = calls.input_of(logits), calls.final_upsample(logits)
+    where = artifact.extra.get("confidence")
+    if where in ("before_upsample", "low_resolution"):
+        low = calls.input_of(logits)
+        upsample = calls.final_upsample(logits) if where == "before_upsample" else None
         if low is None:
             raise ValueError(f"{runner.model_path.name}: the sidecar says the confidence is computed before "
                              f"the final upsample, but this checkpoint's model does not end with one; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from export.bench_models import BENCH_MODELS, export_bench_model
@@ -9,6 +10,7 @@ from export.parity import BEFORE_UPSAMPLE_MEAN_LSB, BEFORE_UPSAMPLE_P99_LSB
 from rain_seg_ros.artifact import load_artifact
 from rain_seg_ros.backends import open_backend
 from rain_seg_ros.preprocess import preprocess, preprocess_u8
+from rain_seg_ros.segmenter import Segmenter
 from training.models import MODEL_KINDS
 
 
@@ -22,7 +24,8 @@ def test_export_bench_model_writes_graph_and_network_with_a_random_weights_sidec
     assert [f.name for f in files] == ["tiny-32x64.onnx", "tiny-32x64-network.onnx"]
     graph, network = load_artifact(files[0]), load_artifact(files[1])
     assert graph.extra["random_weights"] is True and graph.contract == "ids_confidence_u8"
-    assert graph.extra["confidence"] == "before_upsample"
+    # the confidence at the logits' low resolution (TinySegmenter scores at half size), said so in the sidecar
+    assert graph.extra["confidence"] == "low_resolution" and graph.outputs[1].shape == [1, 16, 32]
     assert network.contract == "float" and network.input.shape == [1, 3, 32, 64]
     assert graph.exporter["opset"] == "18"   # kept from the ONNX export in the shared sidecar
     rgb = np.random.default_rng(0).integers(0, 256, (32, 64, 3), dtype=np.uint8)
@@ -33,6 +36,12 @@ def test_export_bench_model_writes_graph_and_network_with_a_random_weights_sidec
     # the class ids are the float path's exactly; the confidence is within the stated tolerance of
     # numpy's max softmax of the float logits (export/parity.py)
     np.testing.assert_array_equal(ids, logits.argmax(axis=1))
+    assert conf.shape == (1, 16, 32)
+    up = cv2.resize(conf[0], (64, 32), interpolation=cv2.INTER_LINEAR)[None]   # the host's resize
     z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    diff = np.abs(conf - np.rint(255 * np.exp(z).max(axis=1) / np.exp(z).sum(axis=1)))
+    diff = np.abs(up - np.rint(255 * np.exp(z).max(axis=1) / np.exp(z).sum(axis=1)))
     assert diff.mean() <= BEFORE_UPSAMPLE_MEAN_LSB and np.percentile(diff, 99) <= BEFORE_UPSAMPLE_P99_LSB
+    with Segmenter(files[0], backend="onnxruntime", device="cpu") as seg:   # served at the camera size
+        served = seg.segment(rgb)
+    assert served.confidence is not None and served.confidence.shape == (32, 64)
+    assert np.abs(served.confidence.astype(int) - up[0]).max() <= 1

@@ -82,6 +82,19 @@ def test_compare_ids_against_hand_computed_softmax():
     assert report.agreement == 0.5 and report.max_lsb == 2 and not report.passed(1e-3, 0.4)
 
 
+def test_compare_ids_with_a_low_resolution_confidence():
+    from export.parity import compare_ids
+
+    low = np.zeros((1, 3, 1, 1))
+    low[0, :, 0, 0] = [np.log(3.0), 0.0, 0.0]          # p = (3/5, 1/5, 1/5): 153 at the low resolution
+    logits = np.repeat(np.repeat(low, 2, axis=2), 4, axis=3)   # (1, 3, 2, 4): the upsampled logits
+    ids = np.zeros((1, 2, 4), np.uint8)
+    report = compare_ids(logits, ids, np.array([[[152]]], np.uint8), low=low)    # (B, h, w), not resized
+    assert report.agreement == 1.0 and report.max_lsb == 1
+    with pytest.raises(ValueError, match="do not match"):   # a full-size plane is not what "low" says
+        compare_ids(logits, ids, np.full((1, 2, 4), 153, np.uint8), low=low)
+
+
 def test_verify_reports_a_missing_sidecar_in_one_line(seg_checkpoint, tmp_path, capsys):
     (tmp_path / "lone.onnx").write_bytes(b"not really onnx")
     argv = ["verify", "--model", str(tmp_path / "lone.onnx"), "--checkpoint", str(seg_checkpoint)]

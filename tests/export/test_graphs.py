@@ -75,3 +75,25 @@ def test_graph_refuses_to_change_the_confidence_definition_silently():
                               upsample=Upsample("bilinear", False)).eval()
     with pytest.raises(RuntimeError, match="no longer ends with the bilinear upsample"), torch.no_grad():
         graph(torch.zeros((1, 8, 12, 3), dtype=torch.uint8))
+
+
+def test_graph_returns_the_confidence_at_the_logits_low_resolution():
+    model = Head("bilinear").eval()
+    art = segmentation_artifact({"num_classes": 5}, 8, 12, dynamic_batch=True, checkpoint_sha256="",
+                                exporter={})
+    graph = segmentation_graph(model, art)
+    assert art.extra["confidence"] == "low_resolution"
+    assert [(t.name, t.shape) for t in art.outputs] == [("mask", ["batch", 8, 12]),
+                                                        ("confidence", ["batch", 4, 6])]
+    gen = torch.Generator().manual_seed(2)
+    image = torch.randint(0, 256, (2, 8, 12, 3), dtype=torch.uint8, generator=gen)
+    with torch.no_grad():
+        ids, conf = graph(image)
+        x = (image.permute(0, 3, 1, 2).double() / 255 - torch.tensor(art.mean).view(1, 3, 1, 1).double()) \
+            / torch.tensor(art.std).view(1, 3, 1, 1).double()
+        low = (4 * model.conv.double()(x)).numpy()                       # (2, 5, 4, 6): before the upsample
+        logits = model.double()(x).numpy()
+    assert ids.shape == (2, 8, 12) and conf.shape == (2, 4, 6) and conf.dtype == torch.uint8
+    assert (ids.numpy() == logits.argmax(axis=1)).mean() >= 0.99        # float32 vs float64 ties
+    z = low - low.max(axis=1, keepdims=True)
+    assert np.abs(conf.numpy().astype(int) - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
