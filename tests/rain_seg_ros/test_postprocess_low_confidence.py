@@ -79,3 +79,16 @@ def test_older_contracts_keep_the_full_size_confidence(extra):
     np.testing.assert_array_equal(out, _nearest_reference(conf[0], (64, 128)))
     with pytest.raises(ValueError, match="does not match the class ids"):    # a low plane is refused
         segmentation_from_ids(ids, conf[:, :8, :16], [Frame((64, 128), (0, 0, 32, 64))], art)
+
+
+def test_low_resolution_batch_of_cameras_of_different_sizes():
+    """Several cameras in one batch: each frame's low plane goes to its own size."""
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 5, (2, 32, 64), dtype=np.uint8)
+    conf = 255.0 * softmax(rng.normal(size=(2, 5, 8, 16)) * 2, axis=1).max(axis=1)    # (2, 8, 16)
+    art = seg_artifact(32, 64, 5, extra={"confidence": "low_resolution"})
+    frames = [Frame((64, 128), (0, 0, 32, 64)), Frame((128, 256), (0, 0, 32, 64))]
+    results = segmentation_from_ids(ids, np.rint(conf).astype(np.uint8), frames, art)
+    for (mask, out), frame, plane in zip(results, frames, conf):
+        assert mask.shape == out.shape == frame.src_hw
+        assert np.abs(out.astype(int) - np.rint(_bilinear_reference(plane, frame, (32, 64)))).max() <= 1

@@ -67,6 +67,30 @@ def test_uint8_graph_returns_mask_and_confidence_through_pinned_buffers_allocate
     runner.close()
 
 
+def test_low_resolution_confidence_gets_its_own_engine_shape(fake, tmp_path, monkeypatch):
+    """A "low_resolution" graph's confidence is (B, h, w), smaller than the mask: its buffers come
+    from the engine's shape for it, not the mask's."""
+    allocations = install_cuda_memory(monkeypatch)
+    path = tmp_path / "seg.onnx"
+    write_conv_graph_onnx(path, graph_seg_artifact(8, 16, 3))
+    low = lambda shapes: (shapes["image"][0], 2, 4)                                   # noqa: E731
+    fake.io = [FakeIO("image", "uint8", profile=((1, 8, 16, 3), (1, 8, 16, 3), (4, 8, 16, 3))),
+               FakeIO("mask", "uint8", shape_of=lambda shapes: shapes["image"][:3]),
+               FakeIO("confidence", "uint8", shape_of=low)]
+    fake.compute = lambda x: {"mask": x["image"].max(axis=3),
+                              "confidence": x["image"][:, ::4, ::4].min(axis=3)}
+    runner = trt_backend.TensorRTBackend(path, device="cuda:0", engine_cache_dir=tmp_path / "c",
+                                         precision="fp32")
+    images = np.random.default_rng(1).integers(0, 256, (3, 8, 16, 3), dtype=np.uint8)
+    mask, confidence = runner.run([images])
+    np.testing.assert_array_equal(mask, images.max(axis=3))
+    np.testing.assert_array_equal(confidence, images[:, ::4, ::4].min(axis=3))      # (3, 2, 4)
+    import torch
+
+    assert ((4, 2, 4), torch.uint8, "cuda:0") in allocations
+    runner.close()
+
+
 def _write_weather_graph(path) -> Artifact:
     """A parseable ONNX with the DSANet image_u8 signature (the fake engine computes the outputs)."""
     io = [helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", 8, 16, 3]),
