@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rain_seg_ros.artifact import Artifact, TensorSpec, write_artifact
-from rain_seg_ros.labels import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IMAGENET_MEAN, IMAGENET_STD
+from rain_seg_ros.artifact import Artifact, TensorSpec
+from rain_seg_ros.labels import IMAGENET_MEAN, IMAGENET_STD
 
-from .ros_fixtures import NUM_CLASSES, band_frame
+from .ros_fixtures import band_frame, write_band_segmenter
+from .runtime_fixtures import save_onnx
 
 HEIGHT, WIDTH = 32, 48
 STRIPE_ROWS = 4
@@ -26,15 +26,6 @@ STRIPES = {"clear": (255, 255, 255), "rain": (0, 0, 255), "night": (0, 0, 0)}
 # rows: rain, night, intensity logits from the stripe's mean normalised (R, G, B)
 COND_W = np.array([[0.0, -5.0, 5.0], [0.0, 0.0, -5.0], [0.0, -1.0, 1.0]], np.float32)
 COND_B = np.array([-5.0, -2.0, 0.0], np.float32)
-
-
-def _save(graph: onnx.GraphProto, path: Path, artifact: Artifact) -> Path:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    write_artifact(artifact, path)
-    return path
 
 
 def write_stripe_condition(path: Path) -> Path:
@@ -49,7 +40,7 @@ def write_stripe_condition(path: Path) -> Path:
         [helper.make_tensor_value_info("condition", TensorProto.FLOAT, ["batch", 3])],
         initializer=[*(numpy_helper.from_array(np.array(v, np.int64), k) for k, v in consts.items()),
                      numpy_helper.from_array(COND_W, "w"), numpy_helper.from_array(COND_B, "b")])
-    return _save(graph, path, Artifact(
+    return save_onnx(graph, path, Artifact(
         task="condition", inputs=[TensorSpec("image", ["batch", 3, HEIGHT, WIDTH])],
         outputs=[TensorSpec("condition", ["batch", 3])], input_size=(HEIGHT, WIDTH),
         mean=IMAGENET_MEAN, std=IMAGENET_STD, class_names=["clear", "rain", "night", "rain+night"],
@@ -64,21 +55,7 @@ def condition_outputs(stripe: tuple[int, int, int]) -> np.ndarray:
 
 def write_band_model(path: Path, classes: tuple[int, int, int]) -> Path:
     """Band segmenter: red, green, blue -> classes[0], classes[1], classes[2]."""
-    weight = np.zeros((NUM_CLASSES, 3), np.float32)
-    bias = np.full(NUM_CLASSES, -50.0, np.float32)
-    for channel, cls in enumerate(classes):
-        weight[cls, channel], bias[cls] = 10.0, 0.0
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["image", "w", "b"], ["logits"])], "band",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, HEIGHT, WIDTH])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", NUM_CLASSES, HEIGHT, WIDTH])],
-        initializer=[numpy_helper.from_array(weight[:, :, None, None], "w"),
-                     numpy_helper.from_array(bias, "b")])
-    return _save(graph, path, Artifact(
-        task="segmentation", inputs=[TensorSpec("image", ["batch", 3, HEIGHT, WIDTH])],
-        outputs=[TensorSpec("logits", ["batch", NUM_CLASSES, HEIGHT, WIDTH])], input_size=(HEIGHT, WIDTH),
-        mean=IMAGENET_MEAN, std=IMAGENET_STD, class_names=list(CITYSCAPES_CLASSES),
-        palette=[tuple(c) for c in CITYSCAPES_PALETTE], ignore_index=255))
+    return write_band_segmenter(path, HEIGHT, WIDTH, classes)
 
 
 def condition_frame(condition: str) -> np.ndarray:

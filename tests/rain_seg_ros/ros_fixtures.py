@@ -28,40 +28,39 @@ from rain_seg_ros.artifact import Artifact, TensorSpec, write_artifact
 from rain_seg_ros.codec import fill_image_msg, rgb_to_image_fields
 from rain_seg_ros.labels import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IMAGENET_MEAN, IMAGENET_STD
 
+from .runtime_fixtures import save_onnx
+
 NUM_CLASSES = len(CITYSCAPES_CLASSES)
 BAND_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
 BAND_CLASSES = (0, 8, 10)
 RELIABLE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def band_weights() -> tuple[np.ndarray, np.ndarray]:
+def band_weights(classes: tuple[int, int, int] = BAND_CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    """1x1-conv weights: red, green, blue -> classes[0], classes[1], classes[2]."""
     weight = np.zeros((NUM_CLASSES, 3), np.float32)
     bias = np.full(NUM_CLASSES, -50.0, np.float32)
-    for channel, cls in enumerate(BAND_CLASSES):
+    for channel, cls in enumerate(classes):
         weight[cls, channel] = 10.0
         bias[cls] = 0.0
     return weight, bias
 
 
-def write_band_segmenter(path: Path, height: int = 32, width: int = 48) -> Path:
+def write_band_segmenter(path: Path, height: int = 32, width: int = 48,
+                         classes: tuple[int, int, int] = BAND_CLASSES) -> Path:
     """ONNX + sidecar of the 1x1-conv band segmenter at `path` (.onnx)."""
-    weight, bias = band_weights()
+    weight, bias = band_weights(classes)
     graph = helper.make_graph(
         [helper.make_node("Conv", ["image", "w", "b"], ["logits"])], "band_segmenter",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, height, width])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", NUM_CLASSES, height, width])],
         initializer=[numpy_helper.from_array(weight[:, :, None, None], "w"),
                      numpy_helper.from_array(bias, "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    write_artifact(Artifact(
+    return save_onnx(graph, path, Artifact(
         task="segmentation", inputs=[TensorSpec("image", ["batch", 3, height, width])],
         outputs=[TensorSpec("logits", ["batch", NUM_CLASSES, height, width])], input_size=(height, width),
         mean=IMAGENET_MEAN, std=IMAGENET_STD, class_names=list(CITYSCAPES_CLASSES),
-        palette=[tuple(c) for c in CITYSCAPES_PALETTE], ignore_index=255), path)
-    return path
+        palette=[tuple(c) for c in CITYSCAPES_PALETTE], ignore_index=255))
 
 
 def reference_mask(rgb: np.ndarray) -> np.ndarray:

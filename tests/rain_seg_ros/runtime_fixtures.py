@@ -18,6 +18,16 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+def save_onnx(graph: onnx.GraphProto, path: Path, artifact: Artifact) -> Path:
+    """A hand-built graph (opset 18) checked and saved at `path`, with its sidecar."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    write_artifact(artifact, path)
+    return path
+
+
 def conv_weights(num_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return (rng.normal(size=(num_classes, 3)).astype(np.float32) * 3,
@@ -50,11 +60,7 @@ def write_conv_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tuple[np.n
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, shape_out)],
         initializer=[numpy_helper.from_array(weight[:, :, None, None], "w"),
                      numpy_helper.from_array(bias, "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    write_artifact(artifact, path)
+    save_onnx(graph, path, artifact)
     return weight, bias
 
 
@@ -103,11 +109,7 @@ def write_conv_graph_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tupl
                      numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(offset, "offset"),
                      numpy_helper.from_array(np.array([1], np.int64), "axis1"),
                      numpy_helper.from_array(np.array(255.0, np.float32), "c255")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    write_artifact(artifact, path)
+    save_onnx(graph, path, artifact)
     return weight, bias
 
 

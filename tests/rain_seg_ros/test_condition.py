@@ -8,14 +8,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from rain_seg_ros.artifact import Artifact, ArtifactError, TensorSpec, write_artifact
+from rain_seg_ros.artifact import Artifact, ArtifactError, TensorSpec
 from rain_seg_ros.condition import ConditionEstimator
 
-from .runtime_fixtures import MEAN, STD, seg_artifact, write_conv_onnx
+from .runtime_fixtures import MEAN, STD, save_onnx, seg_artifact, write_conv_onnx
 
 SIZE = (12, 20)
 # rows: rain, night, intensity logits from the mean normalised R, G, B
@@ -40,12 +39,7 @@ def _write(path: Path, artifact: Artifact) -> Path:
         [helper.make_tensor_value_info("condition", TensorProto.FLOAT, [b, 3])],
         initializer=[numpy_helper.from_array(np.array([2, 3], np.int64), "axes"),
                      numpy_helper.from_array(W, "w"), numpy_helper.from_array(B, "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    write_artifact(artifact, path)
-    return path
+    return save_onnx(graph, path, artifact)
 
 
 def _expected(rgb: np.ndarray) -> np.ndarray:

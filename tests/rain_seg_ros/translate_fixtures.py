@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rain_seg_ros.artifact import Artifact, TensorSpec, write_artifact
+from rain_seg_ros.artifact import Artifact, TensorSpec
+
+from .runtime_fixtures import save_onnx
 
 
 def write_affine_translator(path: Path, direction: str, scale: float, offset: float = 0.0,
@@ -22,14 +23,9 @@ def write_affine_translator(path: Path, direction: str, scale: float, offset: fl
         [helper.make_tensor_value_info("translated", TensorProto.FLOAT, [1, 3, height, width])],
         initializer=[numpy_helper.from_array(np.array(v, np.float32), n)
                      for n, v in (("scale", scale), ("offset", offset), ("lo", 0.0), ("hi", 1.0))])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    write_artifact(Artifact(task=task, inputs=[TensorSpec("image", [1, 3, height, width])],
-                            outputs=[TensorSpec("translated", [1, 3, height, width])],
-                            input_size=(height, width), extra={"direction": direction}), path)
-    return path
+    return save_onnx(graph, path, Artifact(task=task, inputs=[TensorSpec("image", [1, 3, height, width])],
+                                           outputs=[TensorSpec("translated", [1, 3, height, width])],
+                                           input_size=(height, width), extra={"direction": direction}))
 
 
 def expected(rgb: np.ndarray, scale: float, offset: float = 0.0) -> np.ndarray:
