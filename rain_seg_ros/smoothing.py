@@ -42,11 +42,11 @@ _DIS_PRESETS = {"dis_ultrafast": cv2.DISOpticalFlow_PRESET_ULTRAFAST,
                 "dis_fast": cv2.DISOpticalFlow_PRESET_FAST, "dis_medium": cv2.DISOpticalFlow_PRESET_MEDIUM}
 
 
-def grey_thumbnail(rgb: np.ndarray, width: int = THUMB_WIDTH) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (h, width) uint8 grey, area-averaged (h keeps the aspect ratio)."""
-    h, w = rgb.shape[:2]
+def shrink_grey(grey: np.ndarray, width: int) -> np.ndarray:
+    """(H, W) uint8 grey -> (h, width) uint8, area-averaged (h keeps the aspect ratio)."""
+    h, w = grey.shape
     size = (min(width, w), max(1, round(h * min(width, w) / w)))
-    return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
 
 class LabelVoteSmoother:
@@ -98,12 +98,13 @@ class LabelVoteSmoother:
     def update(self, rgb: np.ndarray, mask: np.ndarray,
                confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One frame: (H, W, 3) RGB, (H, W) uint8 ids and confidence -> smoothed (ids, confidence)."""
-        thumb = grey_thumbnail(rgb)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)   # once: the reset test and the flow share it
+        thumb = shrink_grey(grey, THUMB_WIDTH)
         previous, self._thumb = self._thumb, thumb
         previous_grey = self._flow_grey
         if self.flow:
             same = self.flow_width == THUMB_WIDTH
-            self._flow_grey = thumb if same else grey_thumbnail(rgb, self.flow_width)
+            self._flow_grey = thumb if same else shrink_grey(grey, self.flow_width)
         conf = confidence.astype(np.float32) * np.float32(1 / 255)
         if self._label is None or self._label.shape != mask.shape or previous is None \
                 or previous.shape != thumb.shape:
