@@ -8,26 +8,14 @@ seed there is no spread to compare against: the verdict is "one seed: no spread"
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
+
+from training.seed_stats import mean_std, verdict
 
 CHAIN = ("source_only", "light", "light_static", "full")
 LABELS = {"source_only": "source only", "light": "+ light", "light_static": "+ light + static",
           "full": "full DANNet (+ adversarial)", "oracle": "oracle (labelled night)"}
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample std (n - 1; 0 for one value)."""
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def verdict(before: tuple[float, float], after: tuple[float, float]) -> str:
-    """'gain' / 'within seed spread' / 'drop' for the step from `before` to `after` (mean, std)."""
-    diff = after[0] - before[0]
-    if diff > before[1] + after[1]:
-        return "gain"
-    return "drop" if diff < -(before[1] + after[1]) else "within seed spread"
 
 
 def summarise(runs: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, Any]]:

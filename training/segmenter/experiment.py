@@ -7,6 +7,7 @@ Stages (each skipped when its output exists, so an interrupted run continues):
   3. rainify     rainified copies of the labelled set + the rain-code bank (per DSANet)
   4. segmenters  per segmenter: clean pre-training, then every method fine-tunes from it
   5. evaluate    every method on clean, DSANet-rainified and independently rendered rainy test images
+Stages 2-5 run once per seed (`seeds`) under OUT/seed<N>; the table is mean ± std over seeds.
 
 Example:
     cfg = resolve_config(ExperimentConfig, "config/training/experiment-rain_synth-128x256.yaml")
@@ -23,6 +24,7 @@ from typing import Any
 
 from training.engine import checkpoint as ckpt
 from training.engine.config import config_to_dict, resolve_config, save_config
+from training.seed_stats import mean_std
 from training.segmenter.config import DataSource, TrainSegmenterConfig
 from training.segmenter.evaluation import ImageFn, evaluate_checkpoint, json_safe
 from training.segmenter.experiment_config import CONDITIONS, METHODS, ExperimentConfig, SegmenterEntry
@@ -63,12 +65,27 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
                          f"known: {list(METHODS)}, {list(CONDITIONS)}")
     if "derain" in cfg.methods and "baseline" not in cfg.methods:
         raise ValueError("method derain evaluates the baseline model: add baseline to methods")
+    if not cfg.seeds or len(set(cfg.seeds)) != len(cfg.seeds):
+        raise ValueError(f"seeds must be a non-empty list of distinct integers, got {cfg.seeds}")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     stages = Stages(out / "stages.jsonl")
 
     scenes = Path(cfg.scenes.root) if cfg.scenes.root else stages.run("scenes", _generate_scenes, cfg, out)
+    per_seed = {seed: _run_seed(cfg, seed, out / f"seed{seed}", scenes, stages) for seed in cfg.seeds}
+    dsanets = sorted({str(d) for d, _ in per_seed.values() if d})
+    summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "dsanet": ", ".join(dsanets),
+               "stage_seconds": stages.seconds(), "seeds": list(cfg.seeds),
+               "results": aggregate({seed: r for seed, (_, r) in per_seed.items()})}
+    (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
+    write_report(summary, out / "results.md")
+    return summary
+
+
+def _run_seed(cfg: ExperimentConfig, seed: int, out: Path, scenes: Path, stages: Stages
+              ) -> tuple[Path | None, dict[str, Any]]:
+    """One repetition of the chain with `seed`: (DSANet used, {segmenter: {method: {condition: scores}}})."""
     from training.segmenter.data import open_dataset
 
     test_sets = {"clean": open_dataset(DataSource(root=str(scenes), split=cfg.eval_split)),
@@ -78,51 +95,78 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
     image_fns: dict[str, ImageFn | None] = {"clean": None, "dsanet_rain": None, "rendered_rain": None}
     dsanet = rainified = bank = input1_rainified = None
     derain: ImageFn | None = None
+    tag = f"seed{seed}"
     if set(cfg.methods) & {"ours", "end_to_end", "derain"} or "dsanet_rain" in cfg.conditions:
         from training.dsanet.api import DSANet
         from training.dsanet.bank import load_rain_bank
         from training.segmenter.weather import derain_fn, rainify_fn
 
-        dsanet = stages.run("dsanet", _dsanet, cfg, out, "ours", scenes)
-        rainified, bank = stages.run("rainify", _rainify, cfg, dsanet, scenes, out / "rainified")
+        dsanet = stages.run(f"{tag}/dsanet", _dsanet, cfg, out, "ours", scenes, seed)
+        rainified, bank = stages.run(f"{tag}/rainify", _rainify, cfg, dsanet, scenes, out / "rainified", seed)
         net = DSANet.from_checkpoint(dsanet, device=_device(cfg))
         codes, _ = load_rain_bank(bank)
         image_fns["dsanet_rain"] = rainify_fn(net, codes, cfg.dsanet.eval_intensity, seed=cfg.scenes.seed)
         derain = derain_fn(net)
     if "input1" in cfg.methods:
-        input1 = stages.run("dsanet_input1", _dsanet, cfg, out, "input1", scenes)
-        input1_rainified, _ = stages.run("rainify_input1", _rainify, cfg, input1, scenes,
-                                         out / "rainified_input1")
+        input1 = stages.run(f"{tag}/dsanet_input1", _dsanet, cfg, out, "input1", scenes, seed)
+        input1_rainified, _ = stages.run(f"{tag}/rainify_input1", _rainify, cfg, input1, scenes,
+                                         out / "rainified_input1", seed)
 
     clean = DataSource(root=str(scenes), split="train")
     results: dict[str, Any] = {}
     for seg in cfg.segmenters:
         seg_out = out / seg.name
-        pre = stages.run(f"{seg.name}/pretrain", _train, cfg, seg, seg_out / "pretrain", [clean],
-                         cfg.pretrain_steps, [])
+        name = f"{tag}/{seg.name}"
+        pre = stages.run(f"{name}/pretrain", _train, cfg, seg, seg_out / "pretrain", [clean],
+                         cfg.pretrain_steps, [f"seed={seed}"])
         results[seg.name] = {}
         for method in cfg.methods:
             if method == "derain":
                 model_ckpt = seg_out / "baseline"
             else:
                 sources, extra = _method_data(cfg, method, clean, rainified, input1_rainified, dsanet, bank)
-                model_ckpt = stages.run(f"{seg.name}/{method}", _train, cfg, seg, seg_out / method, sources,
-                                        cfg.finetune_steps, [f"init_checkpoint={pre}", *extra])
+                extra = [f"init_checkpoint={pre}", f"seed={seed}", *extra]
+                model_ckpt = stages.run(f"{name}/{method}", _train, cfg, seg, seg_out / method, sources,
+                                        cfg.finetune_steps, extra)
             scores = {}
             for cond in cfg.conditions:
                 fn = image_fns[cond]
                 if method == "derain":
                     assert derain is not None
                     fn = _then(fn, derain)
-                scores[cond] = stages.run(f"{seg.name}/{method}/eval_{cond}", _evaluate, cfg, model_ckpt,
+                scores[cond] = stages.run(f"{name}/{method}/eval_{cond}", _evaluate, cfg, model_ckpt,
                                           test_sets[cond], fn, seg_out / "eval" / f"{method}_{cond}.json")
             results[seg.name][method] = scores
+    return dsanet, results
 
-    summary = {"config": config_to_dict(cfg), "scenes": str(scenes), "dsanet": str(dsanet or ""),
-               "stage_seconds": stages.seconds(), "results": results}
-    (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
-    write_report(summary, out / "results.md")
-    return summary
+
+def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """{seed: {seg: {method: {cond: scores}}}} -> {seg: {method: {cond: mean scores}}}.
+
+    Each condition keeps the mean of mIoU / mAcc / per-class IoU over the seeds, `<metric>_std`
+    (sample std, 0 for one seed) and `per_seed` ({seed: mIoU})."""
+    first = next(iter(per_seed.values()))
+    out: dict[str, Any] = {}
+    for seg, methods in first.items():
+        out[seg] = {}
+        for method, conds in methods.items():
+            out[seg][method] = {}
+            for cond in conds:
+                runs = [per_seed[s][seg][method][cond] for s in per_seed]
+                entry: dict[str, Any] = {}
+                for metric in ("mIoU", "mAcc"):
+                    entry[metric], entry[f"{metric}_std"] = mean_std([r[metric] for r in runs])
+                classes = runs[0]["per_class_iou"]
+                entry["per_class_iou"] = {c: _mean_or_none([r["per_class_iou"].get(c) for r in runs])
+                                          for c in classes}
+                entry["per_seed"] = {str(s): per_seed[s][seg][method][cond]["mIoU"] for s in per_seed}
+                out[seg][method][cond] = entry
+    return out
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
 
 
 def _device(cfg: ExperimentConfig) -> str:
@@ -145,7 +189,7 @@ def _generate_scenes(cfg: ExperimentConfig, out: Path) -> Path:
     return root
 
 
-def _dsanet(cfg: ExperimentConfig, out: Path, mode: str, scenes: Path) -> Path:
+def _dsanet(cfg: ExperimentConfig, out: Path, mode: str, scenes: Path, seed: int) -> Path:
     given = cfg.dsanet.checkpoint if mode == "ours" else cfg.dsanet.input1_checkpoint
     if given:
         return Path(given)
@@ -154,19 +198,19 @@ def _dsanet(cfg: ExperimentConfig, out: Path, mode: str, scenes: Path) -> Path:
     run = out / ("dsanet" if mode == "ours" else "dsanet_input1")
     config = cfg.dsanet.config if mode == "ours" else cfg.dsanet.input1_config
     argv = ["--config", config, f"out_dir={run}", f"data.root={scenes / 'rain_pairs'}",
-            f"device={cfg.device}", "resume=true", *cfg.dsanet.overrides]
+            f"device={cfg.device}", "resume=true", f"seed={seed}", *cfg.dsanet.overrides]
     if train_dsanet(argv) != 0:
         raise RuntimeError(f"train-dsanet failed: {argv}")
     return run
 
 
-def _rainify(cfg: ExperimentConfig, dsanet: Path, scenes: Path, out: Path) -> tuple[Path, Path]:
+def _rainify(cfg: ExperimentConfig, dsanet: Path, scenes: Path, out: Path, seed: int) -> tuple[Path, Path]:
     from training.commands.rainify import main as rainify
 
     bank = out / "rain_bank.safetensors"
     lo, hi = cfg.dsanet.train_intensity
     argv = ["--dsanet", str(dsanet), "--images", str(scenes / "cityscapes"), "--out", str(out),
-            "--intensity", f"{lo},{hi}", "--seed", str(cfg.scenes.seed), "--device", _device(cfg)]
+            "--intensity", f"{lo},{hi}", "--seed", str(seed), "--device", _device(cfg)]
     argv += ["--bank", str(bank)] if bank.is_file() else [
         "--rain-refs", str(scenes / "rain_pairs" / "train" / "rain"), "--styles", str(cfg.dsanet.styles)]
     if rainify(argv) != 0:

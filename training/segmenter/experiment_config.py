@@ -74,6 +74,9 @@ class ExperimentConfig:
         methods, conditions: subsets to run. DSANet is trained (or loaded) only when a method
             or condition needs it, so e.g. methods [baseline, random_rain, physical_rain] with
             conditions [clean, rendered_rain] runs without one.
+        seeds: the whole chain (DSANet training unless a checkpoint is given, rainify, every
+            segmenter run) is repeated once per seed under OUT/seed<N>; the table gives
+            mean ± std over them and the paired differences between methods.
     """
 
     out: str = "runs/experiment-rain"
@@ -92,5 +95,6 @@ class ExperimentConfig:
     batch_size: int = 8
     train_overrides: list[str] = field(default_factory=list)
     eval_split: str = "test"
+    seeds: list[int] = field(default_factory=lambda: [0])
     device: str = "auto"
     cpu_threads: int = 0

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from training.commands.experiment import main as experiment_main
-from training.dannet.report import mean_std, summarise, verdict
+from training.dannet.report import summarise
+from training.seed_stats import mean_std, verdict
 
 
 def test_mean_std_and_gain_rule_by_hand():
