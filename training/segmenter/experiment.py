@@ -8,6 +8,7 @@ Stages (each skipped when its output exists, so an interrupted run continues):
   4. segmenters  per segmenter: clean pre-training, then every method fine-tunes from it
   5. evaluate    every method on clean, DSANet-rainified and independently rendered rainy test images
 Stages 2-5 run once per seed (`seeds`) under OUT/seed<N>; the table is mean ± std over seeds.
+OUT/examples.png shows test images as the evaluation sees them (the first seed's DSANet).
 
 Example:
     cfg = resolve_config(ExperimentConfig, "config/training/experiment-rain_synth-128x256.yaml")
@@ -80,7 +81,50 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
                "results": aggregate({seed: r for seed, (_, r) in per_seed.items()})}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     write_report(summary, out / "results.md")
+    dsanet, first = per_seed[cfg.seeds[0]][0], cfg.seeds[0]
+    if dsanet is not None and {"dsanet_rain", "rendered_rain"} <= set(cfg.conditions):
+        plot_examples(cfg, dsanet, out / f"seed{first}" / "rainified" / "rain_bank.safetensors", scenes,
+                      out / "examples.png")
     return summary
+
+
+def plot_examples(cfg: ExperimentConfig, dsanet: Path, bank: Path, scenes: Path, path: Path,
+                  count: int = 3) -> None:
+    """Test images 0..count-1 as the evaluation sees them: clean | DSANet-rainified (the eval
+    intensity, the same bank code per image as the table) | rendered rain | rendered rain
+    derained by the same DSANet."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from training.dsanet.api import DSANet
+    from training.dsanet.bank import load_rain_bank
+    from training.dsanet.io import to_uint8
+    from training.segmenter.data import open_dataset
+    from training.segmenter.weather import derain_fn, rainify_fn
+
+    net = DSANet.from_checkpoint(dsanet, device=_device(cfg))
+    codes, _ = load_rain_bank(bank)
+    rainify, derain = rainify_fn(net, codes, cfg.dsanet.eval_intensity, seed=cfg.scenes.seed), derain_fn(net)
+    clean = open_dataset(DataSource(root=str(scenes), split=cfg.eval_split))
+    rendered = open_dataset(DataSource(root=str(scenes), split=cfg.eval_split, kwargs={"variant": "rain"}))
+    titles = ["clean", f"DSANet-rainified (t = {cfg.dsanet.eval_intensity})", "rendered rain",
+              "rendered rain, DSANet-derained"]
+    rows = min(count, len(clean))
+    fig, axes = plt.subplots(rows, len(titles), figsize=(3.2 * len(titles), 1.7 * rows + 0.4), squeeze=False)
+    for i in range(rows):
+        image, rain = clean[i]["image"][None], rendered[i]["image"][None]   # (1, 3, H, W) in [0, 1]
+        with torch.no_grad():
+            row = [image, rainify(image, i), rain, derain(rain, i)]
+        for ax, img, title in zip(axes[i], row, titles):
+            ax.imshow(to_uint8(img[0].cpu()))
+            ax.set_axis_off()
+            if i == 0:
+                ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _run_seed(cfg: ExperimentConfig, seed: int, out: Path, scenes: Path, stages: Stages

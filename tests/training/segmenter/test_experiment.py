@@ -38,6 +38,7 @@ def test_experiment_rain_tiny(tmp_path):
     assert (out / "seed0" / "rainified" / "leftImg8bit" / "train").is_dir()
     report = (out / "results.md").read_text()
     assert "Fine-tuned on DSANet-rainified (Ours)" in report and "Per-class IoU" in report
+    assert (out / "examples.png").stat().st_size > 1000
     # A second run finds every stage done and reproduces the table.
     mtime = (out / "seed0" / "erf" / "ours" / "checkpoints" / "latest").stat().st_mtime
     assert training_main(argv) == 0
