@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intensity", type=_range, default=(1.0, 1.0), help="LO,HI range (default 1.0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--output", choices=("decoded", "residual"), default=None,
+                        help="decoded: G's redraw of the whole image; residual: the input plus only what the "
+                        "rain code changes (default: the checkpoint's rainify_output, else decoded)")
     args = parser.parse_args(argv)
     if (args.rain_refs is None) == (args.bank is None):
         parser.error("give exactly one of --rain-refs and --bank")
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.dsanet.io import list_images
     from training.dsanet.rainify import rainify_dataset
 
-    net = DSANet.from_checkpoint(args.dsanet, device=args.device)
+    net = DSANet.from_checkpoint(args.dsanet, device=args.device, rainify_output=args.output)
     out = Path(args.out)
     if args.bank:
         codes, meta = load_rain_bank(args.bank)
@@ -63,5 +66,5 @@ def main(argv: list[str] | None = None) -> int:
         save_rain_bank(out / "rain_bank.safetensors", codes, sources, net)
     counts = rainify_dataset(net, Path(args.images), out, codes, sources,
                              intensity=args.intensity, seed=args.seed)
-    print(json.dumps(counts | {"styles": len(sources), "out": str(out)}))
+    print(json.dumps(counts | {"styles": len(sources), "output": net.rainify_output, "out": str(out)}))
     return 0

@@ -14,6 +14,12 @@ training (checkpoint metadata `clean_rain_code`): the image's own rain code ("ow
 thesis's self-reconstruction G(b ⊕ r)) or zero ("zeros", runs with derain_code=zero); rain
 codes of another resolution are resized (bilinear) to the image's code size. Image sides need
 not be multiples of the code stride: inputs are reflect-padded and outputs cropped back.
+
+Rainify's output (checkpoint metadata `rainify_output`, or the `rainify_output` argument):
+"decoded" (default) returns G(b ⊕ rain), G's redraw of the whole image; "residual" returns
+x + G(b ⊕ rain) − G(b ⊕ r_0): the input's own pixels plus only what the rain code changes, so
+G's reconstruction error of the background never reaches the image (t = 0 is the input itself).
+Derain is G(b' ⊕ 0) in both.
 """
 
 from __future__ import annotations
@@ -27,16 +33,21 @@ from training.engine import checkpoint as ckpt
 from training.models.dsanet import DOWNSAMPLE, join_codes, split_codes
 
 CLEAN_RAIN_CODES = ("own", "zeros")   # checkpoint metadata clean_rain_code
+RAINIFY_OUTPUTS = ("decoded", "residual")   # checkpoint metadata rainify_output
 
 
 class DSANet:
     """Frozen E and G on one device; every method takes/returns (B, 3, H, W) in [0, 1]."""
 
     def __init__(self, encoder: torch.nn.Module, generator: torch.nn.Module,
-                 device: str | torch.device = "cpu", source: str = "", clean_rain_code: str = "own"):
+                 device: str | torch.device = "cpu", source: str = "", clean_rain_code: str = "own",
+                 rainify_output: str = "decoded"):
         if clean_rain_code not in CLEAN_RAIN_CODES:
             raise ValueError(f"clean_rain_code must be one of {CLEAN_RAIN_CODES}, got {clean_rain_code!r}")
+        if rainify_output not in RAINIFY_OUTPUTS:
+            raise ValueError(f"rainify_output must be one of {RAINIFY_OUTPUTS}, got {rainify_output!r}")
         self.clean_rain_code = clean_rain_code   # rainify's t = 0 code: the image's own, or zeros
+        self.rainify_output = rainify_output     # module docstring
         self.device = torch.device(device)
         self.encoder = encoder.to(self.device).eval()
         self.generator = generator.to(self.device).eval()
@@ -45,15 +56,18 @@ class DSANet:
         self.source = source  # checkpoint file, recorded in rain banks and manifests
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> DSANet:
-        """Rebuild E and G from a train-dsanet checkpoint (run dir, step dir or .safetensors)."""
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu",
+                        rainify_output: str | None = None) -> DSANet:
+        """Rebuild E and G from a train-dsanet checkpoint (run dir, step dir or .safetensors);
+        rainify_output None takes the checkpoint's (absent: "decoded")."""
         file = ckpt.resolve_checkpoint(path)
         _, meta, _ = ckpt.read_metadata(file)
         if meta.get("task") != "dsanet":
             raise ckpt.CheckpointError(f"{file} is not a DSANet checkpoint (task={meta.get('task')!r})")
         mods = ckpt.load_modules(file, ["encoder", "generator"], device=device)
         return cls(mods["encoder"], mods["generator"], device, source=str(file),
-                   clean_rain_code=meta.get("clean_rain_code", "own"))   # absent before 2026-11-22
+                   clean_rain_code=meta.get("clean_rain_code", "own"),   # absent before 2026-11-22
+                   rainify_output=rainify_output or meta.get("rainify_output", "decoded"))
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,7 +116,14 @@ class DSANet:
         t = t.reshape(-1, 1, 1, 1)
         r_0 = r_own if self.clean_rain_code == "own" else torch.zeros_like(r_own)
         rain = (1.0 - t) * r_0 + t * codes                     # broadcasts B or 1 refs
-        return self.decode(b, rain, clean.shape[-2:])
+        if self.rainify_output == "decoded":
+            return self.decode(b, rain, clean.shape[-2:])
+        rain = rain.expand_as(b) if rain.shape[0] != b.shape[0] else rain
+        with torch.no_grad():   # one G call for both codes
+            both = self.generator(torch.cat([join_codes(b, rain), join_codes(b, r_0)]))
+        h, w = clean.shape[-2:]
+        layer = (both[:len(b)] - both[len(b):])[..., :h, :w]     # what the rain code changes
+        return (clean.to(self.device, torch.float32) + layer).clamp(0, 1)
 
 
 def _pad(images: torch.Tensor, stride: int) -> tuple[torch.Tensor, tuple[int, int]]:

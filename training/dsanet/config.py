@@ -56,6 +56,9 @@ class DSANetTrainConfig:
     # constant, or cosine from lr_g / lr_d at step 1 to 0 after the last step: a short run at a
     # high lr otherwise stops wherever its last noisy steps left it (docs/dsanet.md, issue 16).
     lr_schedule: Literal["constant", "cosine"] = "constant"
+    # What rainify returns with this model (checkpoint metadata; training.dsanet.api): G's redraw
+    # of the whole image, or the input plus only the rain code's change (docs/dsanet.md).
+    rainify_output: Literal["decoded", "residual"] = "decoded"
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     grad_clip: float = 10.0      # max grad norm per optimiser; 0 disables
     amp: bool = True             # float16 autocast + GradScaler, CUDA only (ignored on CPU)

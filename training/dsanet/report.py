@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", required=True, help="folder for the JSON and PNGs")
+    parser.add_argument("--rainify-output", choices=("decoded", "residual"), default=None,
+                        help="rainify's output for every run (default: each checkpoint's)")
     args = parser.parse_args(argv)
 
     from training.data import build_dataset
@@ -155,11 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     runs = dict(item.split("=", 1) for item in args.run)
     runs_p = {k: Path(v) for k, v in runs.items()}
     pairs = build_dataset(args.dataset, args.pairs, args.split)
-    nets = {name: DSANet.from_checkpoint(run) for name, run in runs_p.items()}
+    nets = {name: DSANet.from_checkpoint(run, rainify_output=args.rainify_output)
+            for name, run in runs_p.items()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"pairs": {"dataset": args.dataset, "root": args.pairs, "split": args.split},
-              "runs": {name: run_facts(run) | evaluate_run(nets[name], pairs, args.limit)
+              "runs": {name: run_facts(run) | {"rainify_output": nets[name].rainify_output}
+                       | evaluate_run(nets[name], pairs, args.limit)
                        for name, run in runs_p.items()}}
     (out / "dsanet_results.json").write_text(json.dumps(result, indent=2) + "\n")
     plot_curves(runs_p, out / "dsanet_training_curves.png")

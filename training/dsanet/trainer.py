@@ -184,6 +184,7 @@ def _save(cfg: DSANetTrainConfig, ckpt_root: Path, step: int, nets: dict[str, to
     meta = {"task": "dsanet", "code_channels": cfg.model.code_channels, "mode": cfg.mode,
             "downsample": cfg.model.downsample, "no_rain_code": "zeros",
             "clean_rain_code": "zeros" if cfg.derain_code == "zero" else "own",
+            "rainify_output": cfg.rainify_output,
             "crop": list(cfg.data.crop), "dataset": cfg.data.dataset, "config": config_to_dict(cfg)}
     return loop.save_step(ckpt_root, step, {n: (specs[n], nets[n]) for n in specs}, state, meta,
                           keep=cfg.keep, is_main=is_main)

@@ -51,7 +51,7 @@ def const_images(values: list[tuple[float, float]], size: int = 8) -> torch.Tens
     return out
 
 
-def tiny_checkpoint(root, task: str = "dsanet", seed: int = 0, downsample: int = 4):
+def tiny_checkpoint(root, task: str = "dsanet", seed: int = 0, downsample: int = 4, meta: dict | None = None):
     """A random-weight DSANet checkpoint with the real format (encoder/generator/disc_b/disc_r)."""
     from training.engine.checkpoint import ModuleSpec, save_checkpoint
     from training.models import build_model
@@ -64,7 +64,7 @@ def tiny_checkpoint(root, task: str = "dsanet", seed: int = 0, downsample: int =
              "disc_b": ModuleSpec("patch_discriminator", disc_kw),
              "disc_r": ModuleSpec("patch_discriminator", disc_kw)}
     modules = {n: (s, build_model(s.kind, s.config)) for n, s in specs.items()}
-    return save_checkpoint(root, 1, modules, extra_meta={"task": task, "code_channels": 8})
+    return save_checkpoint(root, 1, modules, extra_meta={"task": task, "code_channels": 8, **(meta or {})})
 
 
 def write_png(path, array) -> None:

@@ -65,6 +65,26 @@ def test_checkpoint_round_trip_and_odd_sizes(tmp_path, stride, code_size):
     assert b.shape == r.shape == (2, 4, *code_size)   # ceil(30/s), ceil(34/s)
 
 
+@pytest.mark.parametrize("clean_code", ["zeros", "own"])
+def test_residual_rainify_is_the_input_plus_the_rain_codes_change(tmp_path, clean_code):
+    """rainify_output "residual" (checkpoint metadata): x + G(b ⊕ rain) − G(b ⊕ r_0), checked against
+    the decoded mode's own outputs at t and at 0 (G ends in a sigmoid, so its clamp changes nothing)."""
+    tiny_checkpoint(tmp_path / "ck", downsample=2, meta={"rainify_output": "residual",
+                                                         "clean_rain_code": clean_code})
+    net = DSANet.from_checkpoint(tmp_path / "ck")
+    decoded = DSANet.from_checkpoint(tmp_path / "ck", rainify_output="decoded")
+    assert (net.rainify_output, decoded.rainify_output) == ("residual", "decoded")
+    torch.manual_seed(1)
+    x, ref = torch.rand(2, 3, 30, 34), torch.rand(1, 3, 20, 20)     # odd sizes: padded and cropped
+    t = torch.tensor([0.5, 1.0])
+    expected = (x + decoded.rainify(x, ref, t) - decoded.rainify(x, ref, 0.0)).clamp(0, 1)
+    torch.testing.assert_close(net.rainify(x, ref, t), expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(net.rainify(x, ref, 0.0), x, rtol=0, atol=1e-6)   # t = 0: the input
+    torch.testing.assert_close(net.derain(x), decoded.derain(x), rtol=0, atol=0)  # derain unchanged
+    with pytest.raises(ValueError, match="rainify_output"):
+        DSANet(LookupEncoder(), LookupGenerator(), rainify_output="blend")
+
+
 def test_non_dsanet_checkpoint_rejected(tmp_path):
     tiny_checkpoint(tmp_path / "seg", task="segmentation")
     with pytest.raises(CheckpointError, match="not a DSANet"):

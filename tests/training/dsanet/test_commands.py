@@ -85,3 +85,16 @@ def test_derain_folder(tree):
     outs = sorted(p.relative_to(tree / "der") for p in (tree / "der").rglob("*.png"))
     assert outs == sorted(p.relative_to(src) for p in src.rglob("*.png"))
     assert Image.open(tree / "der" / outs[0]).size == (52, 36)
+
+
+def test_rainify_residual_output_at_zero_intensity_is_the_input(tree, capsys):
+    """--output residual: the input plus the rain code's change; at t = 0 that is the input, byte
+    for byte (the decoded default redraws it through G)."""
+    assert rainify_cmd.main(["--dsanet", str(tree / "ck"), "--images", str(tree / "cityscapes"),
+                             "--rain-refs", str(tree / "refs"), "--out", str(tree / "out"),
+                             "--intensity", "0", "--output", "residual"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["output"] == "residual"
+    for stem in STEMS:
+        rel = f"leftImg8bit/train/synth/{stem}_leftImg8bit.png"
+        np.testing.assert_array_equal(np.asarray(Image.open(tree / "out" / rel)),
+                                      np.asarray(Image.open(tree / "cityscapes" / rel)))
