@@ -27,7 +27,6 @@ class ModelConfig:
     # checkpoints written before these options existed.
     upsample: Literal["nearest", "bilinear", "pixelshuffle"] = "nearest"
     shortcut_upsample: Literal["shuffle", "bilinear", "features"] = "shuffle"
-    rain_decoder: Literal["joint", "additive"] = "joint"   # G reads the rain code alone ("additive")
     disc_channels: int = 64      # PatchGAN first-layer width (D_B and D_R)
     disc_layers: int = 3         # PatchGAN stride-2 layers (3 = the 70x70 PatchGAN)
 

@@ -40,8 +40,6 @@ def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
     disc_kw = {"base_channels": m.disc_channels, "num_layers": m.disc_layers}
     # checkpoints written before these G options existed lack them: the defaults rebuild those
     g_only = {"upsample": m.upsample, "shortcut_upsample": m.shortcut_upsample}
-    if m.rain_decoder != "joint":   # absent from older checkpoints and from joint ones alike
-        g_only["rain_decoder"] = m.rain_decoder
     specs = {"encoder": ckpt.ModuleSpec("dsanet_encoder", gen_kw),
              "generator": ckpt.ModuleSpec("dsanet_generator", gen_kw | g_only),
              "disc_b": ckpt.ModuleSpec("patch_discriminator", disc_kw),

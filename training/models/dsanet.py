@@ -28,7 +28,6 @@ DOWNSAMPLE = 4  # E's default output stride; image sides must be multiples of th
 STRIDES = (2, 4)  # supported code strides: 1/2 or 1/4 resolution
 UPSAMPLES = ("nearest", "bilinear", "pixelshuffle")   # G's 2x upsampling stages
 SHORTCUT_UPSAMPLES = ("shuffle", "bilinear", "features")   # G's shortcut: code -> pixels
-RAIN_DECODERS = ("joint", "additive")   # G reads the rain code with the background, or on its own
 
 
 def _check_sizes(code_channels: int, downsample: int) -> int:
@@ -176,16 +175,11 @@ class Synthesizer(nn.Module):
             w·s² channels + depth-to-space, added to the trunk's full-resolution features
             before the 7x7 output conv, which mixes neighbouring blocks (no grid in
             docs/dsanet.md's runs, fidelity kept).
-        rain_decoder: "joint" (default): the trunk reads background and rain code together.
-            "additive": the trunk (and shortcut) read only the background half; a separate
-            rain head decodes the rain half alone, and its output is added to the trunk's
-            before the sigmoid: out = sigmoid(trunk(b) + rain_head(r)). The rain then cannot
-            lean on the reference image's background; what it draws is the same on any scene.
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
                  norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE,
-                 upsample: str = "nearest", shortcut_upsample: str = "shuffle", rain_decoder: str = "joint"):
+                 upsample: str = "nearest", shortcut_upsample: str = "shuffle"):
         super().__init__()
         stages = _check_sizes(code_channels, downsample)
         if upsample not in UPSAMPLES:
@@ -193,26 +187,14 @@ class Synthesizer(nn.Module):
         if shortcut_upsample not in SHORTCUT_UPSAMPLES:
             raise ValueError(f"shortcut_upsample must be one of {SHORTCUT_UPSAMPLES}, "
                              f"got {shortcut_upsample!r}")
-        if rain_decoder not in RAIN_DECODERS:
-            raise ValueError(f"rain_decoder must be one of {RAIN_DECODERS}, got {rain_decoder!r}")
         self.code_channels = code_channels
         self.downsample = downsample
         self.shortcut_upsample = shortcut_upsample
-        self.additive = rain_decoder == "additive"
         w = base_channels
-        trunk_in = code_channels // 2 if self.additive else code_channels
         skip_out = {"shuffle": 3 * downsample**2, "bilinear": 3,
                     "features": w * downsample**2}[shortcut_upsample]
-        self.skip = nn.Conv2d(trunk_in, skip_out, 1) if shortcut else None
-        self.inp = nn.Sequential(*_conv_norm(trunk_in, w << stages, 3, norm), nn.ReLU(inplace=True))
-        # The rain head: two 3x3 convs at code resolution, depth-to-space to full resolution,
-        # a 5x5 conv that mixes neighbouring blocks (no s-px grid) down to RGB logits.
-        half, hidden = code_channels // 2, w << stages
-        self.rain = nn.Sequential(
-            nn.Conv2d(half, hidden, 3, padding=1, padding_mode="reflect"), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, w * downsample**2, 3, padding=1, padding_mode="reflect"),
-            nn.PixelShuffle(downsample), nn.ReLU(inplace=True),
-            nn.Conv2d(w, 3, 5, padding=2, padding_mode="reflect")) if self.additive else None
+        self.skip = nn.Conv2d(code_channels, skip_out, 1) if shortcut else None
+        self.inp = nn.Sequential(*_conv_norm(code_channels, w << stages, 3, norm), nn.ReLU(inplace=True))
         self.blocks = nn.Sequential(*[ResBlock(w << stages, norm) for _ in range(num_res_blocks)])
         layers: list[nn.Module] = []
         for i in range(stages, 0, -1):  # each stage doubles the resolution and halves the width
@@ -221,9 +203,6 @@ class Synthesizer(nn.Module):
         self.out = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
-        rain = None
-        if self.rain is not None:
-            feature, rain = split_codes(feature)      # the trunk sees the background only
         x = self.up(self.blocks(self.inp(feature)))   # (B, w, s·h, s·w)
         s = self.downsample
         if self.skip is not None and self.shortcut_upsample == "features":
@@ -235,6 +214,4 @@ class Synthesizer(nn.Module):
             else:
                 x = x + F.interpolate(self.skip(feature), scale_factor=s, mode="bilinear",
                                       align_corners=False)        # (B, 3, h, w) -> (B, 3, s·h, s·w)
-        if self.rain is not None:
-            x = x + self.rain(rain)                   # (B, C/2, h, w) -> (B, 3, s·h, s·w)
         return torch.sigmoid(x)               # (B, 3, s·h, s·w) in [0, 1]

@@ -162,26 +162,3 @@ def test_unknown_upsample_modes_rejected():
         Synthesizer(code_channels=8, upsample="bicubic")
     with pytest.raises(ValueError, match="shortcut_upsample"):
         Synthesizer(code_channels=8, shortcut_upsample="nearest")
-
-
-@pytest.mark.parametrize("shortcut_upsample", ["shuffle", "features"])
-def test_additive_rain_decoder_draws_the_same_rain_on_any_background(shortcut_upsample):
-    """rain_decoder "additive": the rain code's change to G's logits does not depend on the
-    background it is decoded with (the rain head never sees it), and the trunk ignores the rain."""
-    torch.manual_seed(0)
-    g = Synthesizer(code_channels=16, base_channels=8, num_res_blocks=1, norm="none", downsample=2,
-                    shortcut_upsample=shortcut_upsample, rain_decoder="additive").double().eval()
-    b1, b2, r = (torch.randn(1, 8, 6, 10, dtype=torch.float64) for _ in range(3))
-    zero = torch.zeros_like(r)
-    with torch.no_grad():
-        effect_1 = torch.logit(g(join_codes(b1, r))) - torch.logit(g(join_codes(b1, zero)))
-        effect_2 = torch.logit(g(join_codes(b2, r))) - torch.logit(g(join_codes(b2, zero)))
-        assert effect_1.abs().max() > 1e-3                       # the rain code does something
-        torch.testing.assert_close(effect_1, effect_2, rtol=0, atol=1e-9)
-        trunk_1 = torch.logit(g(join_codes(b1, zero))) - torch.logit(g(join_codes(b2, zero)))
-        trunk_2 = torch.logit(g(join_codes(b1, r))) - torch.logit(g(join_codes(b2, r)))
-        torch.testing.assert_close(trunk_1, trunk_2, rtol=0, atol=1e-9)
-    with pytest.raises(ValueError, match="rain_decoder"):
-        Synthesizer(code_channels=16, rain_decoder="mixed")
-    joint = Synthesizer(code_channels=16, base_channels=8, num_res_blocks=1, downsample=2)
-    assert joint.rain is None and joint.inp[0].in_channels == 16 and g.inp[0].in_channels == 8
