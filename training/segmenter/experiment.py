@@ -29,7 +29,7 @@ from training.seed_stats import mean_std
 from training.segmenter.config import DataSource, TrainSegmenterConfig
 from training.segmenter.evaluation import ImageFn, evaluate_checkpoint, json_safe
 from training.segmenter.experiment_config import CONDITIONS, METHODS, ExperimentConfig, SegmenterEntry
-from training.segmenter.report import write_report
+from training.segmenter.report import plot_examples, write_report
 
 log = logging.getLogger(__name__)
 
@@ -84,47 +84,8 @@ def run_experiment(cfg: ExperimentConfig) -> dict[str, Any]:
     dsanet, first = per_seed[cfg.seeds[0]][0], cfg.seeds[0]
     if dsanet is not None and {"dsanet_rain", "rendered_rain"} <= set(cfg.conditions):
         plot_examples(cfg, dsanet, out / f"seed{first}" / "rainified" / "rain_bank.safetensors", scenes,
-                      out / "examples.png")
+                      out / "examples.png", _device(cfg))
     return summary
-
-
-def plot_examples(cfg: ExperimentConfig, dsanet: Path, bank: Path, scenes: Path, path: Path,
-                  count: int = 3) -> None:
-    """Test images 0..count-1 as the evaluation sees them: clean | DSANet-rainified (the eval
-    intensity, the same bank code per image as the table) | rendered rain | rendered rain
-    derained by the same DSANet."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-
-    from training.dsanet.api import DSANet
-    from training.dsanet.bank import load_rain_bank
-    from training.dsanet.io import to_uint8
-    from training.segmenter.data import open_dataset
-    from training.segmenter.weather import derain_fn, rainify_fn
-
-    net = DSANet.from_checkpoint(dsanet, device=_device(cfg))
-    codes, _ = load_rain_bank(bank)
-    rainify, derain = rainify_fn(net, codes, cfg.dsanet.eval_intensity, seed=cfg.scenes.seed), derain_fn(net)
-    clean = open_dataset(DataSource(root=str(scenes), split=cfg.eval_split))
-    rendered = open_dataset(DataSource(root=str(scenes), split=cfg.eval_split, kwargs={"variant": "rain"}))
-    titles = ["clean", f"DSANet-rainified (t = {cfg.dsanet.eval_intensity})", "rendered rain",
-              "rendered rain, DSANet-derained"]
-    rows = min(count, len(clean))
-    fig, axes = plt.subplots(rows, len(titles), figsize=(3.2 * len(titles), 1.7 * rows + 0.4), squeeze=False)
-    for i in range(rows):
-        image, rain = clean[i]["image"][None], rendered[i]["image"][None]   # (1, 3, H, W) in [0, 1]
-        with torch.no_grad():
-            row = [image, rainify(image, i), rain, derain(rain, i)]
-        for ax, img, title in zip(axes[i], row, titles):
-            ax.imshow(to_uint8(img[0].cpu()))
-            ax.set_axis_off()
-            if i == 0:
-                ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _run_seed(cfg: ExperimentConfig, seed: int, out: Path, scenes: Path, stages: Stages

@@ -1,4 +1,4 @@
-"""Markdown table of the rain experiment (results.json -> results.md)."""
+"""Markdown table of the rain experiment (results.json -> results.md) and its example grid."""
 
 from __future__ import annotations
 
@@ -115,3 +115,44 @@ def write_report(summary: dict[str, Any], path: Path) -> None:
     lines += ["## Wall time per stage (s)", "", "| stage | s |", "|---|---:|"]
     lines += [f"| {name} | {sec:.1f} |" for name, sec in summary["stage_seconds"].items()]
     path.write_text("\n".join(lines) + "\n")
+
+
+def plot_examples(cfg: Any, dsanet: Path, bank: Path, scenes: Path, path: Path, device: str,
+                  count: int = 3) -> None:
+    """OUT/examples.png of the experiment (cfg: its ExperimentConfig). Test images 0..count-1 as
+    the evaluation sees them: clean | DSANet-rainified (the eval
+    intensity, the same bank code per image as the table) | rendered rain | rendered rain
+    derained by the same DSANet."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from training.dsanet.api import DSANet
+    from training.dsanet.bank import load_rain_bank
+    from training.dsanet.io import to_uint8
+    from training.segmenter.config import DataSource
+    from training.segmenter.data import open_dataset
+    from training.segmenter.weather import derain_fn, rainify_fn
+
+    net = DSANet.from_checkpoint(dsanet, device=device)
+    codes, _ = load_rain_bank(bank)
+    rainify, derain = rainify_fn(net, codes, cfg.dsanet.eval_intensity, seed=cfg.scenes.seed), derain_fn(net)
+    clean = open_dataset(DataSource(root=str(scenes), split=cfg.eval_split))
+    rendered = open_dataset(DataSource(root=str(scenes), split=cfg.eval_split, kwargs={"variant": "rain"}))
+    titles = ["clean", f"DSANet-rainified (t = {cfg.dsanet.eval_intensity})", "rendered rain",
+              "rendered rain, DSANet-derained"]
+    rows = min(count, len(clean))
+    fig, axes = plt.subplots(rows, len(titles), figsize=(3.2 * len(titles), 1.7 * rows + 0.4), squeeze=False)
+    for i in range(rows):
+        image, rain = clean[i]["image"][None], rendered[i]["image"][None]   # (1, 3, H, W) in [0, 1]
+        with torch.no_grad():
+            row = [image, rainify(image, i), rain, derain(rain, i)]
+        for ax, img, title in zip(axes[i], row, titles):
+            ax.imshow(to_uint8(img[0].cpu()))
+            ax.set_axis_off()
+            if i == 0:
+                ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
