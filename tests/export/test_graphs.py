@@ -42,6 +42,19 @@ def test_probe_finds_only_a_final_bilinear_upsample(tail, expected):
     assert probe_final_upsample(Head(tail).eval(), (1, 3, 8, 12)) == expected
 
 
+def _normalised_f64(image, art):
+    """The float64 reference input: (uint8 NHWC / 255 - mean) / std, NCHW."""
+    mean = torch.tensor(art.mean).view(1, 3, 1, 1).double()
+    std = torch.tensor(art.std).view(1, 3, 1, 1).double()
+    return (image.permute(0, 3, 1, 2).double() / 255 - mean) / std
+
+
+def _max_softmax_255(logits):
+    """numpy reference of the graph's confidence: rint(255 * max softmax) over axis 1."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.rint(255 / np.exp(z).sum(axis=1))
+
+
 def test_a_model_without_final_upsample_keeps_the_full_resolution_confidence():
     model = Head("bilinear+log_softmax").eval()
     art = segmentation_artifact({"num_classes": 5}, 8, 12, dynamic_batch=False, checkpoint_sha256="",
@@ -52,12 +65,10 @@ def test_a_model_without_final_upsample_keeps_the_full_resolution_confidence():
     image = torch.randint(0, 256, (2, 8, 12, 3), dtype=torch.uint8, generator=gen)
     with torch.no_grad():
         ids, conf = graph(image)
-        x = (image.permute(0, 3, 1, 2).double() / 255 - torch.tensor(art.mean).view(1, 3, 1, 1).double()) \
-            / torch.tensor(art.std).view(1, 3, 1, 1).double()
+        x = _normalised_f64(image, art)
         logits = model.double()(x).numpy()
-    z = logits - logits.max(axis=1, keepdims=True)
     np.testing.assert_array_equal(ids.numpy(), logits.argmax(axis=1))
-    assert np.abs(conf.numpy() - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
+    assert np.abs(conf.numpy() - _max_softmax_255(logits)).max() <= 1
 
 
 def test_graph_without_upsample_argument_computes_the_full_resolution_confidence():
@@ -66,8 +77,7 @@ def test_graph_without_upsample_argument_computes_the_full_resolution_confidence
     with torch.no_grad():
         ids, conf = graph(image)
         logits = graph.model((image.permute(0, 3, 1, 2).float() / 255 - 0.5) / 0.25).double().numpy()
-    z = logits - logits.max(axis=1, keepdims=True)
-    assert np.abs(conf.numpy() - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
+    assert np.abs(conf.numpy() - _max_softmax_255(logits)).max() <= 1
 
 
 def test_graph_refuses_to_change_the_confidence_definition_silently():
@@ -89,11 +99,9 @@ def test_graph_returns_the_confidence_at_the_logits_low_resolution():
     image = torch.randint(0, 256, (2, 8, 12, 3), dtype=torch.uint8, generator=gen)
     with torch.no_grad():
         ids, conf = graph(image)
-        x = (image.permute(0, 3, 1, 2).double() / 255 - torch.tensor(art.mean).view(1, 3, 1, 1).double()) \
-            / torch.tensor(art.std).view(1, 3, 1, 1).double()
+        x = _normalised_f64(image, art)
         low = (4 * model.conv.double()(x)).numpy()                       # (2, 5, 4, 6): before the upsample
         logits = model.double()(x).numpy()
     assert ids.shape == (2, 8, 12) and conf.shape == (2, 4, 6) and conf.dtype == torch.uint8
     assert (ids.numpy() == logits.argmax(axis=1)).mean() >= 0.99        # float32 vs float64 ties
-    z = low - low.max(axis=1, keepdims=True)
-    assert np.abs(conf.numpy().astype(int) - np.rint(255 / np.exp(z).sum(axis=1))).max() <= 1
+    assert np.abs(conf.numpy().astype(int) - _max_softmax_255(low)).max() <= 1
