@@ -1,5 +1,6 @@
 # rain_seg_ros — two commands for a newcomer:
 #   make demo   set everything up, then run the end-to-end demo
+#               (DEMO_ARGS="--seed 1 --dsanet RUN" passes options to scripts/demo.py)
 #   make test   set everything up, then lint, type-check and run the whole test suite
 # Set-up is idempotent: .venv/ inside the repo, CPU PyTorch 2.13, ROS 2 wheels when no
 # ROS 2 is sourced, pinned versions of everything else.
@@ -64,7 +65,7 @@ pytest: setup
 test: lint typecheck pytest
 
 demo: setup
-	$(PY) scripts/demo.py
+	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 clean:
 	rm -rf build install log .pytest_cache .mypy_cache .ruff_cache

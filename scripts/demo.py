@@ -13,6 +13,7 @@ Example:
     .venv/bin/python scripts/demo.py --out out/demo
     .venv/bin/python scripts/demo.py --out /tmp/demo --quick      # minimal sizes (the test)
     .venv/bin/python scripts/demo.py --out /tmp/demo-s1 --seed 1  # every training reseeded
+    .venv/bin/python scripts/demo.py --dsanet runs/dsanet_synth-128x128   # rainify with a trained DSANet
 
 --seed sets the seed of every training (DSANet, rainify's reference draw, the three segmenters,
 the estimator); the scenes and the drive keep theirs, so runs with different seeds are scored on
@@ -142,13 +143,15 @@ def stage_drive(demo: Demo, sz: Sizes) -> Path:
     return bag
 
 
-def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path) -> Path:
-    run = demo.out / "dsanet"
-    shutil.rmtree(run, ignore_errors=True)
-    demo.run("a tiny DSANet on the generated rain/clean pairs",
-             ["training", "train-dsanet", "--config", f"{CFG}/dsanet_demo_synth-64x64.yaml",
-              f"data.root={scenes / 'rain_pairs'}", f"out_dir={run}", f"steps={sz.dsanet_steps}",
-              f"save_every={sz.dsanet_steps}", f"image_every={sz.dsanet_steps}", f"seed={demo.seed}"])
+def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path, trained: Path | None = None) -> Path:
+    """Train the tiny DSANet (or take a trained one: --dsanet), then rainify the clean scenes."""
+    run = trained if trained is not None else demo.out / "dsanet"
+    if trained is None:
+        shutil.rmtree(run, ignore_errors=True)
+        demo.run("a tiny DSANet on the generated rain/clean pairs",
+                 ["training", "train-dsanet", "--config", f"{CFG}/dsanet_demo_synth-64x64.yaml",
+                  f"data.root={scenes / 'rain_pairs'}", f"out_dir={run}", f"steps={sz.dsanet_steps}",
+                  f"save_every={sz.dsanet_steps}", f"image_every={sz.dsanet_steps}", f"seed={demo.seed}"])
     rainified = demo.out / "scenes_rainified"
     shutil.rmtree(rainified, ignore_errors=True)
     demo.run("DSANet-rainified copies of the clean scenes (labels copied)",
@@ -240,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of every training (DSANet, rainify, segmenters, estimator); scenes and "
                              "drive keep theirs")
+    parser.add_argument("--dsanet", type=Path, default=None, metavar="RUN",
+                        help="a trained DSANet run dir or checkpoint to rainify with, instead of training "
+                             "the tiny one (e.g. the must-show recipe, which needs ~25 min: docs/demo.md)")
     args = parser.parse_args(argv)
+    if args.dsanet is not None and not args.dsanet.exists():
+        parser.error(f"--dsanet: {args.dsanet} does not exist")
     # DDS stays on loopback with its own domain (the Makefile exports these; direct runs too), and
     # the replay's 128x256 frames travel through the FastDDS profile the launch file uses.
     from rain_seg_ros.dds_env import dds_env
@@ -258,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     scenes = demo.timed("scenes", stage_scenes, sz, args.quick)
     bag = demo.timed("drive bag", stage_drive, sz)
-    rainified = demo.timed("DSANet + rainify", stage_dsanet, sz, scenes)
+    trained = args.dsanet.resolve() if args.dsanet is not None else None
+    if trained is not None:
+        demo.summary["dsanet"] = str(trained)
+    rainified = demo.timed("DSANet + rainify", stage_dsanet, sz, scenes, trained)
     runs = demo.timed("segmenters", stage_segmenters, sz, scenes, rainified)
     condition = demo.timed("condition estimator", stage_condition, sz, scenes)
     models = demo.timed("export + verify", stage_export, runs)

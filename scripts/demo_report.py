@@ -130,6 +130,8 @@ def stage_summary(out: Path, summary: dict[str, Any], reports: dict[str, dict]) 
                                         or "none") + ".") if est.get("accuracy") is not None else ""
     stages = "\n".join(f"| {k} | {v} |" for k, v in summary["stages_s"].items())
     seed = f"Training seed {summary['seed']} (`scripts/demo.py --seed`).\n\n" if "seed" in summary else ""
+    if "dsanet" in summary:
+        seed += f"DSANet: the trained run `{summary['dsanet']}` (`--dsanet`, not trained here).\n\n"
     text = (f"# Demo summary\n\n{seed}{chr(10).join(rows)}\n\n" + "\n".join(f"- {v}" for v in verdicts)
             + f"\n\n{estimator}\n\nReplay: {reports['clean']['rate']} x recorded rate (0 = as fast as the "
             "graph keeps up), backend onnxruntime (CPU). Parts = the frames of each true condition "

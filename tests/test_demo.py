@@ -106,3 +106,24 @@ def test_seed_reaches_every_training_in_commands_sh(tmp_path: Path, monkeypatch:
     (drive,) = [line for line in lines if line[3] == "make-drive-bag"]
     assert drive[drive.index("--seed") + 1] == "3"  # the drive, the test set, does not move with --seed
     assert "--seed 7" in (demo.out / "commands.sh").read_text()
+
+
+def test_given_dsanet_is_used_for_rainify_and_not_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """--dsanet RUN: no train-dsanet command; rainify reads RUN. Commands are recorded, not run."""
+    demo_script = _load_demo_script(monkeypatch)
+    ran: list[list[str]] = []
+    monkeypatch.setattr(demo_script.subprocess, "run",
+                        lambda cmd, **kw: ran.append(cmd) or subprocess.CompletedProcess(cmd, 0, stdout="{}"))
+    demo = demo_script.Demo(tmp_path / "demo", seed=1)
+    trained = tmp_path / "my_dsanet"
+    demo_script.stage_dsanet(demo, demo_script.QUICK, tmp_path / "scenes", trained)
+    assert [cmd[3] for cmd in ran] == ["rainify"]
+    assert ran[0][ran[0].index("--dsanet") + 1] == str(trained)
+
+
+def test_missing_dsanet_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]):
+    demo_script = _load_demo_script(monkeypatch)
+    with pytest.raises(SystemExit):
+        demo_script.main(["--out", str(tmp_path / "d"), "--dsanet", str(tmp_path / "nope")])
+    assert "--dsanet" in capsys.readouterr().err and not (tmp_path / "d").exists()
