@@ -2,7 +2,8 @@
 
 Each training sample is rainified with probability p, with a rain code drawn from a
 rain-code bank and an intensity drawn from [lo, hi]: rain = (1 - t)·r_own + t·r_bank,
-image = G(b ⊕ rain) — the rule of training.dsanet.api.DSANet.rainify_with_codes, which the
+image = G(b ⊕ rain), or x + G(b ⊕ rain) − G(b ⊕ r_0) for a residual-output DSANet — the rule of
+training.dsanet.api.DSANet.rainify_with_codes (its clean code r_0 and output mode), which the
 frozen path calls. The whole batch goes through DSANet (constant cost, no data-dependent
 shapes) and the unselected samples keep their clean image.
 
@@ -28,23 +29,36 @@ from training.segmenter.config import EndToEndConfig, RainifyConfig
 
 
 class _Rainify(nn.Module):
-    """E and G with the rainify rule as one differentiable forward (DDP-wrappable)."""
+    """E and G with the rainify rule as one differentiable forward (DDP-wrappable).
 
-    def __init__(self, encoder: nn.Module, generator: nn.Module):
+    The rule of the net it came from (training.dsanet.api): the clean code r_0 is the image's own
+    rain code or zeros (`clean_rain_code`), and the output is G's redraw ("decoded") or the input
+    plus what the rain code changes, x + G(b ⊕ rain) − G(b ⊕ r_0) ("residual", `rainify_output`).
+    """
+
+    def __init__(self, encoder: nn.Module, generator: nn.Module, own_clean_code: bool = True,
+                 residual: bool = False):
         super().__init__()
         self.encoder = encoder
         self.generator = generator
+        self.own_clean_code = own_clean_code
+        self.residual = residual
 
     def forward(self, images: torch.Tensor, codes: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         from torch.nn import functional as F
 
         from training.models.dsanet import join_codes, split_codes
 
-        background, own = split_codes(self.encoder(images))  # (B, C/2, H/4, W/4) each
+        background, own = split_codes(self.encoder(images))  # (B, C/2, h, w) each
         if codes.shape[-2:] != own.shape[-2:]:
             codes = F.interpolate(codes, size=own.shape[-2:], mode="bilinear", align_corners=False)
-        rain = (1.0 - t.view(-1, 1, 1, 1)) * own + t.view(-1, 1, 1, 1) * codes
-        return self.generator(join_codes(background, rain)).clamp(0, 1)
+        r_0 = own if self.own_clean_code else torch.zeros_like(own)
+        rain = (1.0 - t.view(-1, 1, 1, 1)) * r_0 + t.view(-1, 1, 1, 1) * codes
+        if not self.residual:
+            return self.generator(join_codes(background, rain)).clamp(0, 1)
+        both = self.generator(torch.cat([join_codes(background, rain), join_codes(background, r_0)]))
+        b = images.shape[0]
+        return (images + both[:b] - both[b:]).clamp(0, 1)
 
 
 class OnlineRainifier:
@@ -68,7 +82,8 @@ class OnlineRainifier:
         self.codes = codes.to(net.device, torch.float32)
         self.p, self.lo, self.hi = p, lo, hi
         self.train_modules = train_modules
-        self.module: nn.Module = _Rainify(net.encoder, net.generator)
+        self.module: nn.Module = _Rainify(net.encoder, net.generator, net.clean_rain_code == "own",
+                                          net.rainify_output == "residual")
         for name in ("encoder", "generator"):
             getattr(net, name).requires_grad_(name in train_modules)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from training.__main__ import main as training_main
@@ -28,6 +29,27 @@ def test_rainify_matches_manual_dsanet_rule(tmp_path):
 
     never = OnlineRainifier(r.net, r.codes, p=0.0, intensity=(0.5, 1.0))
     assert torch.equal(never(images), images)
+
+
+@pytest.mark.parametrize(("clean_rain_code", "output"), [("own", "residual"), ("zeros", "decoded"),
+                                                        ("zeros", "residual")])
+def test_end_to_end_follows_the_checkpoints_rule(tmp_path, clean_rain_code, output):
+    """The differentiable End-to-End forward uses the checkpoint's clean code and output mode, as the
+    frozen path (DSANet.rainify_with_codes) does; checked against the formula on the raw E and G."""
+    run, bank = write_tiny_dsanet(tmp_path, bank_size=1, clean_rain_code=clean_rain_code,
+                                  rainify_output=output)
+    cfg = RainifyConfig(dsanet=str(run), rain_bank=str(bank), p=1.0, intensity=[0.6, 0.6])
+    r = OnlineRainifier.from_config(cfg, EndToEndConfig(enabled=True, train="generator"), torch.device("cpu"))
+    images = torch.rand(2, 3, 32, 64)
+    mods = ckpt.load_modules(run, ["encoder", "generator"])
+    feature = mods["encoder"](images)
+    r_0 = feature[:, 4:] if clean_rain_code == "own" else torch.zeros_like(feature[:, 4:])
+    bank_code = r.codes[0:1].expand(2, -1, -1, -1)
+    decoded = mods["generator"](torch.cat([feature[:, :4], 0.4 * r_0 + 0.6 * bank_code], 1))
+    expected = decoded if output == "decoded" else images + decoded - mods["generator"](
+        torch.cat([feature[:, :4], r_0], 1))
+    torch.testing.assert_close(r(images, train=True), expected.clamp(0, 1), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(r(images, train=False), expected.clamp(0, 1), atol=1e-5, rtol=1e-4)
 
 
 def test_end_to_end_gradients_reach_dsanet(tmp_path):
