@@ -113,17 +113,33 @@ class DSANet:
             raise ValueError(f"rain codes have {codes.shape[1]} channels, this model {r_own.shape[1]}")
         if codes.shape[-2:] != r_own.shape[-2:]:
             codes = F.interpolate(codes, size=r_own.shape[-2:], mode="bilinear", align_corners=False)
-        t = t.reshape(-1, 1, 1, 1)
-        r_0 = r_own if self.clean_rain_code == "own" else torch.zeros_like(r_own)
-        rain = (1.0 - t) * r_0 + t * codes                     # broadcasts B or 1 refs
-        if self.rainify_output == "decoded":
-            return self.decode(b, rain, clean.shape[-2:])
-        rain = rain.expand_as(b) if rain.shape[0] != b.shape[0] else rain
-        with torch.no_grad():   # one G call for both codes
-            both = self.generator(torch.cat([join_codes(b, rain), join_codes(b, r_0)]))
-        h, w = clean.shape[-2:]
-        layer = (both[:len(b)] - both[len(b):])[..., :h, :w]     # what the rain code changes
-        return (clean.to(self.device, torch.float32) + layer).clamp(0, 1)
+        with torch.no_grad():
+            return rainify_rule(self.generator, clean.to(self.device, torch.float32), b, r_own, codes, t,
+                                self.clean_rain_code == "own", self.rainify_output == "residual")
+
+
+def rainify_rule(generator: torch.nn.Module, images: torch.Tensor, background: torch.Tensor,
+                 own: torch.Tensor, codes: torch.Tensor, t: torch.Tensor, own_clean_code: bool,
+                 residual: bool) -> torch.Tensor:
+    """The rainify rule (module docstring), shared by DSANet.rainify_with_codes and the End-to-End
+    training path (training.segmenter.rainify_online), which runs it with gradients.
+
+    Args:
+        images: (B, 3, H, W) in [0, 1]; background, own: (B, C/2, h, w) codes of the (padded) images;
+        codes: (B or 1, C/2, h, w) rain codes; t: scalar or (B,) intensity.
+    Returns (B, 3, H, W) in [0, 1]: G's output cropped to (H, W), or for `residual` the images
+    plus what the rain code changes.
+    """
+    t = t.reshape(-1, 1, 1, 1)
+    r_0 = own if own_clean_code else torch.zeros_like(own)
+    rain = (1.0 - t) * r_0 + t * codes                          # broadcasts B or 1 refs
+    rain = rain.expand_as(background) if rain.shape[0] != background.shape[0] else rain
+    h, w = images.shape[-2:]
+    if not residual:
+        return generator(join_codes(background, rain))[..., :h, :w].clamp(0, 1)
+    both = generator(torch.cat([join_codes(background, rain), join_codes(background, r_0)]))  # one G call
+    b = background.shape[0]
+    return (images + (both[:b] - both[b:])[..., :h, :w]).clamp(0, 1)     # + what the rain code changes
 
 
 def _pad(images: torch.Tensor, stride: int) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -29,12 +29,8 @@ from training.segmenter.config import EndToEndConfig, RainifyConfig
 
 
 class _Rainify(nn.Module):
-    """E and G with the rainify rule as one differentiable forward (DDP-wrappable).
-
-    The rule of the net it came from (training.dsanet.api): the clean code r_0 is the image's own
-    rain code or zeros (`clean_rain_code`), and the output is G's redraw ("decoded") or the input
-    plus what the rain code changes, x + G(b ⊕ rain) − G(b ⊕ r_0) ("residual", `rainify_output`).
-    """
+    """E and G with the rainify rule (training.dsanet.api.rainify_rule: the checkpoint's clean code
+    and output mode) as one differentiable forward (DDP-wrappable)."""
 
     def __init__(self, encoder: nn.Module, generator: nn.Module, own_clean_code: bool = True,
                  residual: bool = False):
@@ -47,18 +43,14 @@ class _Rainify(nn.Module):
     def forward(self, images: torch.Tensor, codes: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         from torch.nn import functional as F
 
-        from training.models.dsanet import join_codes, split_codes
+        from training.dsanet.api import rainify_rule
+        from training.models.dsanet import split_codes
 
         background, own = split_codes(self.encoder(images))  # (B, C/2, h, w) each
         if codes.shape[-2:] != own.shape[-2:]:
             codes = F.interpolate(codes, size=own.shape[-2:], mode="bilinear", align_corners=False)
-        r_0 = own if self.own_clean_code else torch.zeros_like(own)
-        rain = (1.0 - t.view(-1, 1, 1, 1)) * r_0 + t.view(-1, 1, 1, 1) * codes
-        if not self.residual:
-            return self.generator(join_codes(background, rain)).clamp(0, 1)
-        both = self.generator(torch.cat([join_codes(background, rain), join_codes(background, r_0)]))
-        b = images.shape[0]
-        return (images + both[:b] - both[b:]).clamp(0, 1)
+        return rainify_rule(self.generator, images, background, own, codes, t, self.own_clean_code,
+                            self.residual)
 
 
 class OnlineRainifier:
