@@ -145,8 +145,9 @@ def stage_drive(demo: Demo, sz: Sizes) -> Path:
 
 def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path, trained: Path | None = None) -> Path:
     """Train the tiny DSANet (or take a trained one: --dsanet), then rainify the clean scenes."""
-    run = trained if trained is not None else demo.out / "dsanet"
-    if trained is None:
+    run = trained
+    if run is None:
+        run = demo.out / "dsanet"
         shutil.rmtree(run, ignore_errors=True)
         demo.run("a tiny DSANet on the generated rain/clean pairs",
                  ["training", "train-dsanet", "--config", f"{CFG}/dsanet_demo_synth-64x64.yaml",

@@ -111,8 +111,6 @@ class DSANet:
         codes = codes.to(self.device, torch.float32)
         if codes.shape[1] != r_own.shape[1]:
             raise ValueError(f"rain codes have {codes.shape[1]} channels, this model {r_own.shape[1]}")
-        if codes.shape[-2:] != r_own.shape[-2:]:
-            codes = F.interpolate(codes, size=r_own.shape[-2:], mode="bilinear", align_corners=False)
         with torch.no_grad():
             return rainify_rule(self.generator, clean.to(self.device, torch.float32), b, r_own, codes, t,
                                 self.clean_rain_code == "own", self.rainify_output == "residual")
@@ -126,10 +124,13 @@ def rainify_rule(generator: torch.nn.Module, images: torch.Tensor, background: t
 
     Args:
         images: (B, 3, H, W) in [0, 1]; background, own: (B, C/2, h, w) codes of the (padded) images;
-        codes: (B or 1, C/2, h, w) rain codes; t: scalar or (B,) intensity.
+        codes: (B or 1, C/2, h', w') rain codes, resized (bilinear) to (h, w) if they differ;
+        t: scalar or (B,) intensity.
     Returns (B, 3, H, W) in [0, 1]: G's output cropped to (H, W), or for `residual` the images
     plus what the rain code changes.
     """
+    if codes.shape[-2:] != own.shape[-2:]:
+        codes = F.interpolate(codes, size=own.shape[-2:], mode="bilinear", align_corners=False)
     t = t.reshape(-1, 1, 1, 1)
     r_0 = own if own_clean_code else torch.zeros_like(own)
     rain = (1.0 - t) * r_0 + t * codes                          # broadcasts B or 1 refs

@@ -1,11 +1,11 @@
 """On-the-fly rainify with DSANet inside the training step, frozen or End-to-End.
 
 Each training sample is rainified with probability p, with a rain code drawn from a
-rain-code bank and an intensity drawn from [lo, hi]: rain = (1 - t)·r_own + t·r_bank,
-image = G(b ⊕ rain), or x + G(b ⊕ rain) − G(b ⊕ r_0) for a residual-output DSANet — the rule of
-training.dsanet.api.DSANet.rainify_with_codes (its clean code r_0 and output mode), which the
-frozen path calls. The whole batch goes through DSANet (constant cost, no data-dependent
-shapes) and the unselected samples keep their clean image.
+rain-code bank and an intensity drawn from [lo, hi]: rain = (1 - t)·r_0 + t·r_bank (r_0 the
+image's own rain code or zeros, by the checkpoint), image = G(b ⊕ rain), or x + G(b ⊕ rain) −
+G(b ⊕ r_0) for a residual-output DSANet — training.dsanet.api.rainify_rule, which the frozen
+path reaches through DSANet.rainify_with_codes. The whole batch goes through DSANet (constant
+cost, no data-dependent shapes) and the unselected samples keep their clean image.
 
 End-to-End mode (the thesis's variant) runs the same rule with gradients, so the
 segmentation loss on rainified images also updates E and/or G. Crops must then have sides
@@ -32,8 +32,7 @@ class _Rainify(nn.Module):
     """E and G with the rainify rule (training.dsanet.api.rainify_rule: the checkpoint's clean code
     and output mode) as one differentiable forward (DDP-wrappable)."""
 
-    def __init__(self, encoder: nn.Module, generator: nn.Module, own_clean_code: bool = True,
-                 residual: bool = False):
+    def __init__(self, encoder: nn.Module, generator: nn.Module, own_clean_code: bool, residual: bool):
         super().__init__()
         self.encoder = encoder
         self.generator = generator
@@ -41,14 +40,10 @@ class _Rainify(nn.Module):
         self.residual = residual
 
     def forward(self, images: torch.Tensor, codes: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        from torch.nn import functional as F
-
         from training.dsanet.api import rainify_rule
         from training.models.dsanet import split_codes
 
         background, own = split_codes(self.encoder(images))  # (B, C/2, h, w) each
-        if codes.shape[-2:] != own.shape[-2:]:
-            codes = F.interpolate(codes, size=own.shape[-2:], mode="bilinear", align_corners=False)
         return rainify_rule(self.generator, images, background, own, codes, t, self.own_clean_code,
                             self.residual)
 
