@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from export.final_upsample import InterpolateCalls, Upsample
@@ -59,14 +60,16 @@ class SegmentationGraph(nn.Module):
         self.model = model
         self.upsample = upsample
         std_t = torch.tensor(std, dtype=torch.float32)
-        # (x/255 - mean)/std == x * 1/(255 std) - mean/std: one multiply-add per pixel
-        self.register_buffer("scale", (1.0 / (255.0 * std_t)).reshape(1, 3, 1, 1))
-        self.register_buffer("offset", (torch.tensor(mean, dtype=torch.float32) / std_t).reshape(1, 3, 1, 1))
+        # (x/255 - mean)/std == x * 1/(255 std) - mean/std, as one depthwise 1x1 convolution: a
+        # single pass over the image instead of a Mul and a Sub (ONNX Runtime CPU, demo-width
+        # ERF-PSPNet at 512x1024: -0.56 ms a frame, docs/benchmarks/README.md)
+        self.register_buffer("scale", (1.0 / (255.0 * std_t)).reshape(3, 1, 1, 1))
+        self.register_buffer("bias", -torch.tensor(mean, dtype=torch.float32) / std_t)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scale: torch.Tensor = self.scale  # type: ignore[assignment]
-        offset: torch.Tensor = self.offset  # type: ignore[assignment]
-        x = _u8_to_float(image, scale.dtype) * scale - offset      # (B, 3, H, W)
+        bias: torch.Tensor = self.bias  # type: ignore[assignment]
+        x = F.conv2d(_u8_to_float(image, scale.dtype), scale, bias, groups=3)   # (B, 3, H, W)
         with InterpolateCalls() as calls:
             logits = self.model(x)                                  # (B, C, H, W)
         ids = _argmax_classes_last(logits)                          # (B, 1, H, W)

@@ -126,6 +126,11 @@ def preprocess_u8(images: Sequence[np.ndarray], artifact: Artifact) -> tuple[np.
     if len(images) == 0:
         raise ValueError("preprocess needs at least one image")
     mh, mw = artifact.input_size
+    if len(images) == 1 and artifact.color_order != "BGR":
+        # one RGB frame: a (1, H, W, 3) view of the resized image, no copy into a batch buffer
+        # (an image already at the model size is passed through as it is)
+        resized, frame = resize_to_model(images[0], artifact)
+        return resized[None], [frame]
     batch = np.empty((len(images), mh, mw, 3), dtype=np.uint8)
     frames = []
     for i, rgb in enumerate(images):

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rain_seg_ros.preprocess import normalize, preprocess, resize_to_model
+from rain_seg_ros.preprocess import normalize, preprocess, preprocess_u8, resize_to_model
 
 from .runtime_fixtures import MEAN, STD, seg_artifact
 
@@ -67,3 +67,22 @@ def test_mixed_sizes_batch_and_bad_inputs():
         preprocess([np.zeros((16, 16), np.uint8)], art)
     with pytest.raises(ValueError, match="at least one"):
         preprocess([], art)
+
+
+def test_u8_batch_of_one_frame_at_model_size_is_a_view_and_bgr_is_reversed():
+    rng = np.random.default_rng(4)
+    rgb = rng.integers(0, 256, (32, 64, 3), dtype=np.uint8)
+    batch, frames = preprocess_u8([rgb], seg_artifact(32, 64, 3))
+    # no copy into a batch buffer for the common single-camera frame (issue 13's host work)
+    assert batch.shape == (1, 32, 64, 3) and np.shares_memory(batch, rgb) and batch.flags.c_contiguous
+    assert frames[0].box == (0, 0, 32, 64)
+    bgr, _ = preprocess_u8([rgb], seg_artifact(32, 64, 3, color_order="BGR"))
+    np.testing.assert_array_equal(bgr[0], rgb[..., ::-1])
+    assert not np.shares_memory(bgr, rgb)
+    small = rng.integers(0, 256, (16, 32, 3), dtype=np.uint8)   # resized: its own buffer, right size
+    resized, _ = preprocess_u8([small], seg_artifact(32, 64, 3))
+    pair, _ = preprocess_u8([small, rgb], seg_artifact(32, 64, 3))
+    np.testing.assert_array_equal(resized[0], pair[0])
+    np.testing.assert_array_equal(pair[1], rgb)
+    strided = np.ascontiguousarray(np.concatenate([rgb, rgb], axis=1))[:, ::2]   # non-contiguous input
+    assert preprocess_u8([strided], seg_artifact(32, 64, 3))[0].flags.c_contiguous
