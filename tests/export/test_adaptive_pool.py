@@ -39,11 +39,13 @@ class _Pyramid(nn.Module):
         return torch.cat([x, *up], dim=1)[:, :19] + self.keep(x).mean()
 
 
-def test_export_writes_matmuls_not_unrolled_slices_and_matches_torch(tmp_path):
+@pytest.mark.parametrize("dynamic_batch", [False, True])
+def test_export_writes_matmuls_not_unrolled_slices_and_matches_torch(tmp_path, dynamic_batch):
     model = _Pyramid().eval()
-    art = segmentation_artifact({"num_classes": 19}, 40, 72, dynamic_batch=False, checkpoint_sha256="",
-                                exporter=exporter_versions(opset="18"), contract="float")
-    x = torch.randn(1, 3, 40, 72, generator=torch.Generator().manual_seed(1))
+    art = segmentation_artifact({"num_classes": 19}, 40, 72, dynamic_batch=dynamic_batch,
+                                checkpoint_sha256="", exporter=exporter_versions(opset="18"),
+                                contract="float")
+    x = torch.randn(3 if dynamic_batch else 1, 3, 40, 72, generator=torch.Generator().manual_seed(1))
     path = export_onnx(model, art, tmp_path / "p.onnx")
     ops = collections.Counter(n.op_type for n in onnx.load(str(path)).graph.node)
     # bins 3 and 6 of 40 x 72 do not divide: unrolled, they were ~110 Gather/Slice + Add nodes
