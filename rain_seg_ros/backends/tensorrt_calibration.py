@@ -8,10 +8,14 @@ the graph), normalised (B, 3, H, W) float32 for an older "float" export.
 The uint8 graph is calibrated as it is, not its bare float network before wrapping: ModelOpt
 puts Q/DQ on the float ops inside (Conv, MatMul, ...) whichever graph it is given, and the
 first conv's input scale is measured on the same normalised activations either way, since the
-Cast/Mul/Sub in front compute exactly that; the integer input and the ArgMax/Cast tail are not
-quantized. Calibrating the deployed graph means the engine is built from the graph the sidecar
-describes (no second export to splice), and the calibration set is held as uint8, a quarter of
-the memory of float batches. UNVERIFIED that ModelOpt's calibration accepts uint8 inputs (its
+Cast and the normalisation in front compute exactly that; the integer input and the ArgMax/Cast
+tail are not quantized. Exports since ac0affd normalise with a depthwise 1x1 Conv
+(export/graphs.py): that Conv is named to ModelOpt's nodes_to_exclude (`normalisation_nodes`), so
+the raw 0..255 pixels are not squeezed through an int8 scale before the model's first layer
+(ModelOpt's own rule may skip a 3-channel Conv anyway; naming it does not depend on that).
+Calibrating the deployed graph means the engine is built from the graph the sidecar describes (no
+second export to splice), and the calibration set is held as uint8, a quarter of the memory of
+float batches. UNVERIFIED that ModelOpt's calibration accepts uint8 inputs (its
 calibration runs the graph in ONNX Runtime, which takes them); no ModelOpt here.
 
 `write_int8_graph` stacks the batches (memory bounded), hashes them,
@@ -36,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -126,6 +131,29 @@ def data_sha256(data: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def normalisation_nodes(onnx_path: Path) -> list[str]:
+    """Names of the in-graph normalisation Conv of a uint8 graph (input -> Transpose/Cast ->
+    depthwise 1x1 Conv, export/graphs.py), or [] when the graph has none (older Cast/Mul/Sub
+    exports, float exports, unnamed nodes)."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    tensor = graph.input[0].name
+    while len(consumers.get(tensor, [])) == 1:
+        (node,) = consumers[tensor]
+        if node.op_type == "Conv":
+            group = next((a.i for a in node.attribute if a.name == "group"), 1)
+            return [node.name] if group == 3 and node.name else []
+        if node.op_type not in ("Transpose", "Cast") or len(node.output) != 1:
+            return []
+        tensor = node.output[0]
+    return []
+
+
 def _quantize(onnx_path: Path, input_name: str, data: np.ndarray, output: Path, device_index: int) -> None:
     try:
         from modelopt.onnx.quantization import quantize
@@ -133,10 +161,13 @@ def _quantize(onnx_path: Path, input_name: str, data: np.ndarray, output: Path, 
         raise BackendError("int8 calibration needs NVIDIA ModelOpt: pip install 'nvidia-modelopt[onnx]' "
                            "(or give a Q/DQ ONNX with --qdq)") from None
     shape = "x".join(str(d) for d in (1, *data.shape[1:]))
+    # ModelOpt matches these patterns against node names: exactly the normalisation Conv
+    exclude = [f"^{re.escape(name)}$" for name in normalisation_nodes(onnx_path)]
     quantize(onnx_path=str(onnx_path), quantize_mode="int8", calibration_data={input_name: data},
              calibration_method="entropy", calibration_shapes=f"{input_name}:{shape}",
              # calibrate on the device the engine is for, CPU when ORT has no CUDA there
-             calibration_eps=[f"cuda:{device_index}", "cpu"], output_path=str(output))
+             calibration_eps=[f"cuda:{device_index}", "cpu"], nodes_to_exclude=exclude or None,
+             output_path=str(output))
 
 
 def write_int8_graph(onnx_path: Path, batches: CalibrationBatches, dest: Path, device_index: int = 0,

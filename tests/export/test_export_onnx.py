@@ -180,3 +180,21 @@ def test_onnx_runtime_reads_the_classes_contiguously_for_the_argmax(seg_exports,
     if source.op_type == "ReorderOutput":
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in source.attribute}
         assert attrs["channels_last"] == 1
+
+
+def test_the_exported_normalisation_is_one_named_depthwise_conv_kept_out_of_int8(seg_exports):
+    """export/graphs.py normalises with a depthwise 1x1 Conv; the int8 path finds it by name
+    (rain_seg_ros.backends.tensorrt_calibration.normalisation_nodes) to keep it unquantized."""
+    from onnx import numpy_helper
+
+    from rain_seg_ros.backends.tensorrt_calibration import normalisation_nodes
+
+    path = seg_exports / "seg.onnx"
+    (name,) = normalisation_nodes(path)
+    graph = onnx.load(str(path)).graph
+    (node,) = [n for n in graph.node if n.name == name]
+    weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    art = load_artifact(path)
+    std, mean = np.asarray(art.std), np.asarray(art.mean)   # RGB model: the input's channel order
+    np.testing.assert_allclose(weights[node.input[1]].reshape(3), 1 / (255 * std), rtol=1e-6)
+    np.testing.assert_allclose(weights[node.input[2]], -mean / std, rtol=1e-6)

@@ -76,9 +76,12 @@ def graph_seg_artifact(height: int, width: int, num_classes: int, batch: int | s
     return seg_artifact(height, width, num_classes, batch, **fields)
 
 
-def write_conv_graph_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def write_conv_graph_onnx(path: Path, artifact: Artifact, seed: int = 0,
+                          depthwise: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The 1x1 conv of write_conv_onnx inside the ids_confidence_u8 contract, written node by node:
-    uint8 NHWC -> normalise -> conv -> ArgMax and 255 / sum exp(l - max) as uint8."""
+    uint8 NHWC -> normalise -> conv -> ArgMax and 255 / sum exp(l - max) as uint8. The normalisation
+    is Mul + Sub (exports before ac0affd) or, with depthwise, a named depthwise 1x1 Conv as
+    export/graphs.py writes it now."""
     c = len(artifact.class_names)
     weight, bias = conv_weights(c, seed)
     scale = (1.0 / (255.0 * np.asarray(STD, np.float32))).reshape(1, 3, 1, 1).astype(np.float32)
@@ -87,9 +90,10 @@ def write_conv_graph_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tupl
     nodes = [
         helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2]),
         helper.make_node("Cast", ["nchw"], ["xf"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["xf", "scale"], ["xs"]),
-        helper.make_node("Sub", ["xs", "offset"], ["x"]),
-        helper.make_node("Conv", ["x", "w", "b"], ["logits"]),
+        *([helper.make_node("Conv", ["xf", "dw_w", "dw_b"], ["x"], group=3, name="normalise")]
+          if depthwise else [helper.make_node("Mul", ["xf", "scale"], ["xs"]),
+                             helper.make_node("Sub", ["xs", "offset"], ["x"])]),
+        helper.make_node("Conv", ["x", "w", "b"], ["logits"], name="model_conv"),
         helper.make_node("ArgMax", ["logits"], ["ids64"], axis=1, keepdims=0),
         helper.make_node("Cast", ["ids64"], ["mask"], to=u8),
         helper.make_node("ReduceMax", ["logits", "axis1"], ["top"], keepdims=1),
@@ -107,6 +111,8 @@ def write_conv_graph_onnx(path: Path, artifact: Artifact, seed: int = 0) -> tupl
         initializer=[numpy_helper.from_array(weight[:, :, None, None], "w"),
                      numpy_helper.from_array(bias, "b"),
                      numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(offset, "offset"),
+                     numpy_helper.from_array(scale.reshape(3, 1, 1, 1), "dw_w"),
+                     numpy_helper.from_array(-offset.reshape(3), "dw_b"),
                      numpy_helper.from_array(np.array([1], np.int64), "axis1"),
                      numpy_helper.from_array(np.array(255.0, np.float32), "c255")])
     save_onnx(graph, path, artifact)

@@ -8,6 +8,7 @@ calibration record can tell two calibrations apart.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 
 import cv2
@@ -15,16 +16,23 @@ import numpy as np
 import pytest
 
 from rain_seg_ros.artifact import load_artifact
+from rain_seg_ros.backends import open_backend
 from rain_seg_ros.backends.base import BackendError
 from rain_seg_ros.backends.engine_cache import BuildOptions, Environment, make_key
-from rain_seg_ros.backends.tensorrt_calibration import CalibrationBatches, write_int8_graph
+from rain_seg_ros.backends.tensorrt_calibration import (
+    CalibrationBatches,
+    normalisation_nodes,
+    write_int8_graph,
+)
 from rain_seg_ros.backends.tensorrt_precision import graph_for_precision, graph_precision
 
 from .fake_tensorrt import install_modelopt
 from .runtime_fixtures import (
     MEAN,
     STD,
+    conv_weights,
     graph_seg_artifact,
+    reference_logits,
     seg_artifact,
     write_conv_graph_onnx,
     write_conv_onnx,
@@ -108,6 +116,28 @@ def test_uint8_graph_is_calibrated_on_what_it_takes_uint8_nhwc_in_its_colour_ord
     assert data.dtype == np.uint8 and data.shape == (3, 8, 16, 3)
     np.testing.assert_array_equal(data, np.stack(images)[..., ::-1])
     assert call["calibration_shapes"] == "image:1x8x16x3"
+    assert call["nodes_to_exclude"] is None          # Cast/Mul/Sub normalisation: no Conv to keep out
+
+
+def test_the_depthwise_normalisation_conv_is_kept_out_of_int8(tmp_path, modelopt):
+    """Exports since ac0affd normalise with a depthwise 1x1 Conv: ModelOpt must not quantize the
+    raw 0..255 pixels it reads, only the model's own layers (model_conv here)."""
+    source = tmp_path / "seg.onnx"
+    write_conv_graph_onnx(source, graph_seg_artifact(8, 16, 3), depthwise=True)
+    assert normalisation_nodes(source) == ["normalise"]
+    write_images(tmp_path / "calib", seed=0)
+    write_int8_graph(source, CalibrationBatches(tmp_path / "calib", load_artifact(source), 1),
+                     tmp_path / "seg.int8.onnx")
+    (call,) = modelopt
+    assert call["nodes_to_exclude"] == ["^normalise$"]
+    assert not any(re.match(p, "model_conv") for p in call["nodes_to_exclude"])
+    with open_backend(source, backend="onnxruntime", device="cpu") as graph:   # the fixture is sound
+        rgb = np.random.default_rng(3).integers(0, 256, (8, 16, 3), dtype=np.uint8)
+        ids = graph.run([rgb[None]], ["mask"])[0][0]
+    weight, bias = conv_weights(3, 0)
+    np.testing.assert_array_equal(ids, reference_logits(rgb, weight, bias).argmax(0))
+    write_conv_onnx(tmp_path / "float.onnx", seg_artifact(8, 16, 3))
+    assert normalisation_nodes(tmp_path / "float.onnx") == []
 
 
 def test_multi_input_graphs_are_not_calibrated(tmp_path):
