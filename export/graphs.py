@@ -62,7 +62,7 @@ class SegmentationGraph(nn.Module):
         std_t = torch.tensor(std, dtype=torch.float32)
         # (x/255 - mean)/std == x * 1/(255 std) - mean/std, as one depthwise 1x1 convolution: a
         # single pass over the image instead of a Mul and a Sub (ONNX Runtime CPU, demo-width
-        # ERF-PSPNet at 512x1024: -0.56 ms a frame, docs/benchmarks/README.md)
+        # ERF-PSPNet at 512x1024: 0.6-0.9 ms less a frame, docs/benchmarks/README.md)
         self.register_buffer("scale", (1.0 / (255.0 * std_t)).reshape(3, 1, 1, 1))
         self.register_buffer("bias", -torch.tensor(mean, dtype=torch.float32) / std_t)
 
