@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from export.adaptive_pool import matmul_adaptive_pools
+from export.channels_last_resize import resize_channels_last
 from export.sidecar import merge_sidecar
 from rain_seg_ros.artifact import Artifact, write_artifact
 
@@ -74,6 +75,8 @@ def export_onnx(module: torch.nn.Module, artifact: Artifact, out: str | Path, op
         raw = Path(tmp) / "raw.onnx"
         program.save(str(raw))  # may spill large weights to external data in tmp; onnx.load pulls them back
         model = onnx.load(str(raw))
+    # the argmax's upsample written channels-last: no full-resolution reorder (channels_last_resize.py)
+    resize_channels_last(model)
     if slim:
         model = onnxslim.slim(model)
     onnx.checker.check_model(model, full_check=True)
