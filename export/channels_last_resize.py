@@ -66,6 +66,9 @@ def resize_channels_last(model: onnx.ModelProto) -> int:
     """Rewrite every Resize -> Transpose(perm [0, 2, 3, 1]) pair (the Transpose its only reader)
     into Transpose -> Resize with the scales/sizes reordered; returns how many were rewritten."""
     graph = model.graph
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset < 11:                       # Resize-10 takes (X, scales): another input layout
+        return 0
     consumers: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
         for name in node.input:
@@ -73,10 +76,10 @@ def resize_channels_last(model: onnx.ModelProto) -> int:
     outputs = {o.name for o in graph.output}
     pairs = {i: t for i, node in enumerate(graph.node) if node.op_type == "Resize"
              and (t := _swappable(node, consumers, outputs)) is not None}
-    moved = {id(t) for t in pairs.values()}
+    moved = {t.output[0] for t in pairs.values()}                 # SSA: an output names its node
     nodes: list[onnx.NodeProto] = []
     for i, node in enumerate(graph.node):
-        if id(node) in moved:
+        if node.op_type == "Transpose" and node.output[0] in moved:
             continue                                   # now before its Resize
         if i not in pairs:
             nodes.append(node)

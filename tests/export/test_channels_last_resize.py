@@ -27,18 +27,21 @@ def _bilinear_nhwc(x: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     return up.transpose(0, 2, 3, 1)
 
 
-def _model(sizes_from_shape: bool, second_reader: bool = False) -> onnx.ModelProto:
+def _model(sizes_from_shape: bool, second_reader: bool = False, scales: bool = False) -> onnx.ModelProto:
     """x (B, 5, 4, 6) -> Resize to (B, 5, 8, 18) -> Transpose to channels-last -> y; sizes a constant
-    or computed from x's shape (a dynamic batch)."""
+    or computed from x's shape (a dynamic batch), or constant scales."""
     inits = [numpy_helper.from_array(np.array([], np.float32), "roi")]
     nodes = []
-    if sizes_from_shape:
+    if scales:
+        inits.append(numpy_helper.from_array(np.array([1, 1, 2, 3], np.float32), "scales"))
+    elif sizes_from_shape:
         inits.append(numpy_helper.from_array(np.array([8, 18], np.int64), "hw"))
         nodes += [helper.make_node("Shape", ["x"], ["shape"], end=2),
                   helper.make_node("Concat", ["shape", "hw"], ["sizes"], axis=0)]
     else:
         inits.append(numpy_helper.from_array(np.array([2, 5, 8, 18], np.int64), "sizes"))
-    nodes += [helper.make_node("Resize", ["x", "roi", "", "sizes"], ["up"], mode="linear",
+    resize_in = ["x", "roi", "scales"] if scales else ["x", "roi", "", "sizes"]
+    nodes += [helper.make_node("Resize", resize_in, ["up"], mode="linear",
                                coordinate_transformation_mode="half_pixel"),
               helper.make_node("Transpose", ["up"], ["y"], perm=[0, 2, 3, 1])]
     batch = "batch" if sizes_from_shape else 2
@@ -58,9 +61,9 @@ def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
     return sess.run(None, {"x": x})
 
 
-@pytest.mark.parametrize("sizes_from_shape", [False, True])
-def test_swapped_resize_is_the_channels_last_bilinear_upsample(sizes_from_shape):
-    model = _model(sizes_from_shape)
+@pytest.mark.parametrize(("sizes_from_shape", "scales"), [(False, False), (True, False), (False, True)])
+def test_swapped_resize_is_the_channels_last_bilinear_upsample(sizes_from_shape, scales):
+    model = _model(sizes_from_shape, scales=scales)
     assert resize_channels_last(model) == 1
     ops = [n.op_type for n in model.graph.node if n.op_type in ("Transpose", "Resize")]
     assert ops == ["Transpose", "Resize"]
@@ -83,4 +86,7 @@ def test_a_resize_read_by_others_or_not_followed_by_channels_last_is_left_alone(
     assert resize_channels_last(model) == 0 and model.SerializeToString() == before
     model = _model(sizes_from_shape=False)
     model.graph.node[-1].attribute[0].ints[:] = [0, 3, 1, 2]
+    assert resize_channels_last(model) == 0
+    model = _model(sizes_from_shape=False)
+    model.opset_import[0].version = 10                      # Resize-10: (X, scales), not rewritten
     assert resize_channels_last(model) == 0
