@@ -92,9 +92,9 @@ def _argmax_classes_last(logits: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) logits -> (B, 1, H, W) int64 argmax over C (ties: the lowest class, like numpy).
 
     Taken over a (B, H*W, C) view: ONNX Runtime's ArgMax over the class axis of NCHW runs a strided
-    generic loop (~1 ns a logit); over contiguous classes it is 3x faster, and the layout change is
-    free there: its NCHWc optimiser writes the upsampled logits channels-last straight away
-    (ReorderOutput with channels_last). The Reshape keeps ORT's transpose optimiser from folding the
+    generic loop (~1 ns a logit); over contiguous classes it is 3x faster. When the logits come from
+    a final Resize, export_onnx moves this Transpose before it (export/channels_last_resize.py), so
+    the upsample itself writes channels-last. The Reshape keeps ORT's transpose optimiser from folding the
     Transpose back into ArgMax(axis=1). Measured on 19 x 512 x 1024 logits, 1 thread: ArgMax 9.4 ->
     2.7 ms (docs/benchmarks/README.md). Same logits, same ids: only the reading order changes.
     """
