@@ -134,9 +134,9 @@ def train(cfg: DSANetTrainConfig, pairs: Any | None = None) -> Path:
         with autocast():
             out = forward_dsanet(enc, gen, rainy, clean, shift, cfg.derain_code,
                                  transfer=cfg.loss.transfer > 0 or cfg.loss.layer > 0,
-                                 cross=disc_l is not None or cfg.loss.cross > 0)
+                                 cross=disc_l is not None or cfg.loss.cross > 0 or cfg.loss.texture > 0)
             g = generator_losses(out, rainy, clean, nets["disc_b"], nets["disc_r"], cfg=cfg.loss,
-                                 disc_l=nets.get("disc_l"))
+                                 disc_l=nets.get("disc_l"), residual=cfg.rainify_output == "residual")
         opt_g.zero_grad(set_to_none=True)
         scaler_g.scale(g["total"]).backward()
         _clip_and_step(opt_g, scaler_g, params_g, cfg.grad_clip)

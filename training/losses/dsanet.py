@@ -30,6 +30,12 @@ training.dsanet.step), each term below is a mean over the batch:
 - rain-layer adversarial (ours, `adv_layer`): a third PatchGAN D_L judges rain layers, real
   x'_i − x_i against G(b_i ⊕ r'_{i+1}) − x_i (another image's rain on a clean background, what
   rainify makes); it asks for the streak statistics of real rain, not one pixel-exact layer.
+- rain texture (L1, ours, `texture`): the same unpaired pair — G(b_i ⊕ r'_{i+1}) on a clean
+  background against the partner's real layer x'_{i+1} − x_{i+1} — compared by their texture
+  statistics (training.losses.rain_texture: fine-structure RMS per direction and scale, the
+  mean tint and the haze), which carry over between scenes where pixels do not. The layer is
+  what rainify returns minus its input: rainified − x_i (decoded output) or
+  rainified − G(b_i ⊕ r_i) (residual output).
 
 The thesis gives no weights; the defaults in LossConfig are ours.
 """
@@ -43,13 +49,14 @@ import torch
 import torch.nn.functional as F
 
 from training.losses.gan import generator_adv_loss
+from training.losses.rain_texture import rain_statistics
 
 
 @dataclass
 class LossConfig:
     """Loss form and weights: total = feat·L_feat + bg·L_bg + adv·L_adv + rec·L_rec
     + norain·L_norain + transfer·L_transfer + layer·L_layer + cross·L_cross
-    + adv_layer·L_adv_layer."""
+    + adv_layer·L_adv_layer + texture·L_texture."""
 
     gan: Literal["bce", "lsgan", "hinge"] = "bce"
     feat: float = 1.0
@@ -61,6 +68,7 @@ class LossConfig:
     layer: float = 0.0          # rain-layer L1 (needs the transfer branch, synthesised when > 0)
     cross: float = 0.0          # partner's rain on a clean background vs the additive target
     adv_layer: float = 0.0      # rain-layer discriminator D_L; 0 = no D_L (training.dsanet.step)
+    texture: float = 0.0        # rain-layer texture statistics vs the partner's real layer
 
 
 def rain_layer(images: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
@@ -70,7 +78,8 @@ def rain_layer(images: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
 
 def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: torch.Tensor,
                      disc_b: torch.nn.Module, disc_r: torch.nn.Module,
-                     *, cfg: LossConfig, disc_l: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+                     *, cfg: LossConfig, disc_l: torch.nn.Module | None = None,
+                     residual: bool = False) -> dict[str, torch.Tensor]:
     """All generator-side terms and their weighted sum under "total".
 
     Args:
@@ -78,6 +87,8 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
         rainy, clean: (B, 3, H, W) the input pairs.
         disc_b, disc_r: the discriminators (plain modules; their parameters frozen by the caller).
         disc_l: the rain-layer discriminator, with out["rainified"] (forward_dsanet(cross=True)).
+        residual: rainify returns x + G(b ⊕ r) − G(b ⊕ r_0) (rainify_output residual), so the
+            texture term reads the layer as rainified − recon_clean, not rainified − clean.
     """
     sg = torch.Tensor.detach
     feat = (F.mse_loss(out["b_rainy"].float(), sg(out["b_clean"]).float())
@@ -103,6 +114,11 @@ def generator_losses(out: dict[str, torch.Tensor], rainy: torch.Tensor, clean: t
         target = (clean.float() + out["partner_layer"].float()).clamp(0, 1)
         terms["cross"] = F.l1_loss(out["rainified"].float(), target)
         total = total + cfg.cross * terms["cross"]
+    if cfg.texture > 0:
+        base = out["recon_clean"] if residual else clean
+        fake = rain_statistics(out["rainified"].float() - base.float())
+        terms["texture"] = F.l1_loss(fake, rain_statistics(out["partner_layer"].float()))
+        total = total + cfg.texture * terms["texture"]
     if disc_l is not None:
         terms["adv_l"] = generator_adv_loss(cfg.gan, disc_l(rain_layer(out["rainified"], clean)))
         total = total + cfg.adv_layer * terms["adv_l"]

@@ -1,0 +1,71 @@
+"""Rain-layer texture statistics against a numpy formula and hand-made layers; the DSANet term."""
+
+import numpy as np
+import pytest
+import torch
+
+from training.dsanet.step import forward_dsanet
+from training.losses.dsanet import LossConfig, generator_losses
+from training.losses.rain_texture import NUM_STATISTICS, rain_statistics
+
+from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images
+
+
+def _np_statistics(layer: np.ndarray) -> np.ndarray:
+    """The module docstring's statistics, one image (3, H, W), in float64 numpy."""
+    luma = 0.299 * layer[0] + 0.587 * layer[1] + 0.114 * layer[2]
+    out, x = [], luma
+    for scale in range(3):
+        if scale:
+            h, w = x.shape[0] // 2, x.shape[1] // 2
+            x = x[:2 * h, :2 * w].reshape(h, 2, w, 2).mean(axis=(1, 3))
+        for d in (np.diff(x, axis=1), np.diff(x, axis=0), x[1:, 1:] - x[:-1, :-1], x[1:, :-1] - x[:-1, 1:]):
+            out.append(np.sqrt((d ** 2).mean()))
+    out += list(layer.mean(axis=(1, 2)))
+    h, w = luma.shape[0] // 8, luma.shape[1] // 8
+    low = luma[:8 * h, :8 * w].reshape(h, 8, w, 8).mean(axis=(1, 3))
+    out.append(np.sqrt(((low - low.mean()) ** 2).mean()))
+    return np.array(out)
+
+
+def test_statistics_match_the_numpy_formula():
+    rng = np.random.default_rng(0)
+    layers = rng.uniform(-0.5, 0.5, size=(2, 3, 40, 56))
+    got = rain_statistics(torch.tensor(layers, dtype=torch.float32)).numpy()
+    assert got.shape == (2, NUM_STATISTICS)
+    for i in range(2):
+        np.testing.assert_allclose(got[i], _np_statistics(layers[i]), rtol=1e-4, atol=1e-5)
+
+
+def test_streaks_have_a_direction_and_a_uniform_veil_has_no_texture():
+    h, w = 64, 64
+    yy, xx = np.mgrid[0:h, 0:w]
+    vertical = np.where(xx % 6 == 0, 0.3, 0.0)                  # thin vertical streaks
+    tilted = np.where((xx + yy) % 6 == 0, 0.3, 0.0)             # lines along "/"
+    veil = np.full((h, w), 0.2)
+    s = {name: rain_statistics(torch.tensor(np.stack([v] * 3)[None], dtype=torch.float32))[0].numpy()
+         for name, v in (("vertical", vertical), ("tilted", tilted), ("veil", veil))}
+    across_cols, across_rows, back, forward = s["vertical"][:4]
+    assert across_cols > 0.1 and across_rows < 1e-5            # vertical lines only change across columns
+    assert s["tilted"][3] < 1e-5 < 0.1 < s["tilted"][2]        # constant along "/", changing along "\"
+    assert np.all(s["veil"][:12] < 1e-5)                        # no fine structure at any scale
+    np.testing.assert_allclose(s["veil"][12:15], 0.2, atol=1e-6)  # but the same darkening/tint
+    assert s["veil"][15] < 1e-5                                 # and even haze
+
+
+def test_texture_term_compares_rainify_with_the_partner_layer():
+    # rainified_i = G(b_i ⊕ r'_{i+1}) = (b_i, r'_{i+1}, 0). Constant images: no texture, so only
+    # the three channel means differ. Decoded: layer − clean_i = (0, 0.3, 0) / (0, 0.8, 0) vs the
+    # partners' real layers (0.1, 0.4, 0) / (−0.1, 0.7, 0): 0.2 and 0.2 over 16 statistics.
+    rainy = const_images([(0.2, 0.8), (0.6, 0.4)])
+    clean = const_images([(0.3, 0.1), (0.5, 0.0)])
+    out = forward_dsanet(LookupEncoder(), LookupGenerator(), rainy, clean, shift=1, cross=True,
+                         derain_code="zero")
+    w = LossConfig(gan="bce", feat=0, bg=0, adv=0, rec=0, norain=0, transfer=0, texture=4.0)
+    terms = generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(), cfg=w)
+    assert float(terms["texture"]) == pytest.approx(0.2 / NUM_STATISTICS, abs=1e-6)
+    # residual: the layer is rainified − G(b_i ⊕ 0) = (0, 0.4, 0) / (0, 0.8, 0): 0.1 and 0.2
+    terms = generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(), cfg=w, residual=True)
+    assert float(terms["texture"]) == pytest.approx(0.15 / NUM_STATISTICS, abs=1e-6)
+    assert "texture" not in generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(),
+                                             cfg=LossConfig())
