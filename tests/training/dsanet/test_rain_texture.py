@@ -14,17 +14,20 @@ from .dsanet_helpers import LookupEncoder, LookupGenerator, const_images
 def _np_statistics(layer: np.ndarray) -> np.ndarray:
     """The module docstring's statistics, one image (3, H, W), in float64 numpy."""
     luma = 0.299 * layer[0] + 0.587 * layer[1] + 0.114 * layer[2]
-    out, x = [], luma
+    out, shape, x = [], [], luma
     for scale in range(3):
         if scale:
             h, w = x.shape[0] // 2, x.shape[1] // 2
             x = x[:2 * h, :2 * w].reshape(h, 2, w, 2).mean(axis=(1, 3))
-        for d in (np.diff(x, axis=1), np.diff(x, axis=0), x[1:, 1:] - x[:-1, :-1], x[1:, :-1] - x[:-1, 1:]):
-            out.append(np.sqrt((d ** 2).mean()))
+        e = [(d ** 2).mean() for d in (np.diff(x, axis=1), np.diff(x, axis=0),
+                                       x[1:, 1:] - x[:-1, :-1], x[1:, :-1] - x[:-1, 1:])]
+        out += list(0.5 * np.log(np.array(e) + 1e-8))
+        shape += [(e[0] - e[1]) / (e[0] + e[1]), (e[2] - e[3]) / (e[2] + e[3])]
+    out += shape
     out += list(layer.mean(axis=(1, 2)))
     h, w = luma.shape[0] // 8, luma.shape[1] // 8
     low = luma[:8 * h, :8 * w].reshape(h, 8, w, 8).mean(axis=(1, 3))
-    out.append(np.sqrt(((low - low.mean()) ** 2).mean()))
+    out.append(0.5 * np.log(((low - low.mean()) ** 2).mean() + 1e-8))
     return np.array(out)
 
 
@@ -45,12 +48,17 @@ def test_streaks_have_a_direction_and_a_uniform_veil_has_no_texture():
     veil = np.full((h, w), 0.2)
     s = {name: rain_statistics(torch.tensor(np.stack([v] * 3)[None], dtype=torch.float32))[0].numpy()
          for name, v in (("vertical", vertical), ("tilted", tilted), ("veil", veil))}
-    across_cols, across_rows, back, forward = s["vertical"][:4]
-    assert across_cols > 0.1 and across_rows < 1e-5            # vertical lines only change across columns
-    assert s["tilted"][3] < 1e-5 < 0.1 < s["tilted"][2]        # constant along "/", changing along "\"
-    assert np.all(s["veil"][:12] < 1e-5)                        # no fine structure at any scale
-    np.testing.assert_allclose(s["veil"][12:15], 0.2, atol=1e-6)  # but the same darkening/tint
-    assert s["veil"][15] < 1e-5                                 # and even haze
+    flat = np.log(1e-4) + 1e-3                                  # the log-RMS of a flat layer, and a bit
+    across_cols, across_rows = s["vertical"][:2]
+    # vertical lines change only across columns: 2 of every 6 differences are ±0.3
+    assert across_cols == pytest.approx(np.log(0.3 * np.sqrt(2 / 6)), abs=1e-3) and across_rows < flat
+    assert s["tilted"][3] < flat < np.log(0.1) < s["tilted"][2]  # flat along "/", changing along the other
+    assert s["vertical"][12] == pytest.approx(1.0, abs=1e-5)    # all of it across columns
+    assert s["tilted"][13] == pytest.approx(1.0, abs=1e-5)      # all of it along the other diagonal
+    assert np.all(s["veil"][:12] < flat)                        # no fine structure at any scale
+    assert np.all(np.abs(s["veil"][12:18]) < 1e-5)              # and so no direction
+    np.testing.assert_allclose(s["veil"][18:21], 0.2, atol=1e-6)  # but the same darkening/tint
+    assert s["veil"][21] < flat                                 # and even haze
 
 
 def test_texture_term_compares_rainify_with_the_partner_layer():
@@ -65,7 +73,8 @@ def test_texture_term_compares_rainify_with_the_partner_layer():
     terms = generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(), cfg=w)
     assert float(terms["texture"]) == pytest.approx(0.2 / NUM_STATISTICS, abs=1e-6)
     # residual: the layer is rainified − G(b_i ⊕ 0) = (0, 0.4, 0) / (0, 0.8, 0): 0.1 and 0.2
-    terms = generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(), cfg=w, residual=True)
+    terms = generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(), cfg=w,
+                             residual=True)
     assert float(terms["texture"]) == pytest.approx(0.15 / NUM_STATISTICS, abs=1e-6)
     assert "texture" not in generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(),
                                              cfg=LossConfig())
