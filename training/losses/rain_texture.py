@@ -16,6 +16,10 @@ natural log (so a statistic twice too strong costs the same at every scale and s
   / (columns + rows) and ("\\" − "/") / ("\\" + "/") — how much the fine structure prefers
   vertical lines, and which way it leans (the structure tensor's coherence and angle, which a
   few-percent error in the energies above would hide) (2 × 3 numbers).
+- for k = 2 and 4, across columns and across rows: the log-RMS of the full-resolution differences
+  across boundaries on a k-pixel grid (between pixels k·m − 1 and k·m) minus that across all
+  other boundaries (4 numbers). Rain has no preferred pixel phase (≈ 0); a decoder at code
+  stride k that draws its blocks unevenly has.
 - the per-channel mean of the RGB layer (3 numbers): darkening and tint.
 - the RMS of the 8×8-pooled luma layer about its mean (1 number): uneven haze, wet road.
 
@@ -31,7 +35,8 @@ import torch.nn.functional as F
 LUMA = (0.299, 0.587, 0.114)
 SCALES = 3            # 1, 2, 4 px
 HAZE_POOL = 8         # the low-pass scale of the haze term
-NUM_STATISTICS = 4 * SCALES + 2 * SCALES + 3 + 1
+GRIDS = (2, 4)         # pixel periods of the phase statistics
+NUM_STATISTICS = 4 * SCALES + 2 * SCALES + 2 * len(GRIDS) + 3 + 1
 
 
 def rain_statistics(layer: torch.Tensor) -> torch.Tensor:
@@ -52,6 +57,13 @@ def rain_statistics(layer: torch.Tensor) -> torch.Tensor:
         shape += [(energy[0] - energy[1]) / (energy[0] + energy[1] + 1e-8),
                   (energy[2] - energy[3]) / (energy[2] + energy[3] + 1e-8)]
     stats += shape
+    across_rows = (luma[..., 1:, :] - luma[..., :-1, :]).transpose(2, 3)
+    for diff in (luma[..., :, 1:] - luma[..., :, :-1], across_rows):
+        energy = diff.pow(2)                  # (B, 1, ·, n - 1); boundary j: pixels j | j + 1
+        for k in GRIDS:
+            on = energy[..., k - 1::k]
+            off = torch.cat([energy[..., j::k] for j in range(k) if j != k - 1], dim=-1)
+            stats.append(_log_rms(on.mean(dim=(1, 2, 3))) - _log_rms(off.mean(dim=(1, 2, 3))))
     stats += list(layer.mean(dim=(2, 3)).unbind(dim=1))
     low = F.avg_pool2d(luma, HAZE_POOL)
     stats.append(_log_rms((low - low.mean(dim=(2, 3), keepdim=True)).pow(2).mean(dim=(1, 2, 3))))

@@ -24,6 +24,11 @@ def _np_statistics(layer: np.ndarray) -> np.ndarray:
         out += list(0.5 * np.log(np.array(e) + 1e-8))
         shape += [(e[0] - e[1]) / (e[0] + e[1]), (e[2] - e[3]) / (e[2] + e[3])]
     out += shape
+    for diff in (np.diff(luma, axis=1), np.diff(luma, axis=0).T):   # boundary j: pixels j | j + 1
+        for k in (2, 4):
+            on = (np.arange(diff.shape[1]) + 1) % k == 0
+            on_ms, off_ms = ((diff[:, sel] ** 2).mean() + 1e-8 for sel in (on, ~on))
+            out.append(0.5 * np.log(on_ms) - 0.5 * np.log(off_ms))
     out += list(layer.mean(axis=(1, 2)))
     h, w = luma.shape[0] // 8, luma.shape[1] // 8
     low = luma[:8 * h, :8 * w].reshape(h, 8, w, 8).mean(axis=(1, 3))
@@ -57,8 +62,9 @@ def test_streaks_have_a_direction_and_a_uniform_veil_has_no_texture():
     assert s["tilted"][13] == pytest.approx(1.0, abs=1e-5)      # all of it along the other diagonal
     assert np.all(s["veil"][:12] < flat)                        # no fine structure at any scale
     assert np.all(np.abs(s["veil"][12:18]) < 1e-5)              # and so no direction
-    np.testing.assert_allclose(s["veil"][18:21], 0.2, atol=1e-6)  # but the same darkening/tint
-    assert s["veil"][21] < flat                                 # and even haze
+    np.testing.assert_allclose(s["veil"][18:22], 0, atol=1e-6)  # no pixel phase
+    np.testing.assert_allclose(s["veil"][22:25], 0.2, atol=1e-6)  # but the same darkening/tint
+    assert s["veil"][25] < flat                                 # and even haze
 
 
 def test_texture_term_compares_rainify_with_the_partner_layer():
@@ -78,3 +84,14 @@ def test_texture_term_compares_rainify_with_the_partner_layer():
     assert float(terms["texture"]) == pytest.approx(0.15 / NUM_STATISTICS, abs=1e-6)
     assert "texture" not in generator_losses(out, rainy, clean, torch.nn.Identity(), torch.nn.Identity(),
                                              cfg=LossConfig())
+
+
+def test_a_block_grid_has_a_pixel_phase_and_streaks_have_none():
+    rng = np.random.default_rng(1)
+    blocks = np.kron(rng.uniform(-0.2, 0.2, size=(16, 16)), np.ones((4, 4)))   # a 4-px block grid
+    streaks = np.where(rng.uniform(size=(64, 64)) > 0.9, 0.3, 0.0)
+    streaks = np.cumsum(streaks, axis=0) % 0.6                                    # vertical runs
+    s = {name: rain_statistics(torch.tensor(np.stack([v] * 3)[None], dtype=torch.float32))[0].numpy()
+         for name, v in (("blocks", blocks), ("streaks", streaks))}
+    assert np.all(s["blocks"][[19, 21]] > 5)        # 4-px grid: all its steps on the grid, columns and rows
+    assert np.all(np.abs(s["streaks"][18:22]) < 0.3)
