@@ -27,8 +27,6 @@ class ModelConfig:
     # checkpoints written before these options existed.
     upsample: Literal["nearest", "bilinear", "pixelshuffle"] = "nearest"
     shortcut_upsample: Literal["shuffle", "bilinear", "features"] = "shuffle"
-    global_rain: bool = False    # E: global frame statistics into the rain code; G: a global colour
-                                 # transform from its mean (models/dsanet.py)
     disc_channels: int = 64      # PatchGAN first-layer width (D_B and D_R)
     disc_layers: int = 3         # PatchGAN stride-2 layers (3 = the 70x70 PatchGAN)
 

@@ -37,8 +37,6 @@ def module_specs(cfg: DSANetTrainConfig) -> dict[str, ckpt.ModuleSpec]:
     gen_kw = {"code_channels": m.code_channels, "base_channels": m.base_channels,
               "num_res_blocks": m.num_res_blocks, "norm": m.norm, "shortcut": m.shortcut,
               "downsample": m.downsample}
-    if m.global_rain:   # absent from the specs otherwise, so older readers still rebuild the rest
-        gen_kw["global_rain"] = True
     disc_kw = {"base_channels": m.disc_channels, "num_layers": m.disc_layers}
     # checkpoints written before these G options existed lack them: the defaults rebuild those
     g_only = {"upsample": m.upsample, "shortcut_upsample": m.shortcut_upsample}

@@ -96,15 +96,10 @@ class Disentangler(nn.Module):
         downsample: code stride s, 4 (default) or 2. At s = 2 each code position covers a
             2x2 pixel block (12 values) instead of 4x4 (48), so C/2 background channels can
             hold the block without loss: sharper reconstructions for 4x the trunk cost.
-        global_rain: add to every rain-code position a linear map (zero at init) of the mean and
-            standard deviation of the first conv's responses, taken before the instance norm
-            removes them: how dull, grey and dark the whole frame is. Pairs with the
-            Synthesizer's global_rain.
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
-                 norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE,
-                 global_rain: bool = False):
+                 norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE):
         super().__init__()
         stages = _check_sizes(code_channels, downsample)
         self.code_channels = code_channels
@@ -121,24 +116,13 @@ class Disentangler(nn.Module):
         self.stem = nn.Sequential(*layers)
         self.blocks = nn.Sequential(*[ResBlock(w << stages, norm) for _ in range(num_res_blocks)])
         self.head = nn.Conv2d(w << stages, code_channels, 1)
-        self.rain_global = nn.Linear(2 * w, code_channels // 2) if global_rain else None
-        if self.rain_global is not None:
-            nn.init.zeros_(self.rain_global.weight)
-            nn.init.zeros_(self.rain_global.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         x = image * 2.0 - 1.0                 # (B, 3, H, W) in [-1, 1]
-        h = self.stem[0](x)                   # the first conv, before its norm: (B, w, H, W)
-        f = self.head(self.blocks(self.stem[1:](h)))  # (B, C, H/s, W/s)
+        f = self.head(self.blocks(self.stem(x)))  # (B, C, H/s, W/s)
         if self.skip is not None:
             f = f + self.skip(F.pixel_unshuffle(x, self.downsample))  # (B, 3s², H/s, W/s) -> (B, C, ...)
-        if self.rain_global is None:
-            return f
-        mean = h.mean(dim=(2, 3))
-        std = (h - mean[:, :, None, None]).pow(2).mean(dim=(2, 3)).add(1e-6).sqrt()
-        g = self.rain_global(torch.cat([mean, std], dim=1))[:, :, None, None]   # (B, C/2, 1, 1)
-        background, rain = split_codes(f)
-        return join_codes(background, rain + g)
+        return f
 
 
 def _icnr_(conv: nn.Conv2d, scale: int) -> None:
@@ -191,17 +175,11 @@ class Synthesizer(nn.Module):
             w·s² channels + depth-to-space, added to the trunk's full-resolution features
             before the 7x7 output conv, which mixes neighbouring blocks (no grid in
             docs/dsanet.md's runs, fidelity kept).
-        global_rain: also apply a global colour transform set by the rain code's spatial mean
-            (a linear map of it to a 3x3 matrix and a bias, zero at init: the identity) to the
-            output. G's instance norms remove any uniform part of the code, so without it a rain
-            code can only carry rain that sits in one place; this carries what rain does to the
-            whole frame — duller, greyer, darker light (training.scenes.rain) — at a strength
-            that scales with the code (rainify's intensity t).
     """
 
     def __init__(self, code_channels: int = 64, base_channels: int = 32, num_res_blocks: int = 3,
                  norm: str = "instance", shortcut: bool = True, downsample: int = DOWNSAMPLE,
-                 upsample: str = "nearest", shortcut_upsample: str = "shuffle", global_rain: bool = False):
+                 upsample: str = "nearest", shortcut_upsample: str = "shuffle"):
         super().__init__()
         stages = _check_sizes(code_channels, downsample)
         if upsample not in UPSAMPLES:
@@ -223,10 +201,6 @@ class Synthesizer(nn.Module):
             layers += _up_stage(w << i, w << (i - 1), norm, upsample)
         self.up = nn.Sequential(*layers)
         self.out = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
-        self.rain_color = nn.Linear(code_channels // 2, 12) if global_rain else None
-        if self.rain_color is not None:
-            nn.init.zeros_(self.rain_color.weight)
-            nn.init.zeros_(self.rain_color.bias)
 
     def forward(self, feature: torch.Tensor) -> torch.Tensor:
         x = self.up(self.blocks(self.inp(feature)))   # (B, w, s·h, s·w)
@@ -240,11 +214,4 @@ class Synthesizer(nn.Module):
             else:
                 x = x + F.interpolate(self.skip(feature), scale_factor=s, mode="bilinear",
                                       align_corners=False)        # (B, 3, h, w) -> (B, 3, s·h, s·w)
-        image = torch.sigmoid(x)              # (B, 3, s·h, s·w) in [0, 1]
-        if self.rain_color is None:
-            return image
-        _, rain = split_codes(feature)
-        m = self.rain_color(rain.mean(dim=(2, 3))).view(-1, 3, 4)            # (B, 3, 4)
-        matrix = m[:, :, :3] + torch.eye(3, dtype=m.dtype, device=m.device)
-        out = torch.bmm(matrix, image.flatten(2)) + m[:, :, 3:]               # (B, 3, s·h·s·w)
-        return out.view_as(image).clamp(0.0, 1.0)
+        return torch.sigmoid(x)               # (B, 3, s·h, s·w) in [0, 1]

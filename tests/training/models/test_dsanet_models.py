@@ -1,6 +1,5 @@
 """DSANet networks: the shape/range contract of COMMON.md and construction by kind."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -163,45 +162,3 @@ def test_unknown_upsample_modes_rejected():
         Synthesizer(code_channels=8, upsample="bicubic")
     with pytest.raises(ValueError, match="shortcut_upsample"):
         Synthesizer(code_channels=8, shortcut_upsample="nearest")
-
-
-def test_rain_color_starts_as_the_identity_and_applies_the_mean_rain_codes_transform():
-    torch.manual_seed(0)
-    plain = Synthesizer(code_channels=8, base_channels=4, num_res_blocks=1)
-    colored = Synthesizer(code_channels=8, base_channels=4, num_res_blocks=1, global_rain=True)
-    colored.load_state_dict(plain.state_dict(), strict=False)
-    feature = torch.randn(2, 8, 6, 10)
-    assert torch.equal(colored(feature), plain(feature))          # zero init: no change
-    # weights that read the mean of rain channel 0 (feature channel 4) as a desaturation a·(luma − x)
-    luma = torch.tensor([0.299, 0.587, 0.114])
-    with torch.no_grad():
-        colored.rain_color.weight.zero_()
-        desat = (luma.expand(3, 3) - torch.eye(3))                # matrix of x -> luma(x) − x
-        for i in range(3):
-            for j in range(3):
-                colored.rain_color.weight[4 * i + j, 0] = desat[i, j]
-        colored.rain_color.bias[[3, 7, 11]] = -0.05                 # and a darkening of 0.05
-    a = feature[:, 4].mean(dim=(1, 2)).numpy()                    # per-image strength
-    x = plain(feature).detach().numpy()                           # (2, 3, 24, 40)
-    y = np.einsum("c,bchw->bhw", luma.numpy(), x)[:, None]
-    expected = np.clip(x + a[:, None, None, None] * (y - x) - 0.05, 0, 1)
-    np.testing.assert_allclose(colored(feature).detach().numpy(), expected, atol=1e-5)
-
-
-def test_global_rain_adds_the_first_convs_frame_statistics_to_the_rain_code_only():
-    torch.manual_seed(0)
-    plain = Disentangler(code_channels=8, base_channels=4, num_res_blocks=1)
-    glob = Disentangler(code_channels=8, base_channels=4, num_res_blocks=1, global_rain=True)
-    glob.load_state_dict(plain.state_dict(), strict=False)
-    x = torch.rand(2, 3, 32, 48)
-    assert torch.equal(glob(x), plain(x))                         # zero init: no change
-    with torch.no_grad():
-        glob.rain_global.weight.normal_()
-        glob.rain_global.bias.normal_()
-    h = plain.stem[0](x * 2 - 1).detach().numpy()                 # first conv, before its norm
-    stats = np.concatenate([h.mean(axis=(2, 3)), h.std(axis=(2, 3))], axis=1)       # (2, 8)
-    offset = stats @ glob.rain_global.weight.detach().numpy().T + glob.rain_global.bias.detach().numpy()
-    diff = (glob(x) - plain(x)).detach().numpy()                  # (2, 8, 8, 12)
-    np.testing.assert_allclose(diff[:, :4], 0, atol=1e-6)          # background code untouched
-    np.testing.assert_allclose(diff[:, 4:], np.broadcast_to(offset[:, :, None, None], diff[:, 4:].shape),
-                               atol=1e-4)
