@@ -32,8 +32,8 @@ training.dsanet.step), each term below is a mean over the batch:
   rainify makes); it asks for the streak statistics of real rain, not one pixel-exact layer.
 - rain texture (L1, ours, `texture`): the same unpaired pair — G(b_i ⊕ r'_{i+1}) on a clean
   background against the partner's real layer x'_{i+1} − x_{i+1} — compared by their texture
-  statistics (training.losses.rain_texture: fine-structure RMS per direction and scale, the
-  mean tint and the haze), which carry over between scenes where pixels do not. The layer is
+  statistics (training.losses.rain_texture: fine-structure RMS per direction and scale, pixel
+  phase, the mean tint and the haze), which carry over between scenes where pixels do not. The layer is
   what rainify returns minus its input: rainified − x_i (decoded output) or
   rainified − G(b_i ⊕ r_i) (residual output).
 

@@ -35,12 +35,12 @@ import torch.nn.functional as F
 LUMA = (0.299, 0.587, 0.114)
 SCALES = 3            # 1, 2, 4 px
 HAZE_POOL = 8         # the low-pass scale of the haze term
-GRIDS = (2, 4)         # pixel periods of the phase statistics
+GRIDS = (2, 4)        # pixel periods of the phase statistics
 NUM_STATISTICS = 4 * SCALES + 2 * SCALES + 2 * len(GRIDS) + 3 + 1
 
 
 def rain_statistics(layer: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) rain layers in [-1, 1] → (B, NUM_STATISTICS); H, W ≥ 8·HAZE_POOL / 4."""
+    """(B, 3, H, W) rain layers in [-1, 1] → (B, NUM_STATISTICS); H and W at least HAZE_POOL."""
     weights = layer.new_tensor(LUMA).view(1, 3, 1, 1)
     luma = (layer * weights).sum(dim=1, keepdim=True)             # (B, 1, H, W)
     stats, shape = [], []

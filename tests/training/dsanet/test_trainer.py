@@ -116,6 +116,17 @@ def test_rain_layer_discriminator_and_upsample_options_are_trained_and_saved(tmp
     assert read_metadata(tmp_path / "run")[2] == 3
 
 
+def test_texture_term_alone_synthesises_the_rainified_branch(tmp_path):
+    # loss.texture needs G(b ⊕ r') of the partner, which only the cross branch makes: with D_L and
+    # the cross term off the trainer must still ask forward_dsanet for it (a KeyError otherwise)
+    for output in ("decoded", "residual"):
+        run = tmp_path / output
+        trainer.train(_cfg(run, "steps=2", "loss.texture=5", f"rainify_output={output}"), TinyPairs())
+        rows = [json.loads(ln) for ln in (run / "losses.jsonl").read_text().splitlines()]
+        assert "g/texture" in rows[-1] and "g/cross" not in rows[-1] and "g/adv_l" not in rows[-1]
+        assert 0 < rows[-1]["g/texture"] < 100
+
+
 def test_unknown_upsample_option_is_a_config_error():
     with pytest.raises(ValueError, match="model.upsample"):
         resolve_config(DSANetTrainConfig, None, ["model.upsample=bicubic"])
