@@ -3,8 +3,9 @@
 Each stage is a real command of the project, run as a subprocess exactly as a user would type it;
 the command lines are printed and collected in out/demo/commands.sh so any step can be re-run.
 Stages: procedural scenes (clean / rain / night twins) -> a clear -> rain -> night drive as a
-rosbag2 -> a tiny DSANet -> rainified scenes -> a clean-trained ERF-PSPNet, fine-tuned once on
-clean + rainified and once on clean + night scenes -> a clear / rain / night estimator -> ONNX
+rosbag2 -> a tiny DSANet -> rainified scenes -> an ERF-PSPNet trained on clean scenes, then
+fine-tuned on clean scenes only (the clean-trained model), on clean + rainified and on clean +
+night scenes -> a clear / rain / night estimator -> ONNX
 export + verify -> replay_eval through the real ROS 2 graph over DDS of each model alone and of
 the switching graph (estimator + a model per condition) -> an overlay strip (a row per condition,
 labelled with the node's ~/condition and active model) and the summary tables.
@@ -49,7 +50,7 @@ class Sizes:
     scenes: int = 64
     drive_per_condition: int = 24  # frames of each of clear, rain, night
     dsanet_steps: int = 150
-    clean_steps: int = 300
+    base_steps: int = 300  # the common start; the clean and rain models add finetune_steps each
     finetune_steps: int = 150
     night_steps: int = 100
     condition_steps: int = 60
@@ -62,7 +63,7 @@ class Sizes:
     replay_rate: float = 0.0
 
 
-QUICK = Sizes(scenes=12, drive_per_condition=4, dsanet_steps=2, clean_steps=3, finetune_steps=2,
+QUICK = Sizes(scenes=12, drive_per_condition=4, dsanet_steps=2, base_steps=3, finetune_steps=2,
               night_steps=2, condition_steps=2, condition_batch=4, batch=2, rain_styles=2)
 
 
@@ -163,30 +164,35 @@ def stage_dsanet(demo: Demo, sz: Sizes, scenes: Path, trained: Path | None = Non
 
 
 def stage_segmenters(demo: Demo, sz: Sizes, scenes: Path, rainified: Path) -> dict[str, Path]:
+    """A common start on clean scenes, then three fine-tunes of it: on clean scenes only (the
+    clean-trained model), on clean + rainified and on clean + night twins. The clean and rain
+    models get the same steps and recipe, so they differ only in the rainified half of the data."""
+    base = demo.out / "seg_base"
     runs = {"clean": demo.out / "seg_clean", "rain": demo.out / "seg_rain", "night": demo.out / "seg_night"}
-    for run in runs.values():
+    for run in (base, *runs.values()):
         shutil.rmtree(run, ignore_errors=True)
-    demo.run("ERF-PSPNet trained on clean scenes",
+    demo.run("ERF-PSPNet trained on clean scenes (the common start of the three models)",
              ["training", "train-segmenter", "--config", f"{CFG}/erf-pspnet_demo-clean_synth-128x256.yaml",
               f"train=[{{root: {scenes}}}]", f"val=[{{root: {scenes}, split: val}}]",
               f"batch_size={sz.batch}",
-              f"out={runs['clean']}", f"steps={sz.clean_steps}", f"val_every={sz.clean_steps}",
-              f"ckpt_every={sz.clean_steps}", f"seed={demo.seed}"])
-    demo.run("the clean ERF-PSPNet fine-tuned on clean + DSANet-rainified scenes (1:1)",
-             ["training", "train-segmenter", "--config",
-              f"{CFG}/erf-pspnet_demo-rain-finetune_synth-128x256.yaml",
-              f"train=[{{root: {scenes}}}, {{root: {rainified}}}]", f"val=[{{root: {scenes}, split: val}}]",
-              f"batch_size={sz.batch}", f"init_checkpoint={runs['clean']}", f"out={runs['rain']}",
-              f"steps={sz.finetune_steps}", f"val_every={sz.finetune_steps}",
-              f"ckpt_every={sz.finetune_steps}", f"seed={demo.seed}"])
-    demo.run("the clean ERF-PSPNet fine-tuned on clean + night twins (1:1; labelled night data)",
-             ["training", "train-segmenter", "--config",
-              f"{CFG}/erf-pspnet_demo-night-finetune_synth-128x256.yaml",
-              f"train=[{{root: {scenes}}}, {{root: {scenes}, kwargs: {{variant: night}}}}]",
-              f"val=[{{root: {scenes}, split: val, kwargs: {{variant: night}}}}]",
-              f"batch_size={sz.batch}", f"init_checkpoint={runs['clean']}", f"out={runs['night']}",
-              f"steps={sz.night_steps}", f"val_every={sz.night_steps}", f"ckpt_every={sz.night_steps}",
-              f"seed={demo.seed}"])
+              f"out={base}", f"steps={sz.base_steps}", f"val_every={sz.base_steps}",
+              f"ckpt_every={sz.base_steps}", f"seed={demo.seed}"])
+    clean_val = f"val=[{{root: {scenes}, split: val}}]"
+    finetunes = [
+        ("clean", "erf-pspnet_demo-clean-finetune", f"train=[{{root: {scenes}}}]", clean_val,
+         sz.finetune_steps, "fine-tuned on clean scenes only (the clean-trained model)"),
+        ("rain", "erf-pspnet_demo-rain-finetune", f"train=[{{root: {scenes}}}, {{root: {rainified}}}]",
+         clean_val, sz.finetune_steps, "fine-tuned on clean + DSANet-rainified scenes (1:1)"),
+        ("night", "erf-pspnet_demo-night-finetune",
+         f"train=[{{root: {scenes}}}, {{root: {scenes}, kwargs: {{variant: night}}}}]",
+         f"val=[{{root: {scenes}, split: val, kwargs: {{variant: night}}}}]", sz.night_steps,
+         "fine-tuned on clean + night twins (1:1; labelled night data)"),
+    ]
+    for name, config, train, val, steps, what in finetunes:
+        demo.run(f"the common start {what}",
+                 ["training", "train-segmenter", "--config", f"{CFG}/{config}_synth-128x256.yaml",
+                  train, val, f"batch_size={sz.batch}", f"init_checkpoint={base}", f"out={runs[name]}",
+                  f"steps={steps}", f"val_every={steps}", f"ckpt_every={steps}", f"seed={demo.seed}"])
     return runs
 
 

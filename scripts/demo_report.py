@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 CONDITIONS = ("clear", "rain", "night")
-TITLES = {"clean": "ERF-PSPNet, clean-trained", "rain": "ERF-PSPNet, rain-fine-tuned (DSANet rainify)",
+TITLES = {"clean": "ERF-PSPNet, clean-trained (as many steps as rain-ft)",
+          "rain": "ERF-PSPNet, rain-fine-tuned (DSANet rainify)",
           "night": "ERF-PSPNet, night-fine-tuned (labelled night twins)",
           "switching": "switching graph (estimator + the three above)"}
 SHORT = {"clean": "clean-trained model", "rain": "rain-fine-tuned model", "night": "night-fine-tuned model",

@@ -98,7 +98,19 @@ def test_seed_reaches_every_training_in_commands_sh(tmp_path: Path, monkeypatch:
              if line.startswith("python -m")]
     assert [line[2:] for line in lines] == [cmd[2:] for cmd in ran]  # the file records what ran
     trainings = [line for line in lines if line[3].startswith("train-")]
-    assert [line[3] for line in trainings] == ["train-dsanet"] + ["train-segmenter"] * 3 + ["train-condition"]
+    assert [line[3] for line in trainings] == ["train-dsanet"] + ["train-segmenter"] * 4 + ["train-condition"]
+    # the clean-trained and rain-fine-tuned models: one start, one recipe, as many steps; they differ
+    # only in the rainified half of the training data
+    base, clean, rain, night = trainings[1:5]
+    start = f"init_checkpoint={dict(a.split('=', 1) for a in base if a.startswith('out='))['out']}"
+    assert start in clean and start in rain and start in night
+    assert "init_checkpoint" not in " ".join(base)
+    differ = [(a, b) for a, b in zip(clean, rain, strict=True) if a != b]
+    configs = ("config/training/erf-pspnet_demo-clean-finetune_synth-128x256.yaml",
+               "config/training/erf-pspnet_demo-rain-finetune_synth-128x256.yaml")
+    keys = [(a.split("=")[0], b.split("=")[0]) for a, b in differ]
+    assert keys == [configs, ("train", "train"), ("out", "out")]
+    assert str(rainified) in differ[1][1] and str(rainified) not in differ[1][0]
     for line in trainings:
         assert [a for a in line if a.startswith("seed=")] == ["seed=7"], line
     (rainify,) = [line for line in lines if line[3] == "rainify"]
@@ -106,6 +118,21 @@ def test_seed_reaches_every_training_in_commands_sh(tmp_path: Path, monkeypatch:
     (drive,) = [line for line in lines if line[3] == "make-drive-bag"]
     assert drive[drive.index("--seed") + 1] == "3"  # the drive, the test set, does not move with --seed
     assert "--seed 7" in (demo.out / "commands.sh").read_text()
+
+
+def test_clean_and_rain_finetune_configs_share_their_recipe():
+    """The demo's clean-trained model is the rain fine-tune without the rainified data: the two
+    resolved configs differ in the training data and the output dir only."""
+    from training.engine.config import config_to_dict, resolve_config
+    from training.segmenter.config import TrainSegmenterConfig
+
+    cfg = "config/training/erf-pspnet_demo-{}_synth-128x256.yaml"
+    clean, rain, start = (config_to_dict(resolve_config(TrainSegmenterConfig, REPO / cfg.format(name)))
+                          for name in ("clean-finetune", "rain-finetune", "clean"))
+    assert sorted(k for k in clean if clean[k] != rain[k]) == ["out", "train"]
+    assert [d["root"] for d in clean["train"]] == ["out/demo/scenes"]
+    assert [d["root"] for d in rain["train"]] == ["out/demo/scenes", "out/demo/scenes_rainified"]
+    assert clean["init_checkpoint"] == rain["init_checkpoint"] == start["out"]
 
 
 def test_given_dsanet_is_used_for_rainify_and_not_trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

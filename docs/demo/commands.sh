@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Commands run by `make demo`, in order.
 set -e
-export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST FASTDDS_DEFAULT_PROFILES_FILE=$PWD/config/fastdds_shm.xml ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-163}
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST FASTDDS_DEFAULT_PROFILES_FILE=/work/main/config/fastdds_shm.xml ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-129}
 # scripts/demo.py --seed 0: the seed of every training below
 # procedural driving scenes: clean / rain / night twins with labels and depth
 python -m training generate-scenes --out out/demo/scenes --count 64 --size 128x256 --seed 0 --splits train=0.75,val=0.125,test=0.125 --rain-intensity 0.4,1.0 --night --overwrite --workers 2
@@ -17,12 +17,14 @@ python -m training make-drive-bag --out out/demo/drive_bag --size 128x256 --cond
 python -m training train-dsanet --config config/training/dsanet_demo_synth-64x64.yaml data.root=out/demo/scenes/rain_pairs out_dir=out/demo/dsanet steps=150 save_every=150 image_every=150 seed=0
 # DSANet-rainified copies of the clean scenes (labels copied)
 python -m training rainify --dsanet out/demo/dsanet --images out/demo/scenes/cityscapes --rain-refs out/demo/scenes/rain_pairs/train/rain --out out/demo/scenes_rainified --styles 8 --intensity 0.5,1.0 --seed 0
-# ERF-PSPNet trained on clean scenes
-python -m training train-segmenter --config config/training/erf-pspnet_demo-clean_synth-128x256.yaml 'train=[{root: out/demo/scenes}]' 'val=[{root: out/demo/scenes, split: val}]' batch_size=8 out=out/demo/seg_clean steps=300 val_every=300 ckpt_every=300 seed=0
-# the clean ERF-PSPNet fine-tuned on clean + DSANet-rainified scenes (1:1)
-python -m training train-segmenter --config config/training/erf-pspnet_demo-rain-finetune_synth-128x256.yaml 'train=[{root: out/demo/scenes}, {root: out/demo/scenes_rainified}]' 'val=[{root: out/demo/scenes, split: val}]' batch_size=8 init_checkpoint=out/demo/seg_clean out=out/demo/seg_rain steps=150 val_every=150 ckpt_every=150 seed=0
-# the clean ERF-PSPNet fine-tuned on clean + night twins (1:1; labelled night data)
-python -m training train-segmenter --config config/training/erf-pspnet_demo-night-finetune_synth-128x256.yaml 'train=[{root: out/demo/scenes}, {root: out/demo/scenes, kwargs: {variant: night}}]' 'val=[{root: out/demo/scenes, split: val, kwargs: {variant: night}}]' batch_size=8 init_checkpoint=out/demo/seg_clean out=out/demo/seg_night steps=100 val_every=100 ckpt_every=100 seed=0
+# ERF-PSPNet trained on clean scenes (the common start of the three models)
+python -m training train-segmenter --config config/training/erf-pspnet_demo-clean_synth-128x256.yaml 'train=[{root: out/demo/scenes}]' 'val=[{root: out/demo/scenes, split: val}]' batch_size=8 out=out/demo/seg_base steps=300 val_every=300 ckpt_every=300 seed=0
+# the common start fine-tuned on clean scenes only (the clean-trained model)
+python -m training train-segmenter --config config/training/erf-pspnet_demo-clean-finetune_synth-128x256.yaml 'train=[{root: out/demo/scenes}]' 'val=[{root: out/demo/scenes, split: val}]' batch_size=8 init_checkpoint=out/demo/seg_base out=out/demo/seg_clean steps=150 val_every=150 ckpt_every=150 seed=0
+# the common start fine-tuned on clean + DSANet-rainified scenes (1:1)
+python -m training train-segmenter --config config/training/erf-pspnet_demo-rain-finetune_synth-128x256.yaml 'train=[{root: out/demo/scenes}, {root: out/demo/scenes_rainified}]' 'val=[{root: out/demo/scenes, split: val}]' batch_size=8 init_checkpoint=out/demo/seg_base out=out/demo/seg_rain steps=150 val_every=150 ckpt_every=150 seed=0
+# the common start fine-tuned on clean + night twins (1:1; labelled night data)
+python -m training train-segmenter --config config/training/erf-pspnet_demo-night-finetune_synth-128x256.yaml 'train=[{root: out/demo/scenes}, {root: out/demo/scenes, kwargs: {variant: night}}]' 'val=[{root: out/demo/scenes, split: val, kwargs: {variant: night}}]' batch_size=8 init_checkpoint=out/demo/seg_base out=out/demo/seg_night steps=100 val_every=100 ckpt_every=100 seed=0
 # a clear / rain / night estimator on the scenes' clean, rain and night twins
 python -m training train-condition --config config/training/condition-net_demo_synth-64x128.yaml 'train=[{root: out/demo/scenes}]' 'val=[{root: out/demo/scenes, split: val}]' out=out/demo/condition steps=60 batch_size=16 val_every=60 ckpt_every=60 seed=0
 # export the estimator to ONNX (+ sidecar JSON)
