@@ -31,12 +31,13 @@ def test_must_show_dsanet_recipe():
     cfg = resolve_config(DSANetTrainConfig, CONFIG_DIR / "dsanet_synth-128x128.yaml")
     assert (cfg.rainify_output, cfg.derain_code, cfg.lr_schedule) == ("residual", "zero", "cosine")
     assert cfg.steps == 3000
-    assert (cfg.loss.layer, cfg.loss.adv_layer, cfg.loss.bg, cfg.loss.rec) == (60.0, 0.2, 100.0, 20.0)
+    assert (cfg.loss.layer, cfg.loss.adv_layer, cfg.loss.bg, cfg.loss.rec) == (60.0, 0.3, 100.0, 20.0)
     assert (cfg.model.norm, cfg.model.shortcut_upsample) == ("none", "features")
 
 
 def test_rain_experiment_keeps_the_dsanet_weights_its_documented_run_used():
-    """docs/experiment_rain.md was run with bg 50 / rec 10; the must-show file moved on to 100 / 20."""
+    """docs/experiment_rain.md was run with bg 50 / rec 10 / D_L 0.2; the must-show file moved on to
+    100 / 20 / 0.3."""
     exp = resolve_config(ExperimentConfig, CONFIG_DIR / "experiment-rain_synth-128x256.yaml")
     for config in (exp.dsanet.config, exp.dsanet.input1_config):
         cfg = resolve_config(DSANetTrainConfig, Path(__file__).resolve().parents[3] / config,
