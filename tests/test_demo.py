@@ -102,7 +102,8 @@ def test_seed_reaches_every_training_in_commands_sh(tmp_path: Path, monkeypatch:
     # the clean-trained and rain-fine-tuned models: one start, one recipe, as many steps; they differ
     # only in the rainified half of the training data
     base, clean, rain, night = trainings[1:5]
-    start = f"init_checkpoint={dict(a.split('=', 1) for a in base if a.startswith('out='))['out']}"
+    (base_out,) = [a for a in base if a.startswith("out=")]
+    start = "init_checkpoint=" + base_out.removeprefix("out=")
     assert start in clean and start in rain and start in night
     assert "init_checkpoint" not in " ".join(base)
     differ = [(a, b) for a, b in zip(clean, rain, strict=True) if a != b]
