@@ -20,7 +20,7 @@ def test_demo_dsanet_keeps_its_measured_settings():
     cfg = resolve_config(DSANetTrainConfig, CONFIG_DIR / "dsanet_demo_synth-64x64.yaml")
     assert (cfg.rainify_output, cfg.derain_code, cfg.lr_schedule) == ("decoded", "zero", "cosine")
     assert (cfg.loss.layer, cfg.loss.adv_layer, cfg.loss.transfer) == (30.0, 0.0, 10.0)
-    assert (cfg.loss.texture, cfg.loss.cross) == (0.0, 0.0)   # measured, not adopted (docs/dsanet.md)
+    assert (cfg.loss.texture, cfg.loss.cross) == (20.0, 0.0)  # texture: the streak targets (docs/dsanet.md)
     assert (cfg.loss.bg, cfg.loss.rec, cfg.loss.norain, cfg.loss.adv) == (10.0, 10.0, 10.0, 0.02)
     assert (cfg.model.downsample, cfg.model.code_channels, cfg.model.norm,
             cfg.model.shortcut_upsample) == (2, 32, "instance", "features")
