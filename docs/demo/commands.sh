@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Commands run by `make demo`, in order.
 set -e
-export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST FASTDDS_DEFAULT_PROFILES_FILE=/work/main/config/fastdds_shm.xml ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-129}
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST FASTDDS_DEFAULT_PROFILES_FILE=/work/main/config/fastdds_shm.xml ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-180}
 # scripts/demo.py --seed 0: the seed of every training below
 # procedural driving scenes: clean / rain / night twins with labels and depth
 python -m training generate-scenes --out out/demo/scenes --count 64 --size 128x256 --seed 0 --splits train=0.75,val=0.125,test=0.125 --rain-intensity 0.4,1.0 --night --overwrite --workers 2
